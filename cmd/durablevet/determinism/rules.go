@@ -1,0 +1,286 @@
+package determinism
+
+import (
+	"go/types"
+	"strings"
+)
+
+// category is one kind of non-determinism; its hint names the safe
+// alternative the diagnostic recommends.
+type category int
+
+const (
+	catClockRead category = iota
+	catClockWait
+	catRandom
+	catGUID
+	catEnv
+	catFile
+	catNetwork
+	catDatabase
+	catDurableClient
+	catPrint
+	catGoroutine
+	catChannel
+	catSync
+	catGlobal
+	catMapRange
+	catLoop
+)
+
+// hints holds each category's message: what orchestrator code must not do,
+// why when it is not obvious, and what to use instead.
+var hints = map[category]string{
+	catClockRead:     "orchestrator code must not read the clock; use ctx.CurrentUTCDateTime()",
+	catClockWait:     "orchestrator code must not sleep or use Go timers; use a durable timer: ctx.CreateTimer(fireAt).Await(nil)",
+	catRandom:        "orchestrator code must not use random numbers; use ctx.NewGUID() or get the value from an activity",
+	catGUID:          "orchestrator code must not generate random GUIDs; use ctx.NewGUID()",
+	catEnv:           "orchestrator code must not read the process environment; pass the value in the orchestration input or read it in an activity",
+	catFile:          "orchestrator code must not do file or process I/O; do it in an activity (ctx.CallActivity)",
+	catNetwork:       "orchestrator code must not use the network; do it in an activity (ctx.CallActivity)",
+	catDatabase:      "orchestrator code must not use a database; do it in an activity (ctx.CallActivity)",
+	catDurableClient: "orchestrator code must not use a durable client; use ctx.CallSubOrchestrator or ctx.SendEvent, or do it in an activity",
+	catPrint:         "orchestrator code must not print or log to the process output (it repeats on every replay); use ctx.Logger()",
+	catGoroutine:     "orchestrator code must not start goroutines; schedule tasks and wait for them with ctx.WhenAll / ctx.WhenAny",
+	catChannel:       "orchestrator code must not use channels or select; wait for tasks with ctx.WhenAll / ctx.WhenAny",
+	catSync:          "orchestrator code must not use sync or sync/atomic primitives (it runs on one goroutine); combine tasks with ctx.WhenAll / ctx.WhenAny",
+	catGlobal:        "orchestrator code must not write package-level variables (they outlive a replay and are shared by all instances); keep state in local variables, the input, or ctx.ContinueAsNew",
+	catMapRange:      "Go randomises map iteration order, so a replay may take a different path; range over sorted keys instead (slices.Sorted(maps.Keys(m)))",
+	catLoop:          "unbounded loop schedules work without ctx.ContinueAsNew, so the history grows forever; call ctx.ContinueAsNew(state) and return to restart with an empty history",
+}
+
+// all marks a package or type whose every function or method is banned.
+const all = "*"
+
+// funcRules bans package-level functions: import path → function name (or
+// all) → category.
+var funcRules = map[string]map[string]category{
+	"time": {
+		"Now": catClockRead, "Since": catClockRead, "Until": catClockRead,
+		"Sleep": catClockWait, "After": catClockWait, "AfterFunc": catClockWait,
+		"Tick": catClockWait, "NewTimer": catClockWait, "NewTicker": catClockWait,
+	},
+	"context": {
+		"WithTimeout": catClockWait, "WithTimeoutCause": catClockWait,
+		"WithDeadline": catClockWait, "WithDeadlineCause": catClockWait,
+	},
+	"crypto/rand": {all: catRandom},
+	"os": {
+		"Getenv": catEnv, "LookupEnv": catEnv, "Environ": catEnv, "ExpandEnv": catEnv,
+		"Setenv": catEnv, "Unsetenv": catEnv, "Clearenv": catEnv,
+		"Hostname": catEnv, "Getpid": catEnv, "Getppid": catEnv, "Getuid": catEnv,
+		"Geteuid": catEnv, "Getgid": catEnv, "Getegid": catEnv, "Getgroups": catEnv,
+		"Getwd": catEnv, "Executable": catEnv, "TempDir": catEnv, "UserHomeDir": catEnv,
+		"UserCacheDir": catEnv, "UserConfigDir": catEnv,
+		"Open": catFile, "OpenFile": catFile, "Create": catFile, "CreateTemp": catFile,
+		"MkdirTemp": catFile, "ReadFile": catFile, "WriteFile": catFile, "ReadDir": catFile,
+		"Remove": catFile, "RemoveAll": catFile, "Rename": catFile, "Mkdir": catFile,
+		"MkdirAll": catFile, "Stat": catFile, "Lstat": catFile, "Chdir": catFile,
+		"Chmod": catFile, "Chown": catFile, "Lchown": catFile, "Chtimes": catFile,
+		"Truncate": catFile, "Link": catFile, "Symlink": catFile, "Readlink": catFile,
+		"DirFS": catFile, "CopyFS": catFile, "Pipe": catFile, "StartProcess": catFile,
+		"FindProcess": catFile, "OpenRoot": catFile, "OpenInRoot": catFile, "Exit": catFile,
+	},
+	"os/exec":       {all: catFile},
+	"os/signal":     {all: catFile},
+	"io/ioutil":     {"ReadFile": catFile, "WriteFile": catFile, "ReadDir": catFile, "TempDir": catFile, "TempFile": catFile},
+	"path/filepath": {"Walk": catFile, "WalkDir": catFile, "Glob": catFile, "EvalSymlinks": catFile, "Abs": catFile},
+	"net": {
+		"Dial": catNetwork, "DialTimeout": catNetwork, "DialIP": catNetwork, "DialTCP": catNetwork,
+		"DialUDP": catNetwork, "DialUnix": catNetwork, "Listen": catNetwork, "ListenIP": catNetwork,
+		"ListenMulticastUDP": catNetwork, "ListenPacket": catNetwork, "ListenTCP": catNetwork,
+		"ListenUDP": catNetwork, "ListenUnix": catNetwork, "ListenUnixgram": catNetwork,
+		"LookupAddr": catNetwork, "LookupCNAME": catNetwork, "LookupHost": catNetwork,
+		"LookupIP": catNetwork, "LookupMX": catNetwork, "LookupNS": catNetwork, "LookupPort": catNetwork,
+		"LookupSRV": catNetwork, "LookupTXT": catNetwork, "Interfaces": catNetwork,
+		"InterfaceAddrs": catNetwork, "InterfaceByIndex": catNetwork, "InterfaceByName": catNetwork,
+		"FileConn": catNetwork, "FileListener": catNetwork, "FilePacketConn": catNetwork,
+		"ResolveIPAddr": catNetwork, "ResolveTCPAddr": catNetwork, "ResolveUDPAddr": catNetwork,
+		"ResolveUnixAddr": catNetwork, "Pipe": catNetwork,
+	},
+	"net/http": {
+		"Get": catNetwork, "Head": catNetwork, "Post": catNetwork, "PostForm": catNetwork,
+		"ListenAndServe": catNetwork, "ListenAndServeTLS": catNetwork, "Serve": catNetwork,
+		"ServeTLS": catNetwork, "ServeFile": catNetwork, "ServeFileFS": catNetwork,
+	},
+	"net/smtp":        {all: catNetwork},
+	"net/rpc":         {all: catNetwork},
+	"net/rpc/jsonrpc": {all: catNetwork},
+	"database/sql":    {"Open": catDatabase, "OpenDB": catDatabase},
+	"fmt": {
+		"Print": catPrint, "Printf": catPrint, "Println": catPrint,
+		"Scan": catFile, "Scanf": catFile, "Scanln": catFile,
+	},
+	"log": {
+		"Print": catPrint, "Printf": catPrint, "Println": catPrint,
+		"Fatal": catPrint, "Fatalf": catPrint, "Fatalln": catPrint,
+		"Panic": catPrint, "Panicf": catPrint, "Panicln": catPrint, "Output": catPrint,
+		"Default": catPrint, "Writer": catPrint,
+	},
+	"log/slog": {
+		"Default": catPrint,
+		"Debug":   catPrint, "Info": catPrint, "Warn": catPrint, "Error": catPrint,
+		"DebugContext": catPrint, "InfoContext": catPrint, "WarnContext": catPrint,
+		"ErrorContext": catPrint, "Log": catPrint, "LogAttrs": catPrint,
+	},
+	"sync":        {all: catSync},
+	"sync/atomic": {all: catSync},
+}
+
+// methodRules bans methods: import path → receiver type name → method name
+// (or all) → category. Interface methods count: a call through
+// bindings.DurableClient is caught whatever implements it.
+var methodRules = map[string]map[string]map[string]category{
+	"os": {
+		"File": {all: catFile}, "Process": {all: catFile}, "Root": {all: catFile},
+	},
+	"os/exec": {"Cmd": {all: catFile}},
+	"net": {
+		"Conn": {all: catNetwork}, "PacketConn": {all: catNetwork}, "Listener": {all: catNetwork},
+		"Dialer": {all: catNetwork}, "Resolver": {all: catNetwork}, "ListenConfig": {all: catNetwork},
+		"TCPConn": {all: catNetwork}, "UDPConn": {all: catNetwork}, "IPConn": {all: catNetwork},
+		"UnixConn": {all: catNetwork}, "TCPListener": {all: catNetwork}, "UnixListener": {all: catNetwork},
+		"Interface": {all: catNetwork},
+	},
+	"net/http": {
+		"Client": {all: catNetwork}, "Server": {all: catNetwork}, "Transport": {all: catNetwork},
+		"RoundTripper": {all: catNetwork},
+	},
+	"net/smtp":        {all: {all: catNetwork}},
+	"net/rpc":         {all: {all: catNetwork}},
+	"net/rpc/jsonrpc": {all: {all: catNetwork}},
+	"database/sql": {
+		"DB": {all: catDatabase}, "Tx": {all: catDatabase}, "Conn": {all: catDatabase},
+		"Stmt": {all: catDatabase}, "Rows": {all: catDatabase}, "Row": {all: catDatabase},
+	},
+	"log": {
+		"Logger": {
+			"Print": catPrint, "Printf": catPrint, "Println": catPrint,
+			"Fatal": catPrint, "Fatalf": catPrint, "Fatalln": catPrint,
+			"Panic": catPrint, "Panicf": catPrint, "Panicln": catPrint, "Output": catPrint,
+		},
+	},
+	"sync":        {all: {all: catSync}},
+	"sync/atomic": {all: {all: catSync}},
+	bindingsPath:  {"DurableClient": {all: catDurableClient}},
+}
+
+// varRules bans reading package-level variables that stand for I/O or
+// randomness: passing os.Stdout to fmt.Fprintln prints just as fmt.Println
+// does.
+var varRules = map[string]map[string]category{
+	"os":          {"Stdin": catFile, "Stdout": catPrint, "Stderr": catPrint, "Args": catEnv},
+	"crypto/rand": {"Reader": catRandom},
+	"net/http":    {"DefaultClient": catNetwork, "DefaultTransport": catNetwork},
+}
+
+// seededRandConstructors are the math/rand constructors: a generator with a
+// fixed seed is deterministic, so only the seed's source (often time.Now,
+// caught on its own) decides. Methods on *rand.Rand are therefore allowed
+// too.
+var seededRandConstructors = map[string]bool{
+	"New": true, "NewSource": true, "NewZipf": true, "NewPCG": true, "NewChaCha8": true,
+}
+
+// uuidPackages are the GUID libraries whose New* functions draw random or
+// time-based UUIDs.
+var uuidPackages = map[string]bool{
+	"github.com/google/uuid":       true,
+	"github.com/gofrs/uuid":        true,
+	"github.com/gofrs/uuid/v5":     true,
+	"github.com/satori/go.uuid":    true,
+	"github.com/hashicorp/go-uuid": true,
+}
+
+// nameBasedUUID are the deterministic (hash-of-a-name) generators.
+var nameBasedUUID = map[string]bool{
+	"NewMD5": true, "NewSHA1": true, "NewHash": true, "NewV3": true, "NewV5": true,
+	"NewGen": true, "NewGenWithOptions": true, "NewGenWithHWAF": true,
+}
+
+// classifyFunc reports whether using fn (calling it or taking its value)
+// is non-deterministic, with the name to show for it.
+func classifyFunc(fn *types.Func) (op string, cat category, banned bool) {
+	if fn.Pkg() == nil {
+		return "", 0, false
+	}
+	path, name := fn.Pkg().Path(), fn.Name()
+	sig, _ := fn.Type().(*types.Signature)
+	if sig != nil && sig.Recv() != nil {
+		tn := recvTypeName(sig.Recv().Type())
+		if tn == "" {
+			return "", 0, false
+		}
+		op = fn.Pkg().Name() + "." + tn + "." + name
+		byType, ok := methodRules[path]
+		if !ok {
+			return "", 0, false
+		}
+		methods, ok := byType[tn]
+		if !ok {
+			methods, ok = byType[all]
+		}
+		if !ok {
+			return "", 0, false
+		}
+		if c, ok := methods[name]; ok {
+			return op, c, true
+		}
+		if c, ok := methods[all]; ok {
+			return op, c, true
+		}
+		return "", 0, false
+	}
+	op = fn.Pkg().Name() + "." + name
+	switch {
+	case path == "math/rand" || path == "math/rand/v2":
+		if seededRandConstructors[name] {
+			return "", 0, false
+		}
+		return op, catRandom, true
+	case uuidPackages[path]:
+		if strings.HasPrefix(name, "New") && !nameBasedUUID[name] {
+			return op, catGUID, true
+		}
+		if name == "GenerateUUID" || name == "GenerateRandomBytes" { // hashicorp/go-uuid
+			return op, catGUID, true
+		}
+		return "", 0, false
+	}
+	names, ok := funcRules[path]
+	if !ok {
+		return "", 0, false
+	}
+	if c, ok := names[name]; ok {
+		return op, c, true
+	}
+	if c, ok := names[all]; ok {
+		return op, c, true
+	}
+	return "", 0, false
+}
+
+// classifyVar reports whether reading the package-level variable v is
+// non-deterministic.
+func classifyVar(v *types.Var) (op string, cat category, banned bool) {
+	if v.Pkg() == nil {
+		return "", 0, false
+	}
+	if c, ok := varRules[v.Pkg().Path()][v.Name()]; ok {
+		return v.Pkg().Name() + "." + v.Name(), c, true
+	}
+	return "", 0, false
+}
+
+// recvTypeName returns the name of a method receiver's named type, through
+// a pointer and aliases ("" when it has none).
+func recvTypeName(t types.Type) string {
+	t = types.Unalias(t)
+	if p, ok := t.(*types.Pointer); ok {
+		t = types.Unalias(p.Elem())
+	}
+	if n, ok := t.(*types.Named); ok {
+		return n.Obj().Name()
+	}
+	return ""
+}
