@@ -1,0 +1,422 @@
+// Package durableclient implements bindings.DurableClient over a
+// storageprovider.TaskHub: the orchestrationClient / durableClient binding
+// that starts, queries and controls orchestration instances, and the
+// check-status responses that Durable Functions' HTTP starters return.
+//
+// The client never runs orchestrations; it writes start messages through
+// TaskHub.CreateInstance and control messages (events, terminate, suspend,
+// resume, rewind) through TaskHub.SendTaskMessages, after checking the
+// instance's status the way the Durable Functions HTTP API does. The
+// engine processes the messages.
+package durableclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/funchost/funchost/bindings"
+	sp "github.com/funchost/funchost/storageprovider"
+)
+
+// DefaultConnectionName is the connection name put in management URLs when
+// Options.ConnectionName is empty (Durable Functions' default for Azure
+// Storage, which resolves to AzureWebJobsStorage).
+const DefaultConnectionName = "Storage"
+
+// DefaultWebhookBase is the management API base used when
+// Options.WebhookBase is empty.
+const DefaultWebhookBase = "http://localhost:7071/runtime/webhooks/durabletask"
+
+// Options configure a Client.
+type Options struct {
+	// Hub is the task hub the client addresses. Required.
+	Hub sp.TaskHub
+	// IsOrchestrator reports whether an orchestrator function of that name
+	// exists; StartNew rejects other names with
+	// bindings.ErrUnknownOrchestrator. Nil accepts every name.
+	IsOrchestrator func(name string) bool
+	// ConnectionName is the storage connection *name* written to the
+	// connection= parameter of management URLs (default "Storage").
+	ConnectionName string
+	// WebhookBase is the absolute URL of the management API, e.g.
+	// "https://myapp.example.com/runtime/webhooks/durabletask" (default
+	// DefaultWebhookBase). Its path is used for check-status URLs built
+	// from a request; the whole URL for CreateHTTPManagementPayload.
+	WebhookBase string
+	// Code is the system key to add to management URLs as code=…; empty
+	// when the host has no keys configured.
+	Code string
+	// UseForwardedHost takes scheme and host of check-status URLs from the
+	// X-Forwarded-Proto and X-Forwarded-Host headers when both are present
+	// (host.json httpSettings.useForwardedHost).
+	UseForwardedHost bool
+	// Now returns the current time (default time.Now); tests fix it.
+	Now func() time.Time
+}
+
+// Client is a durable client for one task hub. It is safe for concurrent
+// use. Create it with New.
+type Client struct {
+	hub         sp.TaskHub
+	isOrch      func(string) bool
+	conn        string
+	webhookBase string // absolute, without trailing slash or query
+	basePath    string // path of webhookBase
+	code        string
+	forwarded   bool
+	now         func() time.Time
+}
+
+var _ bindings.DurableClient = (*Client)(nil)
+
+// New returns a client for opts.Hub.
+func New(opts Options) *Client {
+	c := &Client{
+		hub:       opts.Hub,
+		isOrch:    opts.IsOrchestrator,
+		conn:      opts.ConnectionName,
+		code:      opts.Code,
+		forwarded: opts.UseForwardedHost,
+		now:       opts.Now,
+	}
+	if c.conn == "" {
+		c.conn = DefaultConnectionName
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	base := strings.TrimSpace(opts.WebhookBase)
+	if base == "" {
+		base = DefaultWebhookBase
+	}
+	// A query (e.g. ?code=…) on the base is dropped: the key travels in
+	// Code, so it is never written twice.
+	if u, err := url.Parse(base); err == nil && u.Scheme != "" && u.Host != "" {
+		u.RawQuery, u.Fragment = "", ""
+		base = u.String()
+		c.basePath = strings.TrimSuffix(u.EscapedPath(), "/")
+	} else {
+		c.basePath = "/runtime/webhooks/durabletask"
+	}
+	c.webhookBase = strings.TrimSuffix(base, "/")
+	return c
+}
+
+// TaskHubName returns the name of the task hub the client addresses.
+func (c *Client) TaskHubName() string { return c.hub.Name() }
+
+// ConnectionName returns the connection name written to management URLs.
+func (c *Client) ConnectionName() string { return c.conn }
+
+// Hub returns the task hub the client addresses.
+func (c *Client) Hub() sp.TaskHub { return c.hub }
+
+// timestamp returns the current UTC time truncated to 100 ns, the
+// resolution of .NET timestamps that every message carries.
+func (c *Client) timestamp() time.Time {
+	return c.now().UTC().Truncate(100 * time.Nanosecond)
+}
+
+// NewInstanceID returns a fresh instance ID: 32 lower-case hex characters
+// (a random GUID in "N" format).
+func NewInstanceID() string {
+	u := uuid.New()
+	return strings.ReplaceAll(u.String(), "-", "")
+}
+
+// toJSON renders a payload as JSON text; nil and JSON null give "" (no
+// value), the storage providers' representation of null. A json.RawMessage
+// is validated and kept byte for byte, so large inputs are not re-encoded;
+// other values go through json.Marshal.
+func toJSON(v any) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case json.RawMessage:
+		if len(x) == 0 {
+			return "", nil
+		}
+		if !json.Valid(x) {
+			return "", errors.New("the payload is not valid JSON")
+		}
+		if s := strings.TrimSpace(string(x)); s == "null" {
+			return "", nil
+		}
+		return string(x), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	if string(b) == "null" {
+		return "", nil
+	}
+	return string(b), nil
+}
+
+// StartNew starts orchestrator with input and returns the instance ID. An
+// ID given with bindings.WithInstanceID is validated; without one a new ID
+// is made up. Starting an ID whose instance is not terminal fails with an
+// error wrapping storageprovider.ErrInstanceExists; the check and the
+// start are one atomic TaskHub.CreateInstance call.
+func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, opts ...bindings.StartOption) (string, error) {
+	so := bindings.ApplyStartOptions(opts)
+	if orchestrator == "" || (c.isOrch != nil && !c.isOrch(orchestrator)) {
+		return "", fmt.Errorf("durableclient: start %q: %w: the function doesn't exist, is disabled, or is not an orchestrator function", orchestrator, bindings.ErrUnknownOrchestrator)
+	}
+	id := so.InstanceID
+	if id == "" {
+		id = NewInstanceID()
+	} else if err := bindings.ValidateInstanceID(id); err != nil {
+		return "", fmt.Errorf("durableclient: start %q: %w", orchestrator, err)
+	}
+	in, err := toJSON(input)
+	if err != nil {
+		return "", fmt.Errorf("durableclient: start %q as %q: encoding the input: %w", orchestrator, id, err)
+	}
+	if err := c.create(ctx, id, orchestrator, so.Version, in, so.StartAt); err != nil {
+		return "", fmt.Errorf("durableclient: start %q as instance %q: %w", orchestrator, id, err)
+	}
+	return id, nil
+}
+
+// create writes the ExecutionStarted message of a new execution of id;
+// callers wrap its error.
+func (c *Client) create(ctx context.Context, id, name, version, input string, startAt time.Time) error {
+	execID := NewInstanceID()
+	ev := &sp.HistoryEvent{
+		EventType:             sp.EventExecutionStarted,
+		EventID:               -1,
+		Timestamp:             c.timestamp(),
+		Name:                  name,
+		Version:               version,
+		Input:                 input,
+		OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: id, ExecutionID: execID},
+	}
+	if !startAt.IsZero() {
+		t := startAt.UTC().Truncate(100 * time.Nanosecond)
+		ev.ScheduledStartTime = &t
+	}
+	msg := &sp.TaskMessage{Event: ev, Target: sp.OrchestrationInstance{InstanceID: id, ExecutionID: execID}}
+	return c.hub.CreateInstance(ctx, msg)
+}
+
+// GetStatus returns an instance's status, or an error wrapping
+// storageprovider.ErrInstanceNotFound. History, when requested, is in the
+// Durable Functions HTTP API's shape (see HistoryJSON).
+func (c *Client) GetStatus(ctx context.Context, instanceID string, opts bindings.StatusOptions) (*bindings.OrchestrationStatus, error) {
+	st, err := c.hub.GetOrchestrationState(ctx, instanceID, true)
+	if err != nil {
+		return nil, fmt.Errorf("durableclient: status of instance %q: %w", instanceID, err)
+	}
+	s := statusFromState(st, !opts.HideInput)
+	// Pending instances have not run yet: Durable Functions never loads
+	// their history.
+	if opts.ShowHistory && st.RuntimeStatus != sp.StatusPending {
+		events, err := c.hub.GetOrchestrationHistory(ctx, instanceID)
+		if err != nil && !errors.Is(err, sp.ErrInstanceNotFound) {
+			return nil, fmt.Errorf("durableclient: history of instance %q: %w", instanceID, err)
+		}
+		s.History = HistoryJSON(events, !opts.HideInput, opts.ShowHistoryOutput)
+	}
+	return s, nil
+}
+
+// runtimeStatus returns an instance's status row without its payloads.
+func (c *Client) runtimeStatus(ctx context.Context, instanceID string) (*sp.OrchestrationState, error) {
+	return c.hub.GetOrchestrationState(ctx, instanceID, false)
+}
+
+// statusFromState converts a status row to the client's status shape.
+func statusFromState(st *sp.OrchestrationState, showInput bool) *bindings.OrchestrationStatus {
+	s := &bindings.OrchestrationStatus{
+		Name:            st.Name,
+		InstanceID:      st.InstanceID,
+		RuntimeStatus:   st.RuntimeStatus,
+		CustomStatus:    payloadJSON(st.CustomStatus),
+		Output:          payloadJSON(st.Output),
+		CreatedTime:     st.CreatedTime,
+		LastUpdatedTime: st.LastUpdatedTime,
+	}
+	if showInput {
+		s.Input = payloadJSON(st.Input)
+	}
+	return s
+}
+
+// payloadJSON turns stored payload text into a JSON value as Durable
+// Functions does: valid JSON is used as is, anything else becomes a JSON
+// string of the raw text (whitespace-only text gives ""), and no text gives
+// nil (null).
+func payloadJSON(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	if strings.TrimSpace(s) == "" {
+		return json.RawMessage(`""`)
+	}
+	if json.Valid([]byte(s)) {
+		return json.RawMessage(s)
+	}
+	b, _ := marshalNoEscape(s)
+	return b
+}
+
+// ListInstances returns one page of instances matching q. Inputs are
+// included only with q.ShowInput.
+func (c *Client) ListInstances(ctx context.Context, q bindings.InstanceQuery) (*bindings.InstancePage, error) {
+	res, err := c.hub.QueryOrchestrationStates(ctx, sp.InstanceQuery{
+		CreatedTimeFrom:       q.CreatedTimeFrom,
+		CreatedTimeTo:         q.CreatedTimeTo,
+		RuntimeStatus:         q.RuntimeStatus,
+		InstanceIDPrefix:      q.InstanceIDPrefix,
+		PageSize:              q.PageSize,
+		ContinuationToken:     q.ContinuationToken,
+		FetchInputsAndOutputs: true, // outputs are always shown
+	})
+	if err != nil {
+		return nil, fmt.Errorf("durableclient: listing instances of task hub %q: %w", c.hub.Name(), err)
+	}
+	page := &bindings.InstancePage{
+		Instances:         make([]*bindings.OrchestrationStatus, 0, len(res.States)),
+		ContinuationToken: res.ContinuationToken,
+	}
+	for _, st := range res.States {
+		page.Instances = append(page.Instances, statusFromState(st, q.ShowInput))
+	}
+	return page, nil
+}
+
+// checkRunning succeeds when the instance exists and is not terminal: the
+// precondition of raise event, terminate, suspend and resume.
+func (c *Client) checkRunning(ctx context.Context, op, instanceID string) error {
+	st, err := c.runtimeStatus(ctx, instanceID)
+	if err != nil {
+		return fmt.Errorf("durableclient: %s instance %q: %w", op, instanceID, err)
+	}
+	if st.RuntimeStatus.IsTerminal() {
+		return fmt.Errorf("durableclient: %s instance %q: %w (it is %s)", op, instanceID, bindings.ErrInstanceNotRunning, st.RuntimeStatus)
+	}
+	return nil
+}
+
+// send delivers one control event to the current execution of instanceID.
+func (c *Client) send(ctx context.Context, op, instanceID string, ev *sp.HistoryEvent) error {
+	ev.EventID = -1
+	ev.Timestamp = c.timestamp()
+	msg := &sp.TaskMessage{Event: ev, Target: sp.OrchestrationInstance{InstanceID: instanceID}}
+	if err := c.hub.SendTaskMessages(ctx, msg); err != nil {
+		return fmt.Errorf("durableclient: %s instance %q: %w", op, instanceID, err)
+	}
+	return nil
+}
+
+// RaiseEvent sends the external event eventName with data (any JSON value;
+// json.RawMessage is sent as is) to a non-terminal instance. It fails with
+// storageprovider.ErrInstanceNotFound or bindings.ErrInstanceNotRunning.
+func (c *Client) RaiseEvent(ctx context.Context, instanceID, eventName string, data any) error {
+	if eventName == "" {
+		return fmt.Errorf("durableclient: raise event on instance %q: the event name must not be empty", instanceID)
+	}
+	in, err := toJSON(data)
+	if err != nil {
+		return fmt.Errorf("durableclient: raise event %q on instance %q: encoding the data: %w", eventName, instanceID, err)
+	}
+	if err := c.checkRunning(ctx, "raise event "+eventName+" on", instanceID); err != nil {
+		return err
+	}
+	return c.send(ctx, "raise event "+eventName+" on", instanceID, &sp.HistoryEvent{EventType: sp.EventEventRaised, Name: eventName, Input: in})
+}
+
+// Terminate ends a non-terminal instance; reason becomes its output.
+func (c *Client) Terminate(ctx context.Context, instanceID, reason string) error {
+	if err := c.checkRunning(ctx, "terminate", instanceID); err != nil {
+		return err
+	}
+	r, _ := marshalNoEscape(reason)
+	return c.send(ctx, "terminate", instanceID, &sp.HistoryEvent{EventType: sp.EventExecutionTerminated, Input: string(r)})
+}
+
+// Suspend pauses a non-terminal instance (accepted when already
+// suspended, as in Durable Functions).
+func (c *Client) Suspend(ctx context.Context, instanceID, reason string) error {
+	if err := c.checkRunning(ctx, "suspend", instanceID); err != nil {
+		return err
+	}
+	return c.send(ctx, "suspend", instanceID, &sp.HistoryEvent{EventType: sp.EventExecutionSuspended, Reason: reason})
+}
+
+// Resume continues a suspended instance (accepted for any non-terminal
+// instance, as in Durable Functions).
+func (c *Client) Resume(ctx context.Context, instanceID, reason string) error {
+	if err := c.checkRunning(ctx, "resume", instanceID); err != nil {
+		return err
+	}
+	return c.send(ctx, "resume", instanceID, &sp.HistoryEvent{EventType: sp.EventExecutionResumed, Reason: reason})
+}
+
+// Rewind asks the engine to re-run the failed work of a Failed instance.
+// Other statuses fail with bindings.ErrInstanceNotFailed.
+func (c *Client) Rewind(ctx context.Context, instanceID, reason string) error {
+	st, err := c.runtimeStatus(ctx, instanceID)
+	if err != nil {
+		return fmt.Errorf("durableclient: rewind instance %q: %w", instanceID, err)
+	}
+	if st.RuntimeStatus != sp.StatusFailed {
+		return fmt.Errorf("durableclient: rewind instance %q: %w (it is %s)", instanceID, bindings.ErrInstanceNotFailed, st.RuntimeStatus)
+	}
+	return c.send(ctx, "rewind", instanceID, &sp.HistoryEvent{EventType: sp.EventExecutionRewound, Reason: reason})
+}
+
+// Restart starts the instance's orchestrator again with its original input
+// and version, under a new ID (newInstanceID) or the same one, and returns
+// the ID used. Restarting under the same ID while the instance is not
+// terminal fails with storageprovider.ErrInstanceExists.
+func (c *Client) Restart(ctx context.Context, instanceID string, newInstanceID bool) (string, error) {
+	st, err := c.hub.GetOrchestrationState(ctx, instanceID, true)
+	if err != nil {
+		return "", fmt.Errorf("durableclient: restart instance %q: %w", instanceID, err)
+	}
+	id := instanceID
+	if newInstanceID {
+		id = NewInstanceID()
+	}
+	if err := c.create(ctx, id, st.Name, st.Version, st.Input, time.Time{}); err != nil {
+		return "", fmt.Errorf("durableclient: restart instance %q (%s) as %q: %w", instanceID, st.Name, id, err)
+	}
+	return id, nil
+}
+
+// PurgeInstance deletes a terminal instance and returns 1. A missing
+// instance gives storageprovider.ErrInstanceNotFound, a non-terminal one
+// bindings.ErrInstanceNotTerminal.
+func (c *Client) PurgeInstance(ctx context.Context, instanceID string) (int, error) {
+	st, err := c.runtimeStatus(ctx, instanceID)
+	if err != nil {
+		return 0, fmt.Errorf("durableclient: purge instance %q: %w", instanceID, err)
+	}
+	if !st.RuntimeStatus.IsTerminal() {
+		return 0, fmt.Errorf("durableclient: purge instance %q: %w (it is %s)", instanceID, bindings.ErrInstanceNotTerminal, st.RuntimeStatus)
+	}
+	if err := c.hub.PurgeInstance(ctx, instanceID); err != nil {
+		return 0, fmt.Errorf("durableclient: purge instance %q: %w", instanceID, err)
+	}
+	return 1, nil
+}
+
+// PurgeInstances deletes the terminal instances matching f and returns how
+// many were deleted.
+func (c *Client) PurgeInstances(ctx context.Context, f bindings.PurgeFilter) (int, error) {
+	n, err := c.hub.PurgeInstances(ctx, f)
+	if err != nil {
+		return n, fmt.Errorf("durableclient: purging instances of task hub %q: %w", c.hub.Name(), err)
+	}
+	return n, nil
+}

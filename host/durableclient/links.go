@@ -1,0 +1,220 @@
+package durableclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/funchost/funchost/bindings"
+	sp "github.com/funchost/funchost/storageprovider"
+)
+
+// LinkOptions adjust the management URLs built from a request.
+type LinkOptions struct {
+	// BasePath is the path the management API is served under for this
+	// request (default: the path of Options.WebhookBase). The loopback
+	// listener passes "/durabletask".
+	BasePath string
+	// ReturnInternalServerErrorOnFailure adds
+	// returnInternalServerErrorOnFailure=true to statusQueryGetUri and makes
+	// a wait that ends Failed answer 500.
+	ReturnInternalServerErrorOnFailure bool
+}
+
+// RequestBaseURL returns scheme://host of the request as its caller saw it:
+// the request's own scheme and Host header, or X-Forwarded-Proto and
+// X-Forwarded-Host when UseForwardedHost is on and both are present.
+func (c *Client) RequestBaseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if c.forwarded {
+		fh := firstValue(r.Header.Get("X-Forwarded-Host"))
+		fp := firstValue(r.Header.Get("X-Forwarded-Proto"))
+		if fh != "" && fp != "" {
+			scheme, host = strings.ToLower(fp), fh
+		}
+	}
+	return scheme + "://" + host
+}
+
+// firstValue returns the first entry of a comma-separated proxy header
+// (proxy chains append their own values).
+func firstValue(h string) string {
+	if i := strings.IndexByte(h, ','); i >= 0 {
+		h = h[:i]
+	}
+	return strings.TrimSpace(h)
+}
+
+// query returns the common query string of management URLs.
+func (c *Client) query() string {
+	q := "taskHub=" + url.QueryEscape(c.hub.Name()) + "&connection=" + url.QueryEscape(c.conn)
+	if c.code != "" {
+		q += "&code=" + url.QueryEscape(c.code)
+	}
+	return q
+}
+
+// payload builds the management URLs of instanceID under base (absolute
+// URL of the management API, no trailing slash).
+func (c *Client) payload(base, instanceID string, failOnError bool) bindings.HTTPManagementPayload {
+	// PathEscape writes a space as %20 (never +), so IDs with spaces
+	// round-trip (Durable Functions issue #2590).
+	inst := base + "/instances/" + url.PathEscape(instanceID)
+	q := c.query()
+	status := inst + "?" + q
+	if failOnError {
+		status += "&returnInternalServerErrorOnFailure=true"
+	}
+	return bindings.HTTPManagementPayload{
+		ID:                    instanceID,
+		StatusQueryGetURI:     status,
+		SendEventPostURI:      inst + "/raiseEvent/{eventName}?" + q,
+		TerminatePostURI:      inst + "/terminate?reason={text}&" + q,
+		PurgeHistoryDeleteURI: inst + "?" + q,
+		RestartPostURI:        inst + "/restart?" + q,
+		SuspendPostURI:        inst + "/suspend?reason={text}&" + q,
+		ResumePostURI:         inst + "/resume?reason={text}&" + q,
+		RewindPostURI:         inst + "/rewind?reason={text}&" + q,
+	}
+}
+
+// CreateHTTPManagementPayload returns the management URLs of an instance
+// relative to Options.WebhookBase, rewindPostUri included.
+func (c *Client) CreateHTTPManagementPayload(instanceID string) bindings.HTTPManagementPayload {
+	return c.payload(c.webhookBase, instanceID, false)
+}
+
+// ManagementPayload returns the management URLs of an instance built from
+// the request's scheme and host, as the check-status response carries them
+// (without rewindPostUri).
+func (c *Client) ManagementPayload(r *http.Request, instanceID string, o LinkOptions) bindings.HTTPManagementPayload {
+	path := c.basePath
+	if o.BasePath != "" {
+		path = strings.TrimSuffix(o.BasePath, "/")
+	}
+	p := c.payload(c.RequestBaseURL(r)+path, instanceID, o.ReturnInternalServerErrorOnFailure)
+	p.RewindPostURI = ""
+	return p
+}
+
+// CreateCheckStatusResponse writes Durable Functions' 202 check-status
+// response: Location (the status URL), Retry-After: 10 and the management
+// URLs as JSON.
+func (c *Client) CreateCheckStatusResponse(w http.ResponseWriter, r *http.Request, instanceID string) error {
+	return c.WriteCheckStatusResponse(w, r, instanceID, LinkOptions{})
+}
+
+// WriteCheckStatusResponse is CreateCheckStatusResponse with LinkOptions.
+func (c *Client) WriteCheckStatusResponse(w http.ResponseWriter, r *http.Request, instanceID string, o LinkOptions) error {
+	p := c.ManagementPayload(r, instanceID, o)
+	body, err := marshalNoEscape(p)
+	if err != nil {
+		return fmt.Errorf("durableclient: check-status response for instance %q: %w", instanceID, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Location", p.StatusQueryGetURI)
+	h.Set("Retry-After", "10")
+	w.WriteHeader(http.StatusAccepted)
+	_, err = w.Write(body)
+	return err
+}
+
+// Defaults of WaitForCompletionOrCreateCheckStatusResponse, as in Durable
+// Functions.
+const (
+	DefaultWaitTimeout     = 10 * time.Second
+	DefaultPollingInterval = time.Second
+)
+
+// WaitForCompletionOrCreateCheckStatusResponse waits up to timeout for the
+// instance to reach a terminal status, checking every pollingInterval. It
+// writes 200 with the raw output when the instance completed, 200 with the
+// status object when it failed, was terminated or canceled, and the 202
+// check-status response when it is still running.
+func (c *Client) WaitForCompletionOrCreateCheckStatusResponse(w http.ResponseWriter, r *http.Request, instanceID string, timeout, pollingInterval time.Duration) error {
+	return c.WaitAndRespond(w, r, instanceID, timeout, pollingInterval, LinkOptions{})
+}
+
+// WaitAndRespond is WaitForCompletionOrCreateCheckStatusResponse with
+// LinkOptions.
+func (c *Client) WaitAndRespond(w http.ResponseWriter, r *http.Request, instanceID string, timeout, pollingInterval time.Duration, o LinkOptions) error {
+	st, err := c.WaitForCompletion(r.Context(), instanceID, timeout, pollingInterval)
+	if err != nil {
+		return err
+	}
+	switch {
+	case st.RuntimeStatus == sp.StatusCompleted:
+		out := st.Output
+		if out == nil {
+			out = json.RawMessage("null")
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, err = w.Write(out)
+		return err
+	case st.RuntimeStatus.IsTerminal():
+		code := http.StatusOK
+		if st.RuntimeStatus == sp.StatusFailed && o.ReturnInternalServerErrorOnFailure {
+			code = http.StatusInternalServerError
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(code)
+		_, err = w.Write(MarshalStatus(st))
+		return err
+	}
+	return c.WriteCheckStatusResponse(w, r, instanceID, o)
+}
+
+// WaitForCompletion polls the instance every pollingInterval until it is
+// terminal or timeout passed, and returns its last status (with input).
+// Zero durations select DefaultWaitTimeout and DefaultPollingInterval.
+func (c *Client) WaitForCompletion(ctx context.Context, instanceID string, timeout, pollingInterval time.Duration) (*bindings.OrchestrationStatus, error) {
+	if timeout <= 0 {
+		timeout = DefaultWaitTimeout
+	}
+	if pollingInterval <= 0 {
+		pollingInterval = DefaultPollingInterval
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		// Poll without payloads; read them once at the end.
+		row, err := c.runtimeStatus(ctx, instanceID)
+		if err != nil {
+			return nil, fmt.Errorf("durableclient: waiting for instance %q: %w", instanceID, err)
+		}
+		left := time.Until(deadline)
+		if row.RuntimeStatus.IsTerminal() || left <= 0 {
+			return c.GetStatus(ctx, instanceID, bindings.StatusOptions{})
+		}
+		d := min(pollingInterval, left)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("durableclient: waiting for instance %q: %w", instanceID, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// marshalNoEscape encodes v as JSON without HTML escaping (URLs keep their
+// '&') and without the encoder's trailing newline.
+func marshalNoEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
