@@ -1,0 +1,436 @@
+package memory
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	sp "github.com/funchost/funchost/storageprovider"
+)
+
+// CreateInstance creates an instance from an ExecutionStarted message: a
+// Pending status row and the start message, atomically. A non-terminal
+// instance with the same ID makes it fail with ErrInstanceExists; a
+// terminal one is replaced by a new execution with Generation + 1 and an
+// empty history.
+func (h *TaskHub) CreateInstance(ctx context.Context, start *sp.TaskMessage) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if start == nil || start.Event == nil || start.Event.EventType != sp.EventExecutionStarted {
+		return errInvalid("CreateInstance needs an ExecutionStarted message")
+	}
+	id := start.Target.InstanceID
+	if id == "" && start.Event.OrchestrationInstance != nil {
+		id = start.Event.OrchestrationInstance.InstanceID
+	}
+	if id == "" {
+		return errInvalid("CreateInstance: the start message has no instance ID")
+	}
+	m := start.Clone()
+	m.Target.InstanceID = id
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	inst := h.instanceFor(id)
+	gen := 0
+	if inst.state != nil {
+		if !inst.state.RuntimeStatus.IsTerminal() {
+			return fmt.Errorf("memory task hub: create instance %q (status %s): %w", id, inst.state.RuntimeStatus, sp.ErrInstanceExists)
+		}
+		gen = inst.state.Generation + 1
+	}
+	h.createRowLocked(inst, m, gen)
+	h.enqueueLocked(inst, m, time.Now())
+	return nil
+}
+
+// createRowLocked writes a fresh Pending status row for the execution m
+// starts, dropping the previous execution's history.
+func (h *TaskHub) createRowLocked(inst *instance, m *sp.TaskMessage, gen int) {
+	ev := m.Event
+	ev.Generation = gen
+	execID := m.Target.ExecutionID
+	if ev.OrchestrationInstance != nil && ev.OrchestrationInstance.ExecutionID != "" {
+		execID = ev.OrchestrationInstance.ExecutionID
+	}
+	if m.Target.ExecutionID == "" {
+		m.Target.ExecutionID = execID
+	}
+	n := now()
+	created := ev.Timestamp.UTC()
+	if created.IsZero() {
+		created = n
+	}
+	st := &sp.OrchestrationState{
+		InstanceID:      inst.id,
+		ExecutionID:     execID,
+		Name:            ev.Name,
+		Version:         ev.Version,
+		RuntimeStatus:   sp.StatusPending,
+		CreatedTime:     created,
+		LastUpdatedTime: n,
+		Input:           ev.Input,
+		Generation:      gen,
+	}
+	if ev.ScheduledStartTime != nil {
+		st.ScheduledStartTime = ev.ScheduledStartTime.UTC()
+	}
+	if len(ev.Tags) > 0 {
+		st.Tags = make(map[string]string, len(ev.Tags))
+		for k, v := range ev.Tags {
+			st.Tags[k] = v
+		}
+	}
+	inst.state = st
+	inst.history = nil
+	inst.compact = nil
+	inst.version++
+}
+
+// SendTaskMessages delivers messages to their target instances. Messages
+// to unknown instances are delivered too (the engine drops them), as they
+// would be on a storage queue.
+func (h *TaskHub) SendTaskMessages(ctx context.Context, msgs ...*sp.TaskMessage) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if err := checkMessage(m, ""); err != nil {
+			return err
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := time.Now()
+	for _, m := range msgs {
+		c := m.Clone()
+		h.enqueueLocked(h.instanceFor(c.Target.InstanceID), c, t)
+	}
+	return nil
+}
+
+// checkMessage validates a message addressed to an instance; defaultID
+// fills an empty target.
+func checkMessage(m *sp.TaskMessage, defaultID string) error {
+	if m == nil || m.Event == nil {
+		return errInvalid("nil message or event")
+	}
+	if m.Target.InstanceID == "" && defaultID == "" {
+		return errInvalid("%s message has no target instance", m.Event.EventType)
+	}
+	return nil
+}
+
+// instanceFor returns the entry for id, creating an empty one.
+func (h *TaskHub) instanceFor(id string) *instance {
+	inst := h.instances[id]
+	if inst == nil {
+		inst = &instance{id: id}
+		h.instances[id] = inst
+	}
+	return inst
+}
+
+// enqueueLocked appends m to inst's messages, or schedules it when it is a
+// start with a future ScheduledStartTime or a timer due later.
+func (h *TaskHub) enqueueLocked(inst *instance, m *sp.TaskMessage, t time.Time) {
+	h.seq++
+	qm := &queuedMsg{msg: m, seq: h.seq}
+	var due time.Time
+	switch m.Event.EventType {
+	case sp.EventExecutionStarted:
+		if m.Event.ScheduledStartTime != nil {
+			due = *m.Event.ScheduledStartTime
+		}
+	case sp.EventTimerFired:
+		due = m.Event.FireAt
+	}
+	if !due.IsZero() && due.After(t) {
+		h.schedule(&timerEntry{at: due, kind: deliverMessage, instanceID: inst.id, msg: qm})
+		return
+	}
+	inst.pending = append(inst.pending, qm)
+	h.markReady(inst, t)
+}
+
+// markReady queues inst for a worker if it has deliverable messages and no
+// work item, and wakes one waiting worker.
+func (h *TaskHub) markReady(inst *instance, t time.Time) {
+	if inst.inReady || inst.locked != nil || len(inst.pending) == 0 || inst.notBefore.After(t) {
+		return
+	}
+	inst.inReady = true
+	h.ready.push(inst)
+	h.signal(&h.orchWait)
+}
+
+// forgetIfEmpty drops the entry of an instance that has no row and no
+// work, so messages to unknown instances leave nothing behind.
+func (h *TaskHub) forgetIfEmpty(inst *instance) {
+	if inst.state == nil && inst.locked == nil && len(inst.pending) == 0 && !inst.inReady && h.instances[inst.id] == inst {
+		delete(h.instances, inst.id)
+	}
+}
+
+// historyLocked returns inst's history, decoding a compacted one. The
+// returned slice must not be modified.
+func (h *TaskHub) historyLocked(inst *instance) []*sp.HistoryEvent {
+	if inst.compact != nil {
+		var evs []*sp.HistoryEvent
+		if err := json.Unmarshal(inst.compact, &evs); err != nil {
+			// Cannot happen: we encoded it ourselves.
+			panic(fmt.Sprintf("memory task hub: corrupt compacted history of %q: %v", inst.id, err))
+		}
+		inst.history = evs
+		inst.compact = nil
+	}
+	return inst.history
+}
+
+// maybeCompact encodes the history of an idle terminal instance as JSON,
+// which takes a fraction of the memory of the decoded events.
+func (h *TaskHub) maybeCompact(inst *instance) {
+	if h.opts.KeepTerminalHistory || inst.state == nil || !inst.state.RuntimeStatus.IsTerminal() ||
+		inst.locked != nil || len(inst.pending) > 0 || len(inst.history) == 0 {
+		return
+	}
+	if !jsonExact(inst.history) {
+		return // JSON would alter invalid UTF-8: keep it decoded
+	}
+	b, err := json.Marshal(inst.history)
+	if err != nil {
+		return // keep it decoded
+	}
+	inst.compact = b
+	inst.history = nil
+}
+
+// GetOrchestrationState returns a copy of the instance's status row.
+func (h *TaskHub) GetOrchestrationState(ctx context.Context, instanceID string, fetchInputsAndOutputs bool) (*sp.OrchestrationState, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	inst := h.instances[instanceID]
+	if inst == nil || inst.state == nil {
+		return nil, fmt.Errorf("memory task hub: instance %q: %w", instanceID, sp.ErrInstanceNotFound)
+	}
+	return stateCopy(inst.state, fetchInputsAndOutputs), nil
+}
+
+func stateCopy(s *sp.OrchestrationState, withIO bool) *sp.OrchestrationState {
+	c := s.Clone()
+	if !withIO {
+		c.Input, c.Output = "", ""
+	}
+	return c
+}
+
+// GetOrchestrationHistory returns a copy of the current execution's
+// committed history.
+func (h *TaskHub) GetOrchestrationHistory(ctx context.Context, instanceID string) ([]*sp.HistoryEvent, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	inst := h.instances[instanceID]
+	if inst == nil || inst.state == nil {
+		return nil, fmt.Errorf("memory task hub: instance %q: %w", instanceID, sp.ErrInstanceNotFound)
+	}
+	if inst.compact != nil {
+		// Decode without keeping the decoded form: the instance is idle.
+		var evs []*sp.HistoryEvent
+		if err := json.Unmarshal(inst.compact, &evs); err != nil {
+			return nil, fmt.Errorf("memory task hub: history of %q: %w", instanceID, err)
+		}
+		return evs, nil
+	}
+	out := make([]*sp.HistoryEvent, len(inst.history))
+	for i, e := range inst.history {
+		out[i] = e.Clone()
+	}
+	return out, nil
+}
+
+const defaultPageSize = 100
+
+// QueryOrchestrationStates lists matching status rows ordered by
+// CreatedTime, then instance ID. The continuation token is the position
+// after the last row returned, so rows created meanwhile do not shift
+// pages.
+func (h *TaskHub) QueryOrchestrationStates(ctx context.Context, q sp.InstanceQuery) (*sp.InstanceQueryResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var after *queryKey
+	if q.ContinuationToken != "" {
+		k, err := parseToken(q.ContinuationToken)
+		if err != nil {
+			return nil, err
+		}
+		after = &k
+	}
+	size := q.PageSize
+	if size <= 0 {
+		size = defaultPageSize
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var rows []*sp.OrchestrationState
+	for _, inst := range h.instances {
+		s := inst.state
+		if s == nil || !matches(s, q.CreatedTimeFrom, q.CreatedTimeTo, q.RuntimeStatus) ||
+			!strings.HasPrefix(s.InstanceID, q.InstanceIDPrefix) {
+			continue
+		}
+		if after != nil && !after.less(keyOf(s)) {
+			continue
+		}
+		rows = append(rows, s)
+	}
+	slices.SortFunc(rows, func(a, b *sp.OrchestrationState) int { return keyOf(a).compare(keyOf(b)) })
+	res := &sp.InstanceQueryResult{}
+	if len(rows) > size {
+		rows = rows[:size]
+		res.ContinuationToken = keyOf(rows[size-1]).token()
+	}
+	res.States = make([]*sp.OrchestrationState, len(rows))
+	for i, s := range rows {
+		res.States[i] = stateCopy(s, q.FetchInputsAndOutputs)
+	}
+	return res, nil
+}
+
+// matches applies the creation-time (inclusive) and status filters.
+func matches(s *sp.OrchestrationState, from, to time.Time, statuses []sp.OrchestrationStatus) bool {
+	if !from.IsZero() && s.CreatedTime.Before(from) {
+		return false
+	}
+	if !to.IsZero() && s.CreatedTime.After(to) {
+		return false
+	}
+	return len(statuses) == 0 || slices.Contains(statuses, s.RuntimeStatus)
+}
+
+// queryKey is a row's position in query order.
+type queryKey struct {
+	created int64
+	id      string
+}
+
+func keyOf(s *sp.OrchestrationState) queryKey {
+	return queryKey{created: s.CreatedTime.UnixNano(), id: s.InstanceID}
+}
+
+func (k queryKey) compare(o queryKey) int {
+	switch {
+	case k.created < o.created:
+		return -1
+	case k.created > o.created:
+		return 1
+	}
+	return strings.Compare(k.id, o.id)
+}
+
+func (k queryKey) less(o queryKey) bool { return k.compare(o) < 0 }
+
+func (k queryKey) token() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(k.created, 10) + ":" + k.id))
+}
+
+func parseToken(tok string) (queryKey, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err == nil {
+		if ns, id, ok := strings.Cut(string(b), ":"); ok {
+			if n, perr := strconv.ParseInt(ns, 10, 64); perr == nil {
+				return queryKey{created: n, id: id}, nil
+			}
+		}
+	}
+	return queryKey{}, errInvalid("invalid continuation token %q", tok)
+}
+
+// PurgeInstance deletes an instance's status row and history whatever its
+// status. Work in flight for it fails with ErrWorkItemLost at commit.
+func (h *TaskHub) PurgeInstance(ctx context.Context, instanceID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	inst := h.instances[instanceID]
+	if inst == nil || inst.state == nil {
+		return fmt.Errorf("memory task hub: purge instance %q: %w", instanceID, sp.ErrInstanceNotFound)
+	}
+	h.purgeLocked(inst)
+	return nil
+}
+
+func (h *TaskHub) purgeLocked(inst *instance) {
+	inst.state = nil
+	inst.history = nil
+	inst.compact = nil
+	inst.version++
+	h.forgetIfEmpty(inst)
+}
+
+// PurgeInstances deletes the terminal instances matching f.
+func (h *TaskHub) PurgeInstances(ctx context.Context, f sp.PurgeFilter) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	to := f.CreatedTimeTo
+	if to.IsZero() {
+		to = time.Now()
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, inst := range h.instances {
+		s := inst.state
+		if s == nil || !s.RuntimeStatus.IsTerminal() || !matches(s, f.CreatedTimeFrom, to, f.RuntimeStatus) {
+			continue
+		}
+		h.purgeLocked(inst)
+		n++
+	}
+	return n, nil
+}
+
+// jsonExact reports whether every string in evs is valid UTF-8, so that a
+// JSON round trip returns it unchanged.
+func jsonExact(evs []*sp.HistoryEvent) bool {
+	for _, e := range evs {
+		for _, s := range [...]string{e.Name, e.Version, e.Input, e.Result, e.Reason, e.Details, e.InstanceID, e.Data} {
+			if !utf8.ValidString(s) {
+				return false
+			}
+		}
+		for f := e.FailureDetails; f != nil; f = f.InnerFailure {
+			if !utf8.ValidString(f.ErrorType) || !utf8.ValidString(f.ErrorMessage) || !utf8.ValidString(f.StackTrace) {
+				return false
+			}
+		}
+		for k, v := range e.Tags {
+			if !utf8.ValidString(k) || !utf8.ValidString(v) {
+				return false
+			}
+		}
+		if p := e.ParentInstance; p != nil && (!utf8.ValidString(p.Name) || !utf8.ValidString(p.Version)) {
+			return false
+		}
+		if o := e.OrchestrationInstance; o != nil && !utf8.ValidString(o.InstanceID) {
+			return false
+		}
+	}
+	return true
+}

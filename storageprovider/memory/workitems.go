@@ -1,0 +1,437 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	sp "github.com/funchost/funchost/storageprovider"
+)
+
+// LockNextOrchestrationWorkItem hands out all pending messages of the
+// instance that has waited longest, with its history, and locks the
+// instance until the work item is completed, abandoned or its lock
+// expires. It blocks until there is work, ctx ends (ctx.Err()) or the hub
+// stops (ErrTaskHubClosed).
+//
+// History and NewMessages are deep copies: the engine may keep and modify
+// them (the hub stores its own copies of everything it is given).
+func (h *TaskHub) LockNextOrchestrationWorkItem(ctx context.Context) (*sp.OrchestrationWorkItem, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for {
+		if h.stopped {
+			return nil, h.closedErr()
+		}
+		if wi := h.takeOrchLocked(); wi != nil {
+			return wi, nil
+		}
+		if err := h.wait(ctx, &h.orchWait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (h *TaskHub) takeOrchLocked() *sp.OrchestrationWorkItem {
+	t := time.Now()
+	for {
+		inst, ok := h.ready.pop()
+		if !ok {
+			return nil
+		}
+		inst.inReady = false
+		if h.instances[inst.id] != inst || inst.locked != nil || len(inst.pending) == 0 || inst.notBefore.After(t) {
+			continue // stale entry; whatever changed re-queues it when due
+		}
+		msgs := inst.pending
+		inst.pending = nil
+		l := &orchLock{inst: inst, version: inst.version, msgs: msgs, until: t.Add(h.opts.LockTimeout)}
+		l.expiry = &timerEntry{at: l.until, kind: orchLockExpiry, orchLock: l}
+		h.schedule(l.expiry)
+		inst.locked = l
+
+		wi := &sp.OrchestrationWorkItem{
+			InstanceID:   inst.id,
+			History:      cloneEvents(nil, h.historyLocked(inst)),
+			State:        inst.state.Clone(),
+			NewMessages:  make([]*sp.TaskMessage, len(msgs)),
+			LockedUntil:  l.until.UTC(),
+			ProviderData: l,
+		}
+		for i, m := range msgs {
+			m.dequeueCount++
+			wi.DequeueCount = max(wi.DequeueCount, m.dequeueCount)
+			wi.NewMessages[i] = m.msg.Clone()
+		}
+		return wi
+	}
+}
+
+// releaseOrchLock ends l, returning its messages to the front of the
+// instance's queue (delayed by retryAfter) so they are delivered again in
+// their original order.
+func (h *TaskHub) releaseOrchLock(l *orchLock, t time.Time, retryAfter time.Duration) {
+	inst := l.inst
+	if inst.locked == l {
+		inst.locked = nil
+		inst.pending = append(slices.Clip(l.msgs), inst.pending...)
+	}
+	h.unschedule(l.expiry)
+	if retryAfter > 0 {
+		inst.notBefore = t.Add(retryAfter)
+		h.schedule(&timerEntry{at: inst.notBefore, kind: wakeInstance, inst: inst})
+	}
+	h.markReady(inst, t)
+}
+
+func lockOf(wi *sp.OrchestrationWorkItem) (*orchLock, error) {
+	if wi == nil {
+		return nil, errNilWorkItem
+	}
+	l, ok := wi.ProviderData.(*orchLock)
+	if !ok || l == nil {
+		return nil, errNilWorkItem
+	}
+	return l, nil
+}
+
+func lostErr(id string) error {
+	return fmt.Errorf("memory task hub: instance %q: %w", id, sp.ErrWorkItemLost)
+}
+
+// RenewOrchestrationWorkItem extends the lock by LockTimeout from now, or
+// returns ErrWorkItemLost when the lock has already been lost.
+func (h *TaskHub) RenewOrchestrationWorkItem(ctx context.Context, wi *sp.OrchestrationWorkItem) error {
+	l, err := lockOf(wi)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if l.done || l.inst.locked != l {
+		return lostErr(wi.InstanceID)
+	}
+	l.until = time.Now().Add(h.opts.LockTimeout)
+	h.reschedule(l.expiry, l.until)
+	wi.LockedUntil = l.until.UTC()
+	return nil
+}
+
+// CompleteOrchestrationWorkItem commits c atomically: either everything
+// (history, state, messages, consumption of the work item's messages)
+// becomes visible or, with ErrWorkItemLost, nothing does.
+//
+// A work item whose lock expired can still commit as long as no other
+// worker holds the instance or has committed it since (the same rule an
+// ETag gives a storage provider).
+func (h *TaskHub) CompleteOrchestrationWorkItem(ctx context.Context, wi *sp.OrchestrationWorkItem, c *sp.OrchestrationCheckpoint) error {
+	l, err := lockOf(wi)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		c = &sp.OrchestrationCheckpoint{}
+	}
+	for _, m := range c.OutboundMessages {
+		if err := checkMessage(m, ""); err != nil {
+			return err
+		}
+	}
+	for _, m := range c.ActivityMessages {
+		if err := checkMessage(m, wi.InstanceID); err != nil {
+			return err
+		}
+	}
+	for _, m := range c.TimerMessages {
+		if err := checkMessage(m, wi.InstanceID); err != nil {
+			return err
+		}
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	inst := l.inst
+	t := time.Now()
+	if l.done {
+		return lostErr(inst.id)
+	}
+	current := h.instances[inst.id] == inst && inst.version == l.version
+	switch {
+	case inst.locked == l:
+		if !current {
+			l.done = true
+			h.releaseOrchLock(l, t, 0)
+			h.forgetIfEmpty(inst)
+			return lostErr(inst.id)
+		}
+	case inst.locked != nil || !current:
+		l.done = true
+		return lostErr(inst.id)
+	default:
+		// The lock expired and nobody took over: consume our messages
+		// from the queue they were returned to.
+		consumed := make(map[*queuedMsg]bool, len(l.msgs))
+		for _, m := range l.msgs {
+			consumed[m] = true
+		}
+		inst.pending = slices.DeleteFunc(inst.pending, func(m *queuedMsg) bool { return consumed[m] })
+	}
+
+	// History and state.
+	if c.ReplaceHistory {
+		inst.compact = nil
+		inst.history = cloneEvents(nil, c.NewEvents)
+	} else if len(c.NewEvents) > 0 {
+		inst.history = cloneEvents(h.historyLocked(inst), c.NewEvents)
+	}
+	if c.State != nil {
+		st := c.State.Clone()
+		if st.InstanceID == "" {
+			st.InstanceID = inst.id
+		}
+		inst.state = st
+	}
+	inst.version++
+
+	// Messages.
+	for _, m := range c.OutboundMessages {
+		mc := m.Clone()
+		target := h.instanceFor(mc.Target.InstanceID)
+		if mc.Event.EventType == sp.EventExecutionStarted && target.state == nil {
+			// A sub-orchestration start: its status row appears now.
+			h.createRowLocked(target, mc, 0)
+		}
+		h.enqueueLocked(target, mc, t)
+	}
+	for _, m := range c.ActivityMessages {
+		mc := m.Clone()
+		if mc.Target.InstanceID == "" {
+			mc.Target.InstanceID = inst.id
+		}
+		h.queueActivity(&activityItem{msg: mc})
+	}
+	for _, m := range c.TimerMessages {
+		mc := m.Clone()
+		if mc.Target.InstanceID == "" {
+			mc.Target.InstanceID = inst.id
+		}
+		h.enqueueLocked(h.instanceFor(mc.Target.InstanceID), mc, t)
+	}
+
+	// Release.
+	l.done = true
+	if inst.locked == l {
+		inst.locked = nil
+	}
+	l.msgs = nil
+	h.unschedule(l.expiry)
+	h.markReady(inst, t)
+	h.maybeCompact(inst)
+	h.forgetIfEmpty(inst)
+	return nil
+}
+
+// cloneEvents appends deep copies of evs to dst.
+func cloneEvents(dst, evs []*sp.HistoryEvent) []*sp.HistoryEvent {
+	dst = slices.Grow(dst, len(evs))
+	for _, e := range evs {
+		dst = append(dst, e.Clone())
+	}
+	return dst
+}
+
+// AbandonOrchestrationWorkItem releases the work item; its messages come
+// back, ahead of newer ones, after retryAfter.
+func (h *TaskHub) AbandonOrchestrationWorkItem(ctx context.Context, wi *sp.OrchestrationWorkItem, retryAfter time.Duration) error {
+	l, err := lockOf(wi)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if l.done || l.inst.locked != l {
+		l.done = true
+		return lostErr(l.inst.id)
+	}
+	l.done = true
+	h.releaseOrchLock(l, time.Now(), retryAfter)
+	h.forgetIfEmpty(l.inst)
+	return nil
+}
+
+// queueActivity makes item available to activity workers.
+func (h *TaskHub) queueActivity(item *activityItem) {
+	item.queued = true
+	h.acts.push(item)
+	h.signal(&h.actWait)
+}
+
+// LockNextActivityWorkItem hands out the oldest queued activity message.
+// It blocks until there is one, ctx ends or the hub stops.
+func (h *TaskHub) LockNextActivityWorkItem(ctx context.Context) (*sp.ActivityWorkItem, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for {
+		if h.stopped {
+			return nil, h.closedErr()
+		}
+		for {
+			item, ok := h.acts.pop()
+			if !ok {
+				break
+			}
+			if item.done || !item.queued {
+				continue
+			}
+			item.queued = false
+			item.dequeueCount++
+			l := &actLock{item: item, until: time.Now().Add(h.opts.LockTimeout)}
+			l.expiry = &timerEntry{at: l.until, kind: actLockExpiry, actLock: l}
+			h.schedule(l.expiry)
+			item.lock = l
+			return &sp.ActivityWorkItem{
+				Message:      item.msg.Clone(),
+				DequeueCount: item.dequeueCount,
+				LockedUntil:  l.until.UTC(),
+				ProviderData: l,
+			}, nil
+		}
+		if err := h.wait(ctx, &h.actWait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func actLockOf(wi *sp.ActivityWorkItem) (*actLock, error) {
+	if wi == nil {
+		return nil, errNilWorkItem
+	}
+	l, ok := wi.ProviderData.(*actLock)
+	if !ok || l == nil {
+		return nil, errNilWorkItem
+	}
+	return l, nil
+}
+
+func actLostErr(l *actLock) error {
+	return fmt.Errorf("memory task hub: activity %q of instance %q: %w",
+		l.item.msg.Event.Name, l.item.msg.Target.InstanceID, sp.ErrWorkItemLost)
+}
+
+// RenewActivityWorkItem extends the activity's lock by LockTimeout.
+func (h *TaskHub) RenewActivityWorkItem(ctx context.Context, wi *sp.ActivityWorkItem) error {
+	l, err := actLockOf(wi)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if l.item.done || l.item.lock != l {
+		return actLostErr(l)
+	}
+	l.until = time.Now().Add(h.opts.LockTimeout)
+	h.reschedule(l.expiry, l.until)
+	wi.LockedUntil = l.until.UTC()
+	return nil
+}
+
+// CompleteActivityWorkItem delivers result to the orchestration and
+// deletes the activity message. It fails with ErrWorkItemLost, sending
+// nothing, when another worker holds the activity or completed it.
+func (h *TaskHub) CompleteActivityWorkItem(ctx context.Context, wi *sp.ActivityWorkItem, result *sp.TaskMessage) error {
+	l, err := actLockOf(wi)
+	if err != nil {
+		return err
+	}
+	if err := checkMessage(result, l.item.msg.Target.InstanceID); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	item := l.item
+	if item.done || (item.lock != l && item.lock != nil) {
+		return actLostErr(l)
+	}
+	item.done = true
+	item.queued = false // a queued copy (after lock expiry) is skipped
+	item.lock = nil
+	h.unschedule(l.expiry)
+	rc := result.Clone()
+	if rc.Target.InstanceID == "" {
+		rc.Target = item.msg.Target
+	}
+	h.enqueueLocked(h.instanceFor(rc.Target.InstanceID), rc, time.Now())
+	return nil
+}
+
+// AbandonActivityWorkItem puts the activity back in the queue after
+// retryAfter.
+func (h *TaskHub) AbandonActivityWorkItem(ctx context.Context, wi *sp.ActivityWorkItem, retryAfter time.Duration) error {
+	l, err := actLockOf(wi)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	item := l.item
+	if item.done || item.lock != l {
+		return actLostErr(l)
+	}
+	item.lock = nil
+	h.unschedule(l.expiry)
+	if retryAfter <= 0 {
+		h.queueActivity(item)
+	} else {
+		h.schedule(&timerEntry{at: time.Now().Add(retryAfter), kind: requeueActivity, act: item})
+	}
+	return nil
+}
+
+// Stats is a snapshot of the hub's contents, for tests and diagnostics.
+type Stats struct {
+	// Instances counts status rows.
+	Instances int
+	// PendingMessages counts orchestration messages waiting for a work
+	// item (scheduled timers not included).
+	PendingMessages int
+	// LockedInstances counts orchestration work items in flight.
+	LockedInstances int
+	// QueuedActivities counts activity messages waiting for a worker.
+	QueuedActivities int
+	// ScheduledTimers counts heap entries: future messages, back-offs and
+	// lock expiries.
+	ScheduledTimers int
+	// Waiters counts blocked Lock* calls.
+	Waiters int
+}
+
+// Stats returns a snapshot of the hub's contents.
+func (h *TaskHub) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var s Stats
+	for _, inst := range h.instances {
+		if inst.state != nil {
+			s.Instances++
+		}
+		s.PendingMessages += len(inst.pending)
+		if inst.locked != nil {
+			s.LockedInstances++
+		}
+	}
+	h.acts.each(func(a *activityItem) {
+		if a.queued && !a.done {
+			s.QueuedActivities++
+		}
+	})
+	s.ScheduledTimers = len(h.timers)
+	s.Waiters = len(h.orchWait) + len(h.actWait)
+	return s
+}
