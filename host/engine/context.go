@@ -1,0 +1,297 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/funchost/funchost/bindings"
+)
+
+// orchestrationContext is the engine's bindings.OrchestrationContext. It
+// is used only from the orchestrator goroutine while it holds control.
+type orchestrationContext struct {
+	e      *execution
+	logger *slog.Logger
+}
+
+var _ bindings.OrchestrationContext = (*orchestrationContext)(nil)
+
+// InstanceID returns the orchestration's instance ID.
+func (c *orchestrationContext) InstanceID() string { return c.e.instanceID }
+
+// Name returns the orchestrator function's name.
+func (c *orchestrationContext) Name() string { return c.e.name }
+
+// Input decodes the orchestration's input into v.
+func (c *orchestrationContext) Input(v any) error {
+	if err := bindings.UnmarshalPayload(c.e.started.Input, v); err != nil {
+		return fmt.Errorf("orchestration %s: decoding input: %w", c.e.instanceID, err)
+	}
+	return nil
+}
+
+// IsReplaying reports whether the code is re-running recorded decisions.
+func (c *orchestrationContext) IsReplaying() bool { return c.e.replaying }
+
+// CurrentUTCDateTime returns the timestamp of the current episode.
+func (c *orchestrationContext) CurrentUTCDateTime() time.Time { return c.e.now }
+
+// NewGUID returns the next deterministic version-5 UUID.
+func (c *orchestrationContext) NewGUID() string {
+	g := DeterministicGUID(c.e.instanceID, c.e.now, c.e.guidCounter)
+	c.e.guidCounter++
+	return g
+}
+
+// Logger returns a logger that stays silent while replaying.
+func (c *orchestrationContext) Logger() *slog.Logger {
+	if c.logger == nil {
+		c.logger = slog.New(&replaySafeHandler{inner: c.e.baseLogger.Handler(), e: c.e}).
+			With("instanceId", c.e.instanceID, "orchestrator", c.e.name)
+	}
+	return c.logger
+}
+
+// SetCustomStatus records v as the instance's custom status.
+func (c *orchestrationContext) SetCustomStatus(v any) {
+	s, err := bindings.MarshalPayload(v)
+	if err != nil {
+		s, _ = bindings.MarshalPayload(fmt.Sprintf("unserialisable custom status: %v", err))
+	}
+	c.e.customStatus = s
+}
+
+// failedTask returns a task that has already failed with err: used for
+// calls that cannot even be scheduled (bad input, bad retry policy). It
+// takes no action id, so replay stays aligned.
+func (c *orchestrationContext) failedTask(err error) bindings.Task {
+	t := c.e.newTask()
+	t.complete("", err)
+	return t
+}
+
+// CallActivity schedules an activity, with retries when asked.
+func (c *orchestrationContext) CallActivity(name string, input any, opts ...bindings.CallOption) bindings.Task {
+	in, err := bindings.MarshalPayload(input)
+	if err != nil {
+		return c.failedTask(fmt.Errorf("activity %s: serialising the input: %w", name, err))
+	}
+	o := bindings.ApplyCallOptions(opts)
+	attempt := func(tags map[string]string) *task {
+		return c.e.schedule(&action{kind: kindActivity, name: name, version: o.Version, input: in, tags: tags}).task
+	}
+	if o.Retry != nil {
+		return c.e.withRetry(*o.Retry, attempt)
+	}
+	return attempt(nil)
+}
+
+// CallSubOrchestrator starts a sub-orchestration, with retries when asked.
+// Without an explicit instance ID each attempt's child ID is NewGUID
+// without dashes.
+func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts ...bindings.CallOption) bindings.Task {
+	in, err := bindings.MarshalPayload(input)
+	if err != nil {
+		return c.failedTask(fmt.Errorf("sub-orchestration %s: serialising the input: %w", name, err))
+	}
+	o := bindings.ApplyCallOptions(opts)
+	if o.InstanceID != "" {
+		if err := bindings.ValidateInstanceID(o.InstanceID); err != nil {
+			return c.failedTask(fmt.Errorf("sub-orchestration %s: %w", name, err))
+		}
+	}
+	attempt := func(tags map[string]string) *task {
+		id := o.InstanceID
+		if id == "" {
+			id = strings.ReplaceAll(c.NewGUID(), "-", "")
+		}
+		return c.e.schedule(&action{kind: kindSubOrchestration, name: name, version: o.Version, input: in, instanceID: id, tags: tags}).task
+	}
+	if o.Retry != nil {
+		return c.e.withRetry(*o.Retry, attempt)
+	}
+	return attempt(nil)
+}
+
+// CreateTimer creates a durable timer.
+func (c *orchestrationContext) CreateTimer(fireAt time.Time) bindings.Task {
+	return c.e.scheduleTimer(fireAt, nil)
+}
+
+// WaitForExternalEvent waits for an event by name (case-insensitive),
+// taking the oldest buffered one first. With a timeout, a durable timer
+// (created first, as Durable Functions does) fails the wait with
+// bindings.ErrTimeout.
+func (c *orchestrationContext) WaitForExternalEvent(name string, opts ...bindings.WaitOption) bindings.Task {
+	e := c.e
+	o := bindings.ApplyWaitOptions(opts)
+	var timer *task
+	if o.Timeout > 0 {
+		timer = e.scheduleTimer(e.now.Add(o.Timeout), nil)
+	}
+	key := strings.ToLower(name)
+	w := e.newTask()
+	if buf := e.buffered[key]; len(buf) > 0 {
+		e.buffered[key] = buf[1:]
+		if len(e.buffered[key]) == 0 {
+			delete(e.buffered, key)
+		}
+		w.complete(buf[0].ev.Input, nil)
+		return w
+	}
+	e.waiters[key] = append(e.waiters[key], w)
+	if timer != nil {
+		timer.then(func() {
+			if !w.done {
+				e.removeWaiter(key, w)
+				w.complete("", fmt.Errorf("waiting for external event %q: %w", name, bindings.ErrTimeout))
+			}
+		})
+	}
+	return w
+}
+
+// SendEvent raises an event on another instance.
+func (c *orchestrationContext) SendEvent(instanceID, eventName string, data any) {
+	in, err := bindings.MarshalPayload(data)
+	if err != nil {
+		panic(fmt.Sprintf("SendEvent %s: serialising the data: %v", eventName, err))
+	}
+	c.e.schedule(&action{kind: kindSendEvent, name: eventName, instanceID: instanceID, input: in})
+}
+
+// WhenAll completes when all tasks have.
+func (c *orchestrationContext) WhenAll(tasks ...bindings.Task) bindings.Task {
+	return c.e.whenAll(tasks)
+}
+
+// WhenAny completes when one task has; Await into *int gives its index.
+func (c *orchestrationContext) WhenAny(tasks ...bindings.Task) bindings.Task {
+	return c.e.whenAny(tasks)
+}
+
+// ContinueAsNew restarts the orchestration with input once it returns.
+func (c *orchestrationContext) ContinueAsNew(input any, opts ...bindings.ContinueAsNewOption) {
+	in, err := bindings.MarshalPayload(input)
+	if err != nil {
+		panic(fmt.Sprintf("ContinueAsNew: serialising the input: %v", err))
+	}
+	c.e.can = &continueAsNew{input: in, opts: bindings.ApplyContinueAsNewOptions(opts)}
+}
+
+// ---- retries ----
+
+// defaultMaxRetryInterval is Durable Functions' default cap on retry
+// delays.
+const defaultMaxRetryInterval = 6 * 24 * time.Hour
+
+// withRetry runs attempt until it succeeds or the policy gives up, with a
+// durable timer between attempts. History shape follows DTFx's
+// RetryInterceptor: after the last allowed attempt fails, one more timer
+// (firing at once) is created before the error is returned.
+func (e *execution) withRetry(p bindings.RetryPolicy, attempt func(tags map[string]string) *task) *task {
+	if err := p.Validate(); err != nil {
+		t := e.newTask()
+		t.complete("", err)
+		return t
+	}
+	outer := e.newTask()
+	first := e.now
+	// Every event of the chain carries the first attempt's action id.
+	tags := map[string]string{retryChainTag: strconv.Itoa(e.nextID)}
+	var try func(n int)
+	try = func(n int) {
+		t := attempt(tags)
+		t.then(func() {
+			if t.err == nil {
+				outer.complete(t.result, nil)
+				return
+			}
+			if n+1 >= p.MaxAttempts {
+				e.scheduleTimer(e.now, tags).then(func() { outer.complete("", t.err) })
+				return
+			}
+			delay := retryDelay(p, n, first, e.now, t.err)
+			if delay <= 0 {
+				outer.complete("", t.err)
+				return
+			}
+			e.scheduleTimer(e.now.Add(delay), tags).then(func() { try(n + 1) })
+		})
+	}
+	try(0)
+	return outer
+}
+
+// retryDelay is the wait before attempt n+1 (0: give up).
+func retryDelay(p bindings.RetryPolicy, n int, first, now time.Time, err error) (d time.Duration) {
+	if p.Handle != nil {
+		retry := func() (ok bool) {
+			defer func() {
+				if recover() != nil {
+					ok = false
+				}
+			}()
+			return p.Handle(err)
+		}()
+		if !retry {
+			return 0
+		}
+	}
+	if p.RetryTimeout > 0 && !now.Before(first.Add(p.RetryTimeout)) {
+		return 0
+	}
+	coef := p.BackoffCoefficient
+	if coef == 0 {
+		coef = 1
+	}
+	max := p.MaxRetryInterval
+	if max <= 0 {
+		max = defaultMaxRetryInterval
+	}
+	f := float64(p.FirstRetryInterval) * math.Pow(coef, float64(n))
+	if f >= float64(max) || math.IsInf(f, 0) || math.IsNaN(f) {
+		return max
+	}
+	return time.Duration(f)
+}
+
+// ---- replay-safe logging ----
+
+// replaySafeHandler drops records while the orchestrator replays.
+type replaySafeHandler struct {
+	inner slog.Handler
+	e     *execution
+}
+
+func (h *replaySafeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return !h.e.replaying && h.inner.Enabled(ctx, l)
+}
+
+func (h *replaySafeHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.e.replaying {
+		return nil
+	}
+	return h.inner.Handle(ctx, r)
+}
+
+func (h *replaySafeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &replaySafeHandler{inner: h.inner.WithAttrs(as), e: h.e}
+}
+
+func (h *replaySafeHandler) WithGroup(name string) slog.Handler {
+	return &replaySafeHandler{inner: h.inner.WithGroup(name), e: h.e}
+}
+
+// discardHandler is a slog.Handler that drops everything.
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discardHandler) WithGroup(string) slog.Handler           { return d }

@@ -1,0 +1,39 @@
+package engine
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// GUIDNamespace is the UUIDv5 namespace of NewGUID: the one the Durable
+// Functions in-process extension uses, so that GUIDs match DF's for the same
+// instance, time and counter.
+var GUIDNamespace = uuid.MustParse("9e952959-5e33-4daf-827f-2fa12937b875")
+
+// dotNetRoundTrip is .NET's "o" format for a UTC DateTime: always seven
+// fractional digits.
+const dotNetRoundTrip = "2006-01-02T15:04:05.0000000Z"
+
+// DeterministicGUID returns the version-5 UUID Durable Functions computes
+// for the counter-th NewGuid call of an orchestration at time now.
+func DeterministicGUID(instanceID string, now time.Time, counter int) string {
+	name := instanceID + "_" + now.UTC().Format(dotNetRoundTrip) + "_" + strconv.Itoa(counter)
+	return uuid.NewSHA1(GUIDNamespace, []byte(name)).String()
+}
+
+// truncateTicks truncates t to .NET tick (100 ns) precision in UTC.
+func truncateTicks(t time.Time) time.Time { return t.UTC().Truncate(100 * time.Nanosecond) }
+
+// newExecutionID returns a fresh random GUID in "N" format (32 hex chars).
+func newExecutionID() string {
+	u := uuid.New()
+	const hex = "0123456789abcdef"
+	var b [32]byte
+	for i, x := range u {
+		b[2*i] = hex[x>>4]
+		b[2*i+1] = hex[x&15]
+	}
+	return string(b[:])
+}

@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/funchost/funchost/bindings"
+)
+
+// errTornDown is what Await returns to code that still runs while its
+// execution is torn down (deferred calls during runtime.Goexit).
+var errTornDown = errors.New("engine: the orchestration execution was torn down")
+
+// task is the engine's bindings.Task. Tasks belong to one execution and are
+// only touched by whichever side (engine or orchestrator goroutine) holds
+// control, so they need no locking.
+type task struct {
+	e      *execution
+	done   bool
+	result string // JSON text, "" = null
+	err    error
+	// onDone callbacks run once, when the task completes: composite tasks
+	// (WhenAll, WhenAny, retries, event timeouts) are built from them.
+	onDone []func()
+}
+
+var _ bindings.Task = (*task)(nil)
+
+func (e *execution) newTask() *task { return &task{e: e} }
+
+// complete finishes the task (a second completion is ignored) and runs its
+// callbacks.
+func (t *task) complete(result string, err error) {
+	if t.done {
+		return
+	}
+	t.done, t.result, t.err = true, result, err
+	cbs := t.onDone
+	t.onDone = nil
+	for _, cb := range cbs {
+		cb()
+	}
+}
+
+// then runs cb when the task completes (at once if it already has).
+func (t *task) then(cb func()) {
+	if t.done {
+		cb()
+		return
+	}
+	t.onDone = append(t.onDone, cb)
+}
+
+// Await blocks the orchestrator until the task completes, then decodes its
+// result into out or returns its error.
+func (t *task) Await(out any) error {
+	if !t.e.await(t) {
+		return errTornDown
+	}
+	if t.err != nil {
+		return t.err
+	}
+	if err := bindings.UnmarshalPayload(t.result, out); err != nil {
+		return fmt.Errorf("decoding task result into %T: %w", out, err)
+	}
+	return nil
+}
+
+// IsDone reports whether the task has completed.
+func (t *task) IsDone() bool { return t.done }
+
+// asTask converts an author-supplied Task into the engine's, refusing tasks
+// that belong to another execution.
+func (e *execution) asTask(bt bindings.Task) *task {
+	t, ok := bt.(*task)
+	if !ok || t.e != e {
+		panic(fmt.Sprintf("orchestration %s: WhenAll/WhenAny got a task (%T) that this orchestration did not create", e.instanceID, bt))
+	}
+	return t
+}
+
+// whenAll completes when every task has completed; its result is the JSON
+// array of the results (null for failed tasks) and its error the first
+// error in argument order.
+func (e *execution) whenAll(tasks []bindings.Task) *task {
+	all := e.newTask()
+	ts := make([]*task, len(tasks))
+	for i, bt := range tasks {
+		ts[i] = e.asTask(bt)
+	}
+	remaining := len(ts)
+	finish := func() {
+		var b strings.Builder
+		b.WriteByte('[')
+		var firstErr error
+		for i, t := range ts {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if t.err != nil || t.result == "" {
+				b.WriteString("null")
+			} else {
+				b.WriteString(t.result)
+			}
+			if t.err != nil && firstErr == nil {
+				firstErr = t.err
+			}
+		}
+		b.WriteByte(']')
+		all.complete(b.String(), firstErr)
+	}
+	if remaining == 0 {
+		finish()
+		return all
+	}
+	for _, t := range ts {
+		t.then(func() {
+			remaining--
+			if remaining == 0 {
+				finish()
+			}
+		})
+	}
+	return all
+}
+
+// whenAny completes with the index of the first task to complete (the
+// lowest index when several already have). Its error is always nil: the
+// winner's own Await reports its outcome.
+func (e *execution) whenAny(tasks []bindings.Task) *task {
+	anyT := e.newTask()
+	ts := make([]*task, len(tasks))
+	for i, bt := range tasks {
+		ts[i] = e.asTask(bt)
+	}
+	for i, t := range ts {
+		i := i
+		t.then(func() { anyT.complete(strconv.Itoa(i), nil) })
+	}
+	return anyT
+}

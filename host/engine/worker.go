@@ -1,0 +1,456 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/funchost/funchost/bindings"
+	sp "github.com/funchost/funchost/storageprovider"
+)
+
+// nowFunc is the engine's clock (a variable so tests could pin it).
+var nowFunc = time.Now
+
+// Registry holds the orchestrator and activity functions a Worker runs, by
+// function name. Names are matched exactly first, then case-insensitively,
+// as Azure Functions treats function names.
+type Registry struct {
+	Orchestrators map[string]bindings.Orchestrator
+	Activities    map[string]bindings.Activity
+}
+
+func lookupFold[T any](m map[string]T, name string) (T, bool) {
+	if v, ok := m[name]; ok {
+		return v, true
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// Options configure a Worker. Zero values select the defaults.
+type Options struct {
+	// MaxConcurrentOrchestrations bounds the orchestration work items
+	// processed at once (default 10 × GOMAXPROCS).
+	MaxConcurrentOrchestrations int
+	// MaxConcurrentActivities bounds the activities run at once (default
+	// 10 × GOMAXPROCS); with LocalActivities it also bounds how many
+	// activity calls one episode may run in-process.
+	MaxConcurrentActivities int
+	// SessionCacheSize is how many live orchestration executions the
+	// worker keeps between work items (extended sessions); 0 turns the
+	// cache off.
+	SessionCacheSize int
+	// LocalActivities runs the activity calls of an episode that makes
+	// nothing but activity calls in-process, right away, and feeds their
+	// results to the next episode inside the same work item, committing
+	// once at the end. It cuts task-hub traffic per orchestration; the
+	// work item's messages stay locked as the durable reminder, so a crash
+	// before the commit only re-runs the activities (at-least-once).
+	LocalActivities bool
+	// MaxDequeueCount fails an orchestration whose work item has been
+	// delivered more than this many times (poison). 0 selects the default
+	// (DefaultMaxDequeueCount); a negative value disables the check.
+	MaxDequeueCount int
+	// Logger receives the engine's logs and, through
+	// OrchestrationContext.Logger, the orchestrators' (default: discard).
+	Logger *slog.Logger
+}
+
+// DefaultMaxDequeueCount is the poison threshold when
+// Options.MaxDequeueCount is 0.
+const DefaultMaxDequeueCount = 10
+
+// maxAbandonDelay caps the back-off of abandoned work items, as DTFx does.
+const maxAbandonDelay = 10 * time.Minute
+
+// Worker runs orchestrations and activities from a task hub: one dispatch
+// loop per allowed concurrent orchestration work item and one per allowed
+// concurrent activity. The task hub must be started (TaskHub.Start) by the
+// caller before Worker.Start and stopped after Worker.Stop.
+type Worker struct {
+	hub   sp.TaskHub
+	reg   Registry
+	opts  Options
+	log   *slog.Logger
+	cache *sessionCache
+	proc  *processor
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	cancel  context.CancelFunc // stops fetching
+	// stopAfter unregisters the hook that stops fetching when Start's
+	// context ends.
+	stopAfter func() bool
+	shutdown  context.CancelFunc // cancels running activities' contexts
+	actCtx    context.Context
+	wg        sync.WaitGroup
+	// stopping is closed when Stop begins; local activity loops check it.
+	stopping chan struct{}
+}
+
+// NewWorker returns a Worker for hub running the functions of reg.
+func NewWorker(hub sp.TaskHub, reg Registry, opts Options) *Worker {
+	if opts.MaxConcurrentOrchestrations <= 0 {
+		opts.MaxConcurrentOrchestrations = 10 * runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxConcurrentActivities <= 0 {
+		opts.MaxConcurrentActivities = 10 * runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxDequeueCount == 0 {
+		opts.MaxDequeueCount = DefaultMaxDequeueCount
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(discardHandler{})
+	}
+	w := &Worker{hub: hub, reg: reg, opts: opts, log: log, stopping: make(chan struct{})}
+	if opts.SessionCacheSize > 0 {
+		w.cache = newSessionCache(opts.SessionCacheSize)
+	}
+	maxDequeue := opts.MaxDequeueCount
+	if maxDequeue < 0 {
+		maxDequeue = 0
+	}
+	w.proc = &processor{
+		lookup: func(name string) bindings.Orchestrator {
+			o, _ := lookupFold(reg.Orchestrators, name)
+			return o
+		},
+		logger:     log,
+		maxDequeue: maxDequeue,
+	}
+	if opts.LocalActivities {
+		w.proc.local = w.runLocalActivities
+	}
+	return w
+}
+
+// Start launches the dispatch loops. They run until Stop is called or ctx
+// is cancelled.
+func (w *Worker) Start(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return errors.New("engine: worker already started")
+	}
+	w.started = true
+	fetchCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w.cancel = cancel
+	w.actCtx, w.shutdown = context.WithCancel(context.WithoutCancel(ctx))
+	// Cancelling ctx stops fetching just like Stop does.
+	w.stopAfter = context.AfterFunc(ctx, cancel)
+	for i := 0; i < w.opts.MaxConcurrentOrchestrations; i++ {
+		w.wg.Add(1)
+		go w.orchestrationLoop(fetchCtx)
+	}
+	for i := 0; i < w.opts.MaxConcurrentActivities; i++ {
+		w.wg.Add(1)
+		go w.activityLoop(fetchCtx)
+	}
+	return nil
+}
+
+// Stop stops fetching work, signals shutdown to running activities
+// (their context is cancelled; an activity that fails because of it is
+// abandoned, not failed), waits for in-flight work items to finish or ctx
+// to end, and tears down the cached sessions.
+func (w *Worker) Stop(ctx context.Context) error {
+	w.mu.Lock()
+	if !w.started || w.stopped {
+		w.mu.Unlock()
+		return nil
+	}
+	w.stopped = true
+	close(w.stopping)
+	w.stopAfter()
+	w.cancel()
+	w.shutdown()
+	w.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("engine: stopping the worker: %w", ctx.Err())
+	}
+	w.cache.clear()
+	return err
+}
+
+// CachedSessions returns the number of executions in the session cache.
+func (w *Worker) CachedSessions() int { return w.cache.len() }
+
+func (w *Worker) isStopping() bool {
+	select {
+	case <-w.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// fetchBackoff waits after a failed fetch; it returns false when the loop
+// should end.
+func fetchBackoff(ctx context.Context, d *time.Duration) bool {
+	if *d == 0 {
+		*d = 50 * time.Millisecond
+	} else if *d < 5*time.Second {
+		*d *= 2
+	}
+	t := time.NewTimer(*d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (w *Worker) orchestrationLoop(ctx context.Context) {
+	defer w.wg.Done()
+	var backoff time.Duration
+	for ctx.Err() == nil {
+		wi, err := w.hub.LockNextOrchestrationWorkItem(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, sp.ErrTaskHubClosed) {
+				return
+			}
+			w.log.Warn("fetching an orchestration work item failed", "error", err)
+			if !fetchBackoff(ctx, &backoff) {
+				return
+			}
+			continue
+		}
+		backoff = 0
+		if wi == nil {
+			continue
+		}
+		w.processOrchestration(context.WithoutCancel(ctx), wi)
+	}
+}
+
+// processOrchestration runs and commits one orchestration work item.
+func (w *Worker) processOrchestration(ctx context.Context, wi *sp.OrchestrationWorkItem) {
+	var cached *execution
+	if w.cache != nil {
+		cached = w.cache.take(wi.InstanceID)
+		if cached != nil && !sessionMatches(cached, wi.History) {
+			cached.teardown()
+			cached = nil
+		}
+	}
+	var stopRenew func()
+	if w.opts.LocalActivities {
+		stopRenew = w.renewOrchestration(ctx, wi)
+	}
+	res, err := w.safeProcess(ctx, wi, cached)
+	if stopRenew != nil {
+		stopRenew()
+	}
+	if err != nil {
+		w.log.Error("orchestration work item failed; abandoning it", "instanceId", wi.InstanceID, "error", err)
+		if aerr := w.hub.AbandonOrchestrationWorkItem(ctx, wi, sp.AbandonBackoff(wi.DequeueCount, maxAbandonDelay)); aerr != nil {
+			w.log.Warn("abandoning an orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
+		}
+		return
+	}
+	keep := res.exec != nil && w.cache != nil
+	res.checkpoint.KeepSession = keep
+	if err := w.hub.CompleteOrchestrationWorkItem(ctx, wi, res.checkpoint); err != nil {
+		if res.exec != nil {
+			res.exec.teardown()
+		}
+		if errors.Is(err, sp.ErrWorkItemLost) {
+			w.log.Info("orchestration work item lost; dropping its session", "instanceId", wi.InstanceID)
+			return
+		}
+		w.log.Error("committing an orchestration work item failed", "instanceId", wi.InstanceID, "error", err)
+		if aerr := w.hub.AbandonOrchestrationWorkItem(ctx, wi, sp.AbandonBackoff(wi.DequeueCount, maxAbandonDelay)); aerr != nil {
+			w.log.Warn("abandoning an orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
+		}
+		return
+	}
+	if res.exec == nil {
+		return
+	}
+	if keep && !w.isStopping() {
+		w.cache.put(wi.InstanceID, res.exec)
+		return
+	}
+	res.exec.teardown()
+}
+
+// sessionMatches reports whether a cached execution is exactly at the
+// committed history the work item brings.
+func sessionMatches(e *execution, hist []*sp.HistoryEvent) bool {
+	if len(e.history) != len(hist) || e.done {
+		return false
+	}
+	for _, ev := range hist {
+		if ev.EventType == sp.EventExecutionStarted {
+			return ev.OrchestrationInstance != nil && ev.OrchestrationInstance.ExecutionID == e.executionID
+		}
+	}
+	return false
+}
+
+// safeProcess runs the processor, turning an engine panic into an error
+// so the work item is abandoned instead of the process crashing.
+func (w *Worker) safeProcess(ctx context.Context, wi *sp.OrchestrationWorkItem, cached *execution) (res result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("engine panic processing instance %s: %v", wi.InstanceID, r)
+			if cached != nil {
+				cached.teardown()
+			}
+		}
+	}()
+	return w.proc.process(ctx, wi, cached), nil
+}
+
+// renewOrchestration renews the work item's lock in the background until
+// the returned function is called.
+func (w *Worker) renewOrchestration(ctx context.Context, wi *sp.OrchestrationWorkItem) func() {
+	return renewLoop(ctx, wi.LockedUntil, func(ctx context.Context) error { return w.hub.RenewOrchestrationWorkItem(ctx, wi) },
+		func() time.Time { return wi.LockedUntil })
+}
+
+// renewLoop calls renew at half the remaining lock time (clamped to
+// 1–30 s) until stopped.
+func renewLoop(ctx context.Context, lockedUntil time.Time, renew func(context.Context) error, until func() time.Time) func() {
+	if lockedUntil.IsZero() {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			d := time.Until(until()) / 2
+			if d < time.Second {
+				d = time.Second
+			} else if d > 30*time.Second {
+				d = 30 * time.Second
+			}
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			if err := renew(ctx); err != nil && ctx.Err() == nil {
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// runLocalActivities runs an episode's activity calls in-process (see
+// Options.LocalActivities). It declines when an activity is unknown, when
+// there are more calls than MaxConcurrentActivities, or when the worker
+// is shutting down.
+func (w *Worker) runLocalActivities(ctx context.Context, msgs []*sp.TaskMessage) ([]*sp.HistoryEvent, bool) {
+	if len(msgs) > w.opts.MaxConcurrentActivities || w.isStopping() {
+		return nil, false
+	}
+	acts := make([]bindings.Activity, len(msgs))
+	for i, m := range msgs {
+		a, ok := lookupFold(w.reg.Activities, m.Event.Name)
+		if !ok {
+			return nil, false
+		}
+		acts[i] = a
+	}
+	results := make([]*sp.HistoryEvent, len(msgs))
+	if len(msgs) == 1 {
+		results[0] = runActivity(w.actCtx, acts[0], msgs[0])
+	} else {
+		var wg sync.WaitGroup
+		for i := range msgs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = runActivity(w.actCtx, acts[i], msgs[i])
+			}()
+		}
+		wg.Wait()
+	}
+	if w.actCtx.Err() != nil {
+		// Shutdown began while they ran: their failures may be due to it.
+		// Let the task hub run them again instead.
+		return nil, false
+	}
+	return results, true
+}
+
+func (w *Worker) activityLoop(ctx context.Context) {
+	defer w.wg.Done()
+	var backoff time.Duration
+	for ctx.Err() == nil {
+		wi, err := w.hub.LockNextActivityWorkItem(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, sp.ErrTaskHubClosed) {
+				return
+			}
+			w.log.Warn("fetching an activity work item failed", "error", err)
+			if !fetchBackoff(ctx, &backoff) {
+				return
+			}
+			continue
+		}
+		backoff = 0
+		if wi == nil {
+			continue
+		}
+		w.processActivity(context.WithoutCancel(ctx), wi)
+	}
+}
+
+func (w *Worker) processActivity(ctx context.Context, wi *sp.ActivityWorkItem) {
+	msg := wi.Message
+	if msg == nil || msg.Event == nil || msg.Event.EventType != sp.EventTaskScheduled {
+		w.log.Error("dropping a malformed activity work item")
+		_ = w.hub.CompleteActivityWorkItem(ctx, wi, nil)
+		return
+	}
+	var res *sp.HistoryEvent
+	if max := w.opts.MaxDequeueCount; max > 0 && wi.DequeueCount > max {
+		res = taskFailed(msg.Event, &sp.FailureDetails{ErrorType: "PoisonMessage", IsNonRetriable: true, ErrorMessage: fmt.Sprintf(
+			"activity '%s' was delivered %d times (more than MaxDequeueCount %d) without completing", msg.Event.Name, wi.DequeueCount, max)})
+	} else {
+		act, _ := lookupFold(w.reg.Activities, msg.Event.Name)
+		stopRenew := renewLoop(ctx, wi.LockedUntil, func(ctx context.Context) error { return w.hub.RenewActivityWorkItem(ctx, wi) },
+			func() time.Time { return wi.LockedUntil })
+		res = runActivity(w.actCtx, act, msg)
+		stopRenew()
+		if res.EventType == sp.EventTaskFailed && w.actCtx.Err() != nil {
+			// Failed during shutdown: run it again later rather than
+			// report a failure the shutdown caused.
+			if err := w.hub.AbandonActivityWorkItem(ctx, wi, 0); err != nil {
+				w.log.Warn("abandoning an activity work item failed", "activity", msg.Event.Name, "error", err)
+			}
+			return
+		}
+	}
+	out := &sp.TaskMessage{Event: res, Target: msg.Target}
+	if err := w.hub.CompleteActivityWorkItem(ctx, wi, out); err != nil {
+		w.log.Warn("completing an activity work item failed", "activity", msg.Event.Name, "instanceId", msg.Target.InstanceID, "error", err)
+	}
+}

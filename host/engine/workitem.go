@@ -1,0 +1,446 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/funchost/funchost/bindings"
+	sp "github.com/funchost/funchost/storageprovider"
+)
+
+// maxGenerationsPerWorkItem bounds how many ContinueAsNew generations one
+// work item runs; an orchestrator that continues as new without ever
+// waiting would otherwise never commit. The next generation is then
+// started by a message to itself.
+const maxGenerationsPerWorkItem = 100
+
+// maxLocalEpisodes bounds the episodes one work item runs with in-process
+// activities, so that a long chain still commits now and then.
+const maxLocalEpisodes = 100
+
+// processor turns an orchestration work item into a checkpoint. It holds
+// no state of its own between work items: a live execution may be handed
+// in (from the session cache) and is handed back.
+type processor struct {
+	lookup     func(name string) bindings.Orchestrator
+	logger     *slog.Logger
+	maxDequeue int
+	clock      func() time.Time
+	// local, when non-nil, runs the activity calls of an episode in-process
+	// and returns their TaskCompleted/TaskFailed events, or ok=false when
+	// they must go through the task hub instead.
+	local func(ctx context.Context, acts []*sp.TaskMessage) (results []*sp.HistoryEvent, ok bool)
+}
+
+func (p *processor) now() time.Time {
+	if p.clock != nil {
+		return truncateTicks(p.clock())
+	}
+	return truncateTicks(time.Now())
+}
+
+// historyInfo summarises a committed history.
+type historyInfo struct {
+	start       *sp.HistoryEvent
+	executionID string
+	completed   bool
+	status      sp.OrchestrationStatus
+}
+
+func inspectHistory(hist []*sp.HistoryEvent) historyInfo {
+	var hi historyInfo
+	for _, ev := range hist {
+		switch ev.EventType {
+		case sp.EventExecutionStarted:
+			if hi.start == nil {
+				hi.start = ev
+				if ev.OrchestrationInstance != nil {
+					hi.executionID = ev.OrchestrationInstance.ExecutionID
+				}
+			}
+		case sp.EventExecutionCompleted, sp.EventContinueAsNew:
+			// A Terminated completion overrides an earlier ContinueAsNew;
+			// other later completions are ignored (§7.8).
+			if !hi.completed || (hi.status == sp.StatusContinuedAsNew && ev.OrchestrationStatus == sp.StatusTerminated) {
+				hi.completed, hi.status = true, ev.OrchestrationStatus
+				if ev.EventType == sp.EventContinueAsNew {
+					hi.status = sp.StatusContinuedAsNew
+				}
+			}
+		}
+	}
+	return hi
+}
+
+// result is what processing a work item produced.
+type result struct {
+	checkpoint *sp.OrchestrationCheckpoint
+	// exec is the live execution after the work item (nil when none is
+	// left running); the caller caches it or tears it down.
+	exec *execution
+}
+
+// process runs one work item. cached, when non-nil, is a live execution
+// whose history equals wi.History; process owns it from then on.
+func (p *processor) process(ctx context.Context, wi *sp.OrchestrationWorkItem, cached *execution) (res result) {
+	var e *execution
+	defer func() {
+		// An engine bug must not leave a parked orchestrator goroutine
+		// behind: tear the executions down before passing the panic on.
+		if r := recover(); r != nil {
+			if e != nil {
+				e.teardown()
+			}
+			if cached != nil {
+				cached.teardown()
+			}
+			panic(r)
+		}
+	}()
+	hist := wi.History
+	var hi historyInfo
+	if cached != nil {
+		// The caller checked that the live execution is exactly at this
+		// history: no need to scan it.
+		hi = historyInfo{start: cached.started, executionID: cached.executionID}
+	} else {
+		hi = inspectHistory(hist)
+	}
+	// A start is taken by an instance without (valid) history, a finished
+	// one (re-created by a client) and one that continued as new beyond
+	// the generation cap.
+	acceptsStart := hi.start == nil || (hi.completed && (hi.status.IsTerminal() || hi.status == sp.StatusContinuedAsNew))
+
+	// Sort the messages: a start of a new execution, a rewind, ordinary
+	// events; stale and unwanted ones are dropped.
+	var newStart *sp.HistoryEvent
+	var rewind *sp.HistoryEvent
+	var rest []*sp.TaskMessage
+	for _, m := range wi.NewMessages {
+		if m == nil || m.Event == nil {
+			continue
+		}
+		ev := m.Event
+		switch {
+		case ev.EventType == sp.EventExecutionStarted:
+			if acceptsStart && newStart == nil && startExecutionID(m) != hi.executionID {
+				newStart = normaliseStart(m, p.now())
+			} else {
+				p.logger.Debug("dropping duplicate ExecutionStarted", "instanceId", wi.InstanceID)
+			}
+		case ev.EventType == sp.EventExecutionRewound:
+			if hi.start != nil && hi.completed && hi.status == sp.StatusFailed && (m.Target.ExecutionID == "" || m.Target.ExecutionID == hi.executionID) {
+				rewind = ev
+			}
+		default:
+			rest = append(rest, m)
+		}
+	}
+
+	execID := hi.executionID
+	replace := false
+	switch {
+	case newStart != nil:
+		execID = newStart.OrchestrationInstance.ExecutionID
+		replace = len(hist) > 0
+		rewind = nil
+	case rewind != nil:
+		replace = true
+	case hi.start == nil || hi.completed:
+		// Nothing to run: messages for an instance that never started, or
+		// for one that has finished.
+		if cached != nil {
+			cached.teardown()
+		}
+		if len(wi.NewMessages) > 0 {
+			p.logger.Debug("dropping messages for a missing or finished instance", "instanceId", wi.InstanceID, "count", len(wi.NewMessages))
+		}
+		return result{checkpoint: &sp.OrchestrationCheckpoint{}}
+	}
+	var events []*sp.HistoryEvent
+	for _, m := range rest {
+		if m.Target.ExecutionID != "" && m.Target.ExecutionID != execID {
+			continue // stale: for another execution
+		}
+		if rewind != nil {
+			continue // a finished instance takes nothing but the rewind
+		}
+		events = append(events, m.Event)
+	}
+
+	// Build or reuse the execution.
+	var children []string
+	now := p.now()
+	var preFail *sp.FailureDetails
+	if p.maxDequeue > 0 && wi.DequeueCount > p.maxDequeue {
+		// Poison: the messages keep coming back (the orchestrator or the
+		// engine crashes on them). Fail the instance without running its
+		// code, instead of looping forever.
+		preFail = &sp.FailureDetails{ErrorType: "PoisonMessage", ErrorMessage: fmt.Sprintf(
+			"the instance's messages were delivered %d times (more than MaxDequeueCount %d) without being processed; the instance was failed to stop the loop",
+			wi.DequeueCount, p.maxDequeue), IsNonRetriable: true}
+	}
+	if cached != nil && (newStart != nil || rewind != nil || preFail != nil) {
+		cached.teardown()
+		cached = nil
+	}
+	switch {
+	case newStart != nil:
+		e = p.newExecution(newStart.Name, wi.InstanceID, preFail)
+		if hi.completed && hi.status == sp.StatusContinuedAsNew && wi.State != nil {
+			e.customStatus = wi.State.CustomStatus // the generation cap's hand-over
+		}
+	case rewind != nil:
+		var filtered []*sp.HistoryEvent
+		filtered, children = rewindHistory(hist)
+		e = p.newExecution(hi.start.Name, wi.InstanceID, preFail)
+		for _, ev := range filtered {
+			e.apply(ev, true)
+		}
+	case cached != nil:
+		e = cached
+	default:
+		e = p.newExecution(hi.start.Name, wi.InstanceID, preFail)
+		// A custom status carried over by ContinueAsNew lives only in the
+		// status row; start from it so that a replay ends where a cached
+		// execution would (the code's own SetCustomStatus calls replay on
+		// top of it).
+		if wi.State != nil && wi.State.ExecutionID == hi.executionID {
+			e.customStatus = wi.State.CustomStatus
+		}
+		for _, ev := range hist {
+			e.apply(ev, true)
+		}
+	}
+
+	// The episode.
+	e.apply(&sp.HistoryEvent{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: now}, false)
+	if newStart != nil {
+		e.apply(newStart, false)
+	}
+	if rewind != nil {
+		e.apply(rewind.Clone(), false)
+	}
+	for _, ev := range events {
+		e.apply(ev, false)
+	}
+	e.endEpisode()
+
+	var acts, timers, outbound []*sp.TaskMessage
+	for _, child := range children {
+		outbound = append(outbound, &sp.TaskMessage{Target: sp.OrchestrationInstance{InstanceID: child},
+			Event: &sp.HistoryEvent{EventType: sp.EventExecutionRewound, EventID: -1, Timestamp: now, Reason: rewind.Reason}})
+	}
+	e, replace, acts, timers, outbound = p.continueRunning(ctx, e, replace, acts, timers, outbound)
+
+	cp := &sp.OrchestrationCheckpoint{ReplaceHistory: replace, ActivityMessages: acts, TimerMessages: timers, OutboundMessages: outbound}
+	newEvents := e.history
+	if !replace {
+		newEvents = e.history[len(hist):]
+	}
+	cp.NewEvents = make([]*sp.HistoryEvent, len(newEvents))
+	for i, ev := range newEvents {
+		cp.NewEvents[i] = ev.Clone()
+	}
+	cp.State = e.state(p.now())
+	if e.done {
+		e.teardown()
+		return result{checkpoint: cp}
+	}
+	return result{checkpoint: cp, exec: e}
+}
+
+// continueRunning runs follow-up episodes inside the same work item: the
+// in-process activity loop and ContinueAsNew generations.
+func (p *processor) continueRunning(ctx context.Context, e *execution, replace bool, acts, timers, outbound []*sp.TaskMessage) (*execution, bool, []*sp.TaskMessage, []*sp.TaskMessage, []*sp.TaskMessage) {
+	for gen := 0; ; gen++ {
+		for i := 0; ; i++ {
+			a, t, o := e.takeMessages()
+			timers, outbound = append(timers, t...), append(outbound, o...)
+			if p.local == nil || e.done || len(t) > 0 || len(o) > 0 || len(a) == 0 || i >= maxLocalEpisodes {
+				acts = append(acts, a...)
+				break
+			}
+			results, ok := p.local(ctx, a)
+			if !ok {
+				acts = append(acts, a...)
+				break
+			}
+			e.apply(&sp.HistoryEvent{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: p.now()}, false)
+			for _, r := range results {
+				e.apply(r, false)
+			}
+			e.endEpisode()
+		}
+		if !e.done || e.status != sp.StatusContinuedAsNew {
+			return e, replace, acts, timers, outbound
+		}
+		// ContinueAsNew: messages for the old execution's activities and
+		// timers would be stale; drop them.
+		acts, timers = nil, nil
+		start := &sp.HistoryEvent{EventType: sp.EventExecutionStarted, EventID: -1, Timestamp: p.now(),
+			Name: e.name, Version: e.started.Version, Input: e.output,
+			OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: newExecutionID()},
+			Generation:            e.started.Generation}
+		if e.can != nil && e.can.opts.Version != "" {
+			start.Version = e.can.opts.Version
+		}
+		if pi := e.started.ParentInstance; pi != nil {
+			start.ParentInstance = pi
+		}
+		if e.started.Tags != nil {
+			start.Tags = make(map[string]string, len(e.started.Tags))
+			for k, v := range e.started.Tags {
+				start.Tags[k] = v
+			}
+		}
+		if gen+1 >= maxGenerationsPerWorkItem {
+			// Commit this generation as ContinuedAsNew and let a message
+			// to self start the next one.
+			outbound = append(outbound, &sp.TaskMessage{Event: start, Target: *start.OrchestrationInstance})
+			for _, ev := range e.carryOver {
+				outbound = append(outbound, &sp.TaskMessage{Event: ev, Target: *start.OrchestrationInstance})
+			}
+			return e, true, acts, timers, outbound
+		}
+		carry, custom := e.carryOver, e.customStatus
+		e.teardown()
+		next := p.newExecution(e.name, e.instanceID, nil)
+		next.customStatus = custom
+		e = next
+		replace = true
+		e.apply(&sp.HistoryEvent{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: start.Timestamp}, false)
+		e.apply(start, false)
+		for _, ev := range carry {
+			e.apply(ev, false)
+		}
+		e.endEpisode()
+	}
+}
+
+// newExecution prepares an execution of the named orchestrator; with
+// preFail set it fails at its ExecutionStarted without running any code.
+func (p *processor) newExecution(name, instanceID string, preFail *sp.FailureDetails) *execution {
+	e := newExecution(p.lookup(name), p.logger)
+	e.instanceID = instanceID
+	e.preFail = preFail
+	return e
+}
+
+// startExecutionID returns the execution a start message begins.
+func startExecutionID(m *sp.TaskMessage) string {
+	if oi := m.Event.OrchestrationInstance; oi != nil && oi.ExecutionID != "" {
+		return oi.ExecutionID
+	}
+	return m.Target.ExecutionID
+}
+
+// normaliseStart copies a start event and fills what a sloppy sender left
+// out: the instance, an execution ID, a timestamp.
+func normaliseStart(m *sp.TaskMessage, now time.Time) *sp.HistoryEvent {
+	ev := m.Event.Clone()
+	ev.EventID = -1
+	if ev.OrchestrationInstance == nil {
+		ev.OrchestrationInstance = &sp.OrchestrationInstance{}
+	}
+	if ev.OrchestrationInstance.InstanceID == "" {
+		ev.OrchestrationInstance.InstanceID = m.Target.InstanceID
+	}
+	if ev.OrchestrationInstance.ExecutionID == "" {
+		ev.OrchestrationInstance.ExecutionID = m.Target.ExecutionID
+	}
+	if ev.OrchestrationInstance.ExecutionID == "" {
+		ev.OrchestrationInstance.ExecutionID = newExecutionID()
+	}
+	if ev.Timestamp.IsZero() {
+		ev.Timestamp = now
+	}
+	ev.Timestamp = truncateTicks(ev.Timestamp)
+	return ev
+}
+
+// rewindHistory removes a Failed execution's failures from its history:
+// failed activity calls (TaskScheduled and TaskFailed), whole retry chains
+// that ended in failure (attempts and retry timers), the
+// SubOrchestrationInstanceFailed notices (the children are rewound
+// themselves; their SubOrchestrationInstanceCreated events stay, so the
+// parent re-attaches to their completion) and the Failed completion. It
+// returns the filtered history and the failed children's instance IDs.
+//
+// Like Durable Functions, it assumes the failures ended the orchestration:
+// a failure the orchestrator caught and moved past is re-run too, and the
+// decisions it made afterwards then no longer line up with history.
+func rewindHistory(hist []*sp.HistoryEvent) ([]*sp.HistoryEvent, []string) {
+	failedTasks := map[int]bool{}
+	failedSubs := map[int]bool{}
+	chainOf := map[int]string{} // action id -> retry chain
+	chainOK := map[string]bool{}
+	for _, ev := range hist {
+		switch ev.EventType {
+		case sp.EventTaskScheduled, sp.EventTimerCreated, sp.EventSubOrchestrationInstanceCreated:
+			if c, ok := ev.Tags[retryChainTag]; ok {
+				chainOf[ev.EventID] = c
+			}
+		case sp.EventTaskFailed:
+			failedTasks[ev.TaskScheduledID] = true
+		case sp.EventSubOrchestrationInstanceFailed:
+			failedSubs[ev.TaskScheduledID] = true
+		}
+	}
+	for _, ev := range hist {
+		if ev.EventType == sp.EventTaskCompleted || ev.EventType == sp.EventSubOrchestrationInstanceCompleted {
+			if c, ok := chainOf[ev.TaskScheduledID]; ok {
+				chainOK[c] = true
+			}
+		}
+	}
+	// A retry chain that ended in success stays as it is; one that
+	// failed goes as a whole.
+	inFailedChain := func(id int) bool {
+		c, ok := chainOf[id]
+		return ok && !chainOK[c]
+	}
+	inOKChain := func(id int) bool {
+		c, ok := chainOf[id]
+		return ok && chainOK[c]
+	}
+	var children []string
+	out := make([]*sp.HistoryEvent, 0, len(hist))
+	for _, ev := range hist {
+		switch ev.EventType {
+		case sp.EventExecutionCompleted:
+			continue
+		case sp.EventTaskFailed:
+			if !inOKChain(ev.TaskScheduledID) {
+				continue
+			}
+		case sp.EventTaskScheduled:
+			if (failedTasks[ev.EventID] && !inOKChain(ev.EventID)) || inFailedChain(ev.EventID) {
+				continue
+			}
+		case sp.EventTimerCreated:
+			if inFailedChain(ev.EventID) {
+				continue
+			}
+		case sp.EventTimerFired:
+			if inFailedChain(ev.TimerID) {
+				continue
+			}
+		case sp.EventSubOrchestrationInstanceFailed:
+			if !inOKChain(ev.TaskScheduledID) {
+				continue
+			}
+		case sp.EventSubOrchestrationInstanceCreated:
+			if inFailedChain(ev.EventID) {
+				continue
+			}
+			if failedSubs[ev.EventID] && !inOKChain(ev.EventID) {
+				children = append(children, ev.InstanceID)
+			}
+		}
+		out = append(out, ev)
+	}
+	return out, children
+}
