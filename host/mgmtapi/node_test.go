@@ -12,17 +12,21 @@ import (
 )
 
 // TestDurableFunctionsNodeClient drives the API with Microsoft's
-// durable-functions npm client (testdata/dfnode/check.js). It is an
-// optional compatibility check: it needs node and `npm install` in
-// testdata/dfnode, and is skipped when those are missing.
+// durable-functions npm client (testdata/dfnode/check.js), pinned by
+// testdata/dfnode/package-lock.json. The client is installed with `npm ci`
+// when missing; the test fails, never skips, when node or npm is absent.
 func TestDurableFunctionsNodeClient(t *testing.T) {
 	dir := filepath.Join("testdata", "dfnode")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "durable-functions")); err != nil {
-		t.Skip("optional: run `npm install` in host/mgmtapi/testdata/dfnode to check the durable-functions npm client")
-	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("optional: node is not installed")
+		t.Fatalf("node is required for the durable-functions client check: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "durable-functions")); err != nil {
+		install := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+		install.Dir = dir
+		if out, err := install.CombinedOutput(); err != nil {
+			t.Fatalf("installing the pinned durable-functions client (npm ci in %s): %v\n%s", dir, err, out)
+		}
 	}
 	hub := memory.New(memory.Options{Name: "NodeHub"})
 	runHub(t, hub)
