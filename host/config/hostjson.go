@@ -1,0 +1,348 @@
+// Package config reads a function app's configuration the way the Azure
+// Functions host does: host.json (with AzureFunctionsJobHost__… environment
+// overrides) and local.settings.json (whose Values become environment
+// variables unless already set).
+//
+// Every problem in a file is reported at once; each message names the file,
+// the field and the reason.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Storage provider types accepted in
+// extensions.durableTask.storageProvider.type.
+const (
+	ProviderAzureStorage = "AzureStorage"
+	ProviderMemory       = "memory"
+)
+
+// Host is the parsed host.json.
+type Host struct {
+	// Path is the file read ("" when the app has no host.json).
+	Path string
+	// Version is always "2.0".
+	Version string
+	// FunctionTimeout bounds each HTTP function invocation; -1 means
+	// unbounded. Default 30 minutes (the dedicated-plan default).
+	FunctionTimeout time.Duration
+	// HTTP is extensions.http.
+	HTTP HTTP
+	// Durable is extensions.durableTask.
+	Durable Durable
+}
+
+// HTTP is the extensions.http section.
+type HTTP struct {
+	// RoutePrefix is prepended to every HTTP function's route; "" allowed.
+	// Default "api". Stored without surrounding slashes.
+	RoutePrefix string
+	// MaxRequestBodySize is funchost's request-body limit in bytes
+	// (extensions.http.maxRequestBodySize, default 100 MiB); larger bodies
+	// get 413.
+	MaxRequestBodySize int64
+}
+
+// Durable is the extensions.durableTask section.
+type Durable struct {
+	// HubName is the task hub, with %Setting% references resolved.
+	HubName         string
+	StorageProvider StorageProvider
+	// MaxConcurrentActivityFunctions and MaxConcurrentOrchestratorFunctions
+	// bound concurrent work items (default 10 × CPU count).
+	MaxConcurrentActivityFunctions     int
+	MaxConcurrentOrchestratorFunctions int
+	// ExtendedSessionsEnabled keeps orchestration state cached between
+	// episodes; ExtendedSessionIdleTimeout (extendedSessionIdleTimeoutInSeconds,
+	// default 30 s) evicts idle sessions; SessionCacheSize (funchost key
+	// sessionCacheSize, default 1000) bounds the cache.
+	ExtendedSessionsEnabled    bool
+	ExtendedSessionIdleTimeout time.Duration
+	SessionCacheSize           int
+	// LocalRPCEndpointEnabled turns on the loopback management listener
+	// (default true, as for non-.NET apps). LocalRPCEndpointAddress is
+	// funchost's localRpcEndpointAddress, default "127.0.0.1:17071".
+	LocalRPCEndpointEnabled bool
+	LocalRPCEndpointAddress string
+	// UseForwardedHost builds management URLs from X-Forwarded-Host /
+	// X-Forwarded-Proto (httpSettings.useForwardedHost).
+	UseForwardedHost bool
+	// LocalActivityExecution (funchost key, default true) lets the engine
+	// run an orchestration's activities in-process instead of through the
+	// work-item queue when it can.
+	LocalActivityExecution bool
+	// MaxOrchestrationActions caps the actions of one execution episode
+	// (default 100000).
+	MaxOrchestrationActions int
+}
+
+// StorageProvider is extensions.durableTask.storageProvider.
+type StorageProvider struct {
+	// Type is ProviderAzureStorage (default) or ProviderMemory.
+	Type string
+	// ConnectionName names the connection setting (connectionName or its
+	// alias connectionStringName; default "AzureWebJobsStorage").
+	ConnectionName                 string
+	PartitionCount                 int
+	ControlQueueBatchSize          int
+	ControlQueueBufferThreshold    int
+	MaxQueuePollingInterval        time.Duration
+	ControlQueueVisibilityTimeout  time.Duration
+	WorkItemQueueVisibilityTimeout time.Duration
+}
+
+// DefaultHost returns the configuration of an app with an empty host.json.
+func DefaultHost() *Host {
+	cpus := runtime.NumCPU()
+	return &Host{
+		Version:         "2.0",
+		FunctionTimeout: 30 * time.Minute,
+		HTTP:            HTTP{RoutePrefix: "api", MaxRequestBodySize: 100 << 20},
+		Durable: Durable{
+			HubName: "TestHubName",
+			StorageProvider: StorageProvider{
+				Type:                           ProviderAzureStorage,
+				ConnectionName:                 "AzureWebJobsStorage",
+				PartitionCount:                 4,
+				ControlQueueBatchSize:          32,
+				ControlQueueBufferThreshold:    256,
+				MaxQueuePollingInterval:        30 * time.Second,
+				ControlQueueVisibilityTimeout:  5 * time.Minute,
+				WorkItemQueueVisibilityTimeout: 5 * time.Minute,
+			},
+			MaxConcurrentActivityFunctions:     10 * cpus,
+			MaxConcurrentOrchestratorFunctions: 10 * cpus,
+			ExtendedSessionIdleTimeout:         30 * time.Second,
+			SessionCacheSize:                   1000,
+			LocalRPCEndpointEnabled:            true,
+			LocalRPCEndpointAddress:            "127.0.0.1:17071",
+			LocalActivityExecution:             true,
+			MaxOrchestrationActions:            100000,
+		},
+	}
+}
+
+// knownHostKeys lists host.json keys: ours are checked to the leaf, other
+// Functions keys (nil) are accepted without being used.
+var knownHostKeys = schema{
+	"version":             nil,
+	"functionTimeout":     nil,
+	"logging":             nil,
+	"extensionBundle":     nil,
+	"retry":               nil,
+	"functions":           nil,
+	"watchDirectories":    nil,
+	"watchFiles":          nil,
+	"singleton":           nil,
+	"aggregator":          nil,
+	"healthMonitor":       nil,
+	"managedDependencies": nil,
+	"customHandler":       nil,
+	"httpWorker":          nil,
+	"concurrency":         nil,
+	"extensions": {
+		"http": {
+			"routePrefix":             nil,
+			"maxRequestBodySize":      nil,
+			"maxConcurrentRequests":   nil,
+			"maxOutstandingRequests":  nil,
+			"dynamicThrottlesEnabled": nil,
+			"hsts":                    nil,
+			"customHeaders":           nil,
+		},
+		"durableTask": {
+			"hubName": nil,
+			"storageProvider": {
+				"type":                           nil,
+				"connectionName":                 nil,
+				"connectionStringName":           nil,
+				"partitionCount":                 nil,
+				"controlQueueBatchSize":          nil,
+				"controlQueueBufferThreshold":    nil,
+				"maxQueuePollingInterval":        nil,
+				"controlQueueVisibilityTimeout":  nil,
+				"workItemQueueVisibilityTimeout": nil,
+			},
+			"maxConcurrentActivityFunctions":      nil,
+			"maxConcurrentOrchestratorFunctions":  nil,
+			"extendedSessionsEnabled":             nil,
+			"extendedSessionIdleTimeoutInSeconds": nil,
+			"sessionCacheSize":                    nil,
+			"localRpcEndpointEnabled":             nil,
+			"localRpcEndpointAddress":             nil,
+			"localActivityExecution":              nil,
+			"maxOrchestrationActions":             nil,
+			"httpSettings":                        {"useForwardedHost": nil, "defaultAsyncRequestSleepTimeMilliseconds": nil},
+			"tracing":                             nil,
+			"notifications":                       nil,
+		},
+		"queues":     nil,
+		"blobs":      nil,
+		"serviceBus": nil,
+		"eventHubs":  nil,
+	},
+}
+
+// hubNamePattern is the Azure Storage rule for task hub names.
+var hubNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{2,44}$`)
+
+// settingRef matches %Setting% references in hubName.
+var settingRef = regexp.MustCompile(`%([^%]+)%`)
+
+// LoadHost reads <scriptRoot>/host.json, applies environment overrides and
+// validates it. A missing host.json behaves as {"version": "2.0"}. Unknown
+// keys are logged as warnings through log.
+func LoadHost(scriptRoot string, env Env, log *slog.Logger) (*Host, error) {
+	path := filepath.Join(scriptRoot, "host.json")
+	data, err := os.ReadFile(path)
+	root := map[string]any{}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		path = ""
+		root["version"] = "2.0"
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", path, err)
+	case len(strings.TrimSpace(string(data))) == 0:
+		root["version"] = "2.0"
+	default:
+		v, err := decodeJSON(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: the top-level value must be a JSON object", path)
+		}
+		root = obj
+	}
+	name := path
+	if name == "" {
+		name = "host.json"
+	}
+	if log != nil {
+		for _, k := range unknownKeys(root, knownHostKeys, "") {
+			log.Warn("unknown host.json key is ignored", "file", name, "field", k)
+		}
+	}
+	for _, o := range overrides(env) {
+		setPath(root, o.path, o.value)
+	}
+	h, err := parseHost(name, root, env)
+	if err != nil {
+		return nil, err
+	}
+	h.Path = path
+	return h, nil
+}
+
+// parseHost turns a decoded host.json into a Host, collecting all problems.
+func parseHost(file string, root map[string]any, env Env) (*Host, error) {
+	h := DefaultHost()
+	r := &reader{file: file, root: root}
+
+	if _, ok := r.get("version"); !ok {
+		r.fail("version", `is required and must be "2.0"`)
+	} else if v := r.str("version", ""); v != "2.0" {
+		hint := ""
+		if strings.HasPrefix(v, "3") || strings.HasPrefix(v, "4") {
+			hint = ` (the schema version is "2.0" for every current Functions runtime)`
+		}
+		r.fail("version", `must be "2.0", got %q%s`, v, hint)
+	}
+	h.Version = "2.0"
+	h.FunctionTimeout = r.duration("functionTimeout", h.FunctionTimeout, time.Second, 0, true)
+
+	if _, ok := r.get("extensions.http.routePrefix"); ok {
+		h.HTTP.RoutePrefix = strings.Trim(r.str("extensions.http.routePrefix", "api"), "/ ")
+	}
+	h.HTTP.MaxRequestBodySize = r.integer("extensions.http.maxRequestBodySize", h.HTTP.MaxRequestBodySize, 1, maxInt)
+
+	d := &h.Durable
+	const dt = "extensions.durableTask."
+	if site, _ := env.LookupEnv("WEBSITE_SITE_NAME"); site != "" {
+		d.HubName = sanitizeHubName(site)
+	}
+	if _, ok := r.get(dt + "hubName"); ok {
+		raw := r.str(dt+"hubName", d.HubName)
+		d.HubName = settingRef.ReplaceAllStringFunc(raw, func(m string) string {
+			v, _ := env.LookupEnv(m[1 : len(m)-1])
+			return v
+		})
+		if d.HubName == "" {
+			r.fail(dt+"hubName", "resolves to an empty name (%q)", raw)
+		}
+	}
+	sp := &d.StorageProvider
+	const spp = dt + "storageProvider."
+	if t := r.str(spp+"type", sp.Type); strings.EqualFold(t, ProviderAzureStorage) {
+		sp.Type = ProviderAzureStorage
+	} else if strings.EqualFold(t, ProviderMemory) {
+		sp.Type = ProviderMemory
+	} else {
+		r.fail(spp+"type", "unsupported storage provider %q (want %q or %q)", t, ProviderAzureStorage, ProviderMemory)
+	}
+	if sp.Type == ProviderAzureStorage && d.HubName != "" && !hubNamePattern.MatchString(d.HubName) {
+		r.fail(dt+"hubName", "%q is not a valid Azure Storage task hub name: 3-45 letters and digits, starting with a letter", d.HubName)
+	}
+	sp.ConnectionName = r.str(spp+"connectionStringName", sp.ConnectionName)
+	sp.ConnectionName = r.str(spp+"connectionName", sp.ConnectionName)
+	sp.PartitionCount = int(r.integer(spp+"partitionCount", int64(sp.PartitionCount), 1, 16))
+	sp.ControlQueueBatchSize = int(r.integer(spp+"controlQueueBatchSize", int64(sp.ControlQueueBatchSize), 1, 32))
+	sp.ControlQueueBufferThreshold = int(r.integer(spp+"controlQueueBufferThreshold", int64(sp.ControlQueueBufferThreshold), 1, 1000))
+	sp.MaxQueuePollingInterval = r.duration(spp+"maxQueuePollingInterval", sp.MaxQueuePollingInterval, time.Millisecond, 0, false)
+	sp.ControlQueueVisibilityTimeout = r.duration(spp+"controlQueueVisibilityTimeout", sp.ControlQueueVisibilityTimeout, time.Minute, time.Hour, false)
+	sp.WorkItemQueueVisibilityTimeout = r.duration(spp+"workItemQueueVisibilityTimeout", sp.WorkItemQueueVisibilityTimeout, time.Second, 7*24*time.Hour, false)
+
+	d.MaxConcurrentActivityFunctions = int(r.integer(dt+"maxConcurrentActivityFunctions", int64(d.MaxConcurrentActivityFunctions), 1, 1_000_000))
+	d.MaxConcurrentOrchestratorFunctions = int(r.integer(dt+"maxConcurrentOrchestratorFunctions", int64(d.MaxConcurrentOrchestratorFunctions), 1, 1_000_000))
+	d.ExtendedSessionsEnabled = r.boolean(dt+"extendedSessionsEnabled", d.ExtendedSessionsEnabled)
+	if secs := r.integer(dt+"extendedSessionIdleTimeoutInSeconds", -1, -maxInt, maxInt); secs >= 0 {
+		d.ExtendedSessionIdleTimeout = time.Duration(secs) * time.Second
+	} else if _, ok := r.get(dt + "extendedSessionIdleTimeoutInSeconds"); ok {
+		d.ExtendedSessionIdleTimeout = 0 // negative is treated as 0, as in Durable Functions
+	}
+	d.SessionCacheSize = int(r.integer(dt+"sessionCacheSize", int64(d.SessionCacheSize), 0, 10_000_000))
+	d.LocalRPCEndpointEnabled = r.boolean(dt+"localRpcEndpointEnabled", d.LocalRPCEndpointEnabled)
+	d.LocalRPCEndpointAddress = r.str(dt+"localRpcEndpointAddress", d.LocalRPCEndpointAddress)
+	d.UseForwardedHost = r.boolean(dt+"httpSettings.useForwardedHost", d.UseForwardedHost)
+	d.LocalActivityExecution = r.boolean(dt+"localActivityExecution", d.LocalActivityExecution)
+	d.MaxOrchestrationActions = int(r.integer(dt+"maxOrchestrationActions", int64(d.MaxOrchestrationActions), 1, maxInt))
+
+	if err := r.err(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// sanitizeHubName turns a site name into a default hub name as Durable
+// Functions does: letters and digits only, a leading "t" when it starts
+// with a digit, at most 45 characters, padded with "Hub" when shorter than 3.
+func sanitizeHubName(site string) string {
+	var b strings.Builder
+	for _, c := range site {
+		if c < 128 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			b.WriteRune(c)
+		}
+	}
+	name := b.String()
+	if name != "" && name[0] >= '0' && name[0] <= '9' {
+		name = "t" + name
+	}
+	if len(name) > 45 {
+		name = name[:45]
+	}
+	if len(name) < 3 {
+		name += "Hub"
+	}
+	return name
+}

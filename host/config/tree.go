@@ -1,0 +1,335 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// node is one value of a decoded JSON document. Objects keep their keys as
+// written; lookups are case-insensitive because the Functions host reads
+// host.json through .NET configuration, which ignores case.
+type node = any
+
+// decodeJSON decodes data into a generic tree (numbers kept as json.Number)
+// and turns syntax errors into "line L, column C" messages.
+func decodeJSON(data []byte) (node, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v node
+	if err := dec.Decode(&v); err != nil {
+		return nil, describeJSONError(data, err, dec.InputOffset())
+	}
+	// Anything after the first value is a syntax error too.
+	if _, err := dec.Token(); err == nil {
+		line, col := lineCol(data, dec.InputOffset())
+		return nil, fmt.Errorf("invalid JSON at line %d, column %d: unexpected data after the top-level value", line, col)
+	}
+	return v, nil
+}
+
+func describeJSONError(data []byte, err error, fallback int64) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		line, col := lineCol(data, se.Offset)
+		return fmt.Errorf("invalid JSON at line %d, column %d: %s", line, col, se.Error())
+	case errors.As(err, &te):
+		line, col := lineCol(data, te.Offset)
+		return fmt.Errorf("invalid JSON at line %d, column %d: %s", line, col, te.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		line, col := lineCol(data, int64(len(data)))
+		return fmt.Errorf("invalid JSON at line %d, column %d: unexpected end of file", line, col)
+	default:
+		line, col := lineCol(data, fallback)
+		return fmt.Errorf("invalid JSON at line %d, column %d: %v", line, col, err)
+	}
+}
+
+// lineCol converts a byte offset into 1-based line and column numbers.
+func lineCol(data []byte, offset int64) (int, int) {
+	if offset > int64(len(data)) {
+		offset = int64(len(data))
+	}
+	line, col := 1, 1
+	for _, b := range data[:offset] {
+		if b == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// lookup finds key in obj ignoring case, returning the key as written.
+func lookup(obj map[string]any, key string) (string, any, bool) {
+	if v, ok := obj[key]; ok {
+		return key, v, true
+	}
+	for k, v := range obj {
+		if strings.EqualFold(k, key) {
+			return k, v, true
+		}
+	}
+	return "", nil, false
+}
+
+// setPath stores value at path inside root, creating objects on the way; an
+// existing non-object in the way is replaced, as .NET configuration does.
+func setPath(root map[string]any, path []string, value any) {
+	cur := root
+	for i, key := range path {
+		k, v, ok := lookup(cur, key)
+		if !ok {
+			k = key
+		}
+		if i == len(path)-1 {
+			cur[k] = value
+			return
+		}
+		next, isObj := v.(map[string]any)
+		if !isObj {
+			next = map[string]any{}
+			cur[k] = next
+		}
+		cur = next
+	}
+}
+
+// reader extracts typed fields from a decoded tree and collects every
+// problem, so one run reports all bad fields of a file.
+type reader struct {
+	file     string
+	root     map[string]any
+	problems []string
+}
+
+func (r *reader) fail(path, format string, args ...any) {
+	r.problems = append(r.problems, fmt.Sprintf("%s: field %q: %s", r.file, path, fmt.Sprintf(format, args...)))
+}
+
+func (r *reader) err() error {
+	if len(r.problems) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(r.problems, "\n"))
+}
+
+// get returns the value at a dotted path, or ok=false when it is absent.
+func (r *reader) get(path string) (any, bool) {
+	var cur any = r.root
+	for _, key := range strings.Split(path, ".") {
+		obj, isObj := cur.(map[string]any)
+		if !isObj {
+			return nil, false
+		}
+		_, v, ok := lookup(obj, key)
+		if !ok {
+			return nil, false
+		}
+		cur = v
+	}
+	if cur == nil { // JSON null counts as absent
+		return nil, false
+	}
+	return cur, true
+}
+
+func (r *reader) str(path, def string) string {
+	v, ok := r.get(path)
+	if !ok {
+		return def
+	}
+	switch s := v.(type) {
+	case string:
+		return s
+	case json.Number:
+		return s.String()
+	case bool:
+		return strconv.FormatBool(s)
+	}
+	r.fail(path, "must be a string")
+	return def
+}
+
+func (r *reader) boolean(path string, def bool) bool {
+	v, ok := r.get(path)
+	if !ok {
+		return def
+	}
+	switch b := v.(type) {
+	case bool:
+		return b
+	case string: // environment overrides arrive as text
+		if p, err := strconv.ParseBool(strings.TrimSpace(b)); err == nil {
+			return p
+		}
+	}
+	r.fail(path, "must be true or false, got %s", show(v))
+	return def
+}
+
+// optBool returns nil when the field is absent.
+func (r *reader) optBool(path string) *bool {
+	if _, ok := r.get(path); !ok {
+		return nil
+	}
+	b := r.boolean(path, false)
+	return &b
+}
+
+func (r *reader) integer(path string, def, lo, hi int64) int64 {
+	v, ok := r.get(path)
+	if !ok {
+		return def
+	}
+	var n int64
+	var err error
+	switch x := v.(type) {
+	case json.Number:
+		n, err = strconv.ParseInt(x.String(), 10, 64)
+	case string:
+		n, err = strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+	default:
+		err = errors.New("not a number")
+	}
+	if err != nil {
+		r.fail(path, "must be an integer, got %s", show(v))
+		return def
+	}
+	if n < lo || n > hi {
+		if hi == maxInt {
+			r.fail(path, "must be at least %d, got %d", lo, n)
+		} else {
+			r.fail(path, "must be between %d and %d, got %d", lo, hi, n)
+		}
+		return def
+	}
+	return n
+}
+
+const maxInt = int64(^uint64(0) >> 1)
+
+// duration reads a .NET TimeSpan string ("hh:mm:ss", "d.hh:mm:ss",
+// fractional seconds allowed) and checks it against [lo, hi] (hi 0 = no
+// upper bound). allowInfinite accepts "-1" (returned as -1).
+func (r *reader) duration(path string, def, lo, hi time.Duration, allowInfinite bool) time.Duration {
+	v, ok := r.get(path)
+	if !ok {
+		return def
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		if n, isNum := v.(json.Number); isNum && allowInfinite && n.String() == "-1" {
+			return -1
+		}
+		r.fail(path, "must be a time span string \"hh:mm:ss\", got %s", show(v))
+		return def
+	}
+	s = strings.TrimSpace(s)
+	if allowInfinite && (s == "-1" || s == "-00:00:01") {
+		return -1
+	}
+	d, err := ParseTimeSpan(s)
+	if err != nil {
+		r.fail(path, "%v", err)
+		return def
+	}
+	if d < lo || (hi > 0 && d > hi) {
+		if hi > 0 {
+			r.fail(path, "must be between %s and %s, got %s", FormatTimeSpan(lo), FormatTimeSpan(hi), s)
+		} else {
+			r.fail(path, "must be at least %s, got %s", FormatTimeSpan(lo), s)
+		}
+		return def
+	}
+	return d
+}
+
+func show(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// ParseTimeSpan parses the .NET TimeSpan forms used in host.json:
+// "hh:mm:ss", "hh:mm:ss.fff" and "d.hh:mm:ss".
+func ParseTimeSpan(s string) (time.Duration, error) {
+	bad := fmt.Errorf("invalid time span %q (want hh:mm:ss)", s)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var days int64
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return 0, bad
+	}
+	if d, h, ok := strings.Cut(parts[0], "."); ok {
+		n, err := strconv.ParseInt(d, 10, 64)
+		if err != nil {
+			return 0, bad
+		}
+		days, parts[0] = n, h
+	}
+	h, err1 := strconv.ParseInt(parts[0], 10, 64)
+	m, err2 := strconv.ParseInt(parts[1], 10, 64)
+	sec, err3 := strconv.ParseFloat(parts[2], 64)
+	if err1 != nil || err2 != nil || err3 != nil || h < 0 || h > 23 && days > 0 || m < 0 || m > 59 || sec < 0 || sec >= 60 {
+		return 0, bad
+	}
+	d := time.Duration(days)*24*time.Hour + time.Duration(h)*time.Hour + time.Duration(m)*time.Minute +
+		time.Duration(sec*float64(time.Second))
+	if neg {
+		d = -d
+	}
+	return d, nil
+}
+
+// FormatTimeSpan formats d as "hh:mm:ss".
+func FormatTimeSpan(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%02d:%02d:%02d", int64(d/time.Hour), int64(d/time.Minute)%60, int64(d/time.Second)%60)
+}
+
+// schema lists the keys funchost knows below some object: a nested schema,
+// or nil for "known, contents not checked".
+type schema map[string]schema
+
+// unknownKeys walks obj against s and returns the dotted paths of keys that
+// are not in s, sorted.
+func unknownKeys(obj map[string]any, s schema, prefix string) []string {
+	var out []string
+	for k, v := range obj {
+		var sub schema
+		known := false
+		for sk, ss := range s {
+			if strings.EqualFold(sk, k) {
+				known, sub = true, ss
+				break
+			}
+		}
+		path := k
+		if prefix != "" {
+			path = prefix + "." + k
+		}
+		if !known {
+			out = append(out, path)
+			continue
+		}
+		if child, isObj := v.(map[string]any); isObj && sub != nil {
+			out = append(out, unknownKeys(child, sub, path)...)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

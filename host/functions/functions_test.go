@@ -1,0 +1,200 @@
+package functions
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/funchost/funchost/bindings"
+)
+
+const (
+	httpFn  = `{"bindings":[{"authLevel":"function","name":"req","type":"httpTrigger","direction":"in","route":"orchestrators/{functionName}","methods":["post"]},{"name":"$return","type":"http","direction":"out"},{"name":"starter","type":"durableClient","direction":"in"}]}`
+	orchFn  = `{"bindings":[{"name":"context","type":"orchestrationTrigger","direction":"in"}]}`
+	actFn   = `{"bindings":[{"name":"input","type":"activityTrigger","direction":"in"}]}`
+	plainFn = `{"bindings":[{"name":"req","type":"httpTrigger","direction":"in","authLevel":"anonymous"}]}`
+)
+
+// writeFunctions creates a script root with functions/<name>/function.json.
+func writeFunctions(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, body := range files {
+		dir := filepath.Join(root, "functions", name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "function.json"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestDiscover(t *testing.T) {
+	t.Parallel()
+	root := writeFunctions(t, map[string]string{"Start": httpFn, "Orch": orchFn, "Act": actFn, "Plain": plainFn})
+	if err := os.MkdirAll(filepath.Join(root, "functions", "NotAFunction"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defs, err := Discover(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*Definition{}
+	for _, d := range defs {
+		got[d.Name] = d
+	}
+	if len(defs) != 4 || defs[0].Name != "Act" {
+		t.Fatalf("definitions = %d, first %q", len(defs), defs[0].Name)
+	}
+	start := got["Start"]
+	if start.Kind != KindHTTP || start.Route() != "orchestrators/{functionName}" || start.AuthLevel() != AuthFunction ||
+		strings.Join(start.Methods(), ",") != "POST" || len(start.Clients()) != 1 || start.Clients()[0].Name != "starter" {
+		t.Errorf("Start = %+v", start)
+	}
+	plain := got["Plain"]
+	if plain.Route() != "Plain" || plain.Methods() != nil || plain.AuthLevel() != AuthAnonymous {
+		t.Errorf("Plain route=%q methods=%v auth=%q", plain.Route(), plain.Methods(), plain.AuthLevel())
+	}
+	if got["Orch"].Kind != KindOrchestrator || got["Act"].Kind != KindActivity || got["Orch"].TaskName() != "Orch" {
+		t.Errorf("kinds: %v %v", got["Orch"].Kind, got["Act"].Kind)
+	}
+}
+
+func TestDiscoverRealApp(t *testing.T) {
+	t.Parallel()
+	// The repository's sample app must always validate.
+	defs, err := Discover(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(defs) < 3 {
+		t.Errorf("found %d sample functions", len(defs))
+	}
+}
+
+func TestDiscoverErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  []string // each must appear in the error
+	}{
+		{"invalid JSON", map[string]string{"F": "{\n \"bindings\": [,]\n}"}, []string{filepath.Join("F", "function.json"), "line 2"}},
+		{"no bindings", map[string]string{"F": `{"bindings":[]}`}, []string{`field "bindings"`, "at least one"}},
+		{"no trigger", map[string]string{"F": `{"bindings":[{"name":"$return","type":"http","direction":"out"}]}`}, []string{"no trigger"}},
+		{"two triggers", map[string]string{"F": `{"bindings":[{"name":"a","type":"activityTrigger","direction":"in"},{"name":"b","type":"orchestrationTrigger","direction":"in"}]}`}, []string{"2 trigger bindings"}},
+		{"unknown type", map[string]string{"F": `{"bindings":[{"name":"a","type":"queueTrigger","direction":"in"}]}`}, []string{`"bindings[0].type"`, "queueTrigger"}},
+		{"missing type", map[string]string{"F": `{"bindings":[{"name":"a","direction":"in"}]}`}, []string{`"bindings[0].type"`, "required"}},
+		{"missing name", map[string]string{"F": `{"bindings":[{"type":"activityTrigger","direction":"in"}]}`}, []string{`"bindings[0].name"`, "required"}},
+		{"missing direction", map[string]string{"F": `{"bindings":[{"name":"a","type":"activityTrigger"}]}`}, []string{`"bindings[0].direction"`, "required"}},
+		{"wrong direction", map[string]string{"F": `{"bindings":[{"name":"a","type":"activityTrigger","direction":"out"}]}`}, []string{`"bindings[0].direction"`, `"in"`}},
+		{"bad authLevel", map[string]string{"F": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","authLevel":"system"}]}`}, []string{`"bindings[0].authLevel"`, "system"}},
+		{"bad method", map[string]string{"F": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","methods":["fetch"]}]}`}, []string{`"bindings[0].methods[0]"`, "fetch"}},
+		{"admin route", map[string]string{"F": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"admin/x"}]}`}, []string{`"bindings[0].route"`, "reserved"}},
+		{"runtime route", map[string]string{"F": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"/Runtime/webhooks"}]}`}, []string{`"bindings[0].route"`, "reserved"}},
+		{"bad template", map[string]string{"F": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"x/{id:min(3)}"}]}`}, []string{`"bindings[0].route"`, "unsupported constraint"}},
+		{"route conflict", map[string]string{
+			"A": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"same","methods":["get","post"]}]}`,
+			"B": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"SAME","methods":["post"]}]}`,
+		}, []string{"conflicts with function A", "POST"}},
+		{"route conflict all methods", map[string]string{
+			"A": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"x"}]}`,
+			"B": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"x"}]}`,
+		}, []string{"conflicts with function A", "all methods"}},
+		{"duplicate names", map[string]string{"Same": actFn, "same": actFn}, []string{"only in case"}},
+		{"all problems at once", map[string]string{
+			"A": `{"bindings":[{"name":"a","type":"queueTrigger","direction":"in"}]}`,
+			"B": `{"bindings":[{"type":"activityTrigger","direction":"in"}]}`,
+		}, []string{filepath.Join("A", "function.json"), filepath.Join("B", "function.json")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Discover(writeFunctions(t, tc.files))
+			var fe *Error
+			if !errors.As(err, &fe) {
+				t.Fatalf("Discover error = %v, want *Error", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestDiscoverNoFolder(t *testing.T) {
+	t.Parallel()
+	_, err := Discover(t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "no functions folder") {
+		t.Errorf("error = %v", err)
+	}
+}
+
+func TestBind(t *testing.T) {
+	t.Parallel()
+	defs, err := Discover(writeFunctions(t, map[string]string{"Start": httpFn, "Orch": orchFn, "Act": actFn, "Plain": plainFn}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := Bind(defs, map[string]any{
+		"Start": http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
+		"Plain": func(http.ResponseWriter, *http.Request) {},
+		"Orch":  func(bindings.OrchestrationContext) (any, error) { return nil, nil },
+		"Act":   bindings.Activity(func(bindings.ActivityContext) (any, error) { return nil, nil }),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fns {
+		ok := false
+		switch f.Def.Kind {
+		case KindHTTP:
+			ok = f.HTTP != nil
+		case KindOrchestrator:
+			ok = f.Orchestrator != nil
+		case KindActivity:
+			ok = f.Activity != nil
+		}
+		if !ok {
+			t.Errorf("%s not bound", f.Def.Name)
+		}
+	}
+}
+
+func TestBindErrors(t *testing.T) {
+	t.Parallel()
+	defs, err := Discover(writeFunctions(t, map[string]string{"Start": httpFn, "Orch": orchFn, "Act": actFn, "Missing": actFn}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Bind(defs, map[string]any{
+		"Start": bindings.Orchestrator(func(bindings.OrchestrationContext) (any, error) { return nil, nil }),
+		"Orch":  func(http.ResponseWriter, *http.Request) {},
+		"Act":   func(string) (string, error) { return "", nil },
+		"Extra": http.NotFoundHandler(),
+	})
+	var fe *Error
+	if !errors.As(err, &fe) {
+		t.Fatalf("Bind error = %v, want *Error", err)
+	}
+	if len(fe.Problems) != 5 {
+		t.Errorf("got %d problems, want 5:\n%v", len(fe.Problems), err)
+	}
+	for _, w := range []string{
+		"function Missing has no Go handler",
+		`handler "Extra" is registered but there is no functions/Extra/function.json`,
+		"function Start has an httpTrigger binding, so its handler must be an http.Handler or func(http.ResponseWriter, *http.Request); got bindings.Orchestrator",
+		"function Orch has an orchestrationTrigger binding",
+		"function Act has an activityTrigger binding, so its handler must be a bindings.Activity or func(bindings.ActivityContext) (any, error); got func(string) (string, error)",
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not mention %q:\n%v", w, err)
+		}
+	}
+}

@@ -1,0 +1,314 @@
+// Package httpserver builds the host's HTTP handler: a chi router serving
+// the HTTP-triggered functions under the route prefix, with function keys,
+// Functions-style invocation logs, panic recovery, a request-body limit,
+// CORS and JSON 404/405 answers. Other handlers (the Durable management API)
+// are mounted beside the functions.
+package httpserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/host/routetemplate"
+)
+
+// Function is one HTTP-triggered function to serve.
+type Function struct {
+	Name string
+	// Route is the function.json route template ("" = the function name).
+	Route string
+	// Methods are upper-case HTTP methods; empty means all.
+	Methods []string
+	// AuthLevel is "anonymous", "function" (default) or "admin".
+	AuthLevel string
+	Handler   http.Handler
+	// ClientBindings names the function's durable client bindings in
+	// declaration order; Options.Client supplies the clients.
+	ClientBindings []string
+}
+
+// Mount is a handler served under a path prefix outside the route prefix.
+// The handler sees paths relative to the prefix (http.StripPrefix).
+type Mount struct {
+	// Prefix is a path such as "/runtime/webhooks/durabletask".
+	Prefix  string
+	Handler http.Handler
+}
+
+// Options configure New.
+type Options struct {
+	// RoutePrefix is host.json's extensions.http.routePrefix ("" = none).
+	RoutePrefix string
+	Functions   []Function
+	Mounts      []Mount
+	Keys        Keys
+	// MaxRequestBodySize is the body limit in bytes (0 = unlimited); larger
+	// bodies get 413.
+	MaxRequestBodySize int64
+	// FunctionTimeout bounds each invocation's context (0 or negative =
+	// unbounded).
+	FunctionTimeout time.Duration
+	// CORS lists allowed origins ("*" = any); CORSCredentials allows
+	// credentialed requests.
+	CORS            []string
+	CORSCredentials bool
+	// Client returns the durable client of a function's binding; nil when
+	// the app has none.
+	Client func(functionName, bindingName string) bindings.DurableClient
+	// Logger receives invocation logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Route describes one registered route, for the startup listing.
+type Route struct {
+	Function string
+	Methods  []string
+	// Template is the full template, e.g. "/api/orchestrators/{functionName}".
+	Template string
+}
+
+// Server is the host's HTTP handler.
+type Server struct {
+	handler http.Handler
+	routes  []Route
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Routes lists the function routes in registration order.
+func (s *Server) Routes() []Route { return s.routes }
+
+// invocationReason is what the Functions host logs for HTTP invocations.
+const invocationReason = "This function was programmatically called via the host APIs."
+
+// New builds the handler. It fails on a route template funchost cannot
+// serve or on a route chi rejects (for example an ambiguous duplicate).
+func New(opts Options) (s *Server, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	notFound := func(w http.ResponseWriter, req *http.Request) {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("No route matches %s %s.", req.Method, req.URL.Path))
+	}
+	methodNotAllowed := func(w http.ResponseWriter, req *http.Request) {
+		writeJSONError(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed for %s.", req.Method, req.URL.Path))
+	}
+	// Two routers: r matches routes as written; folded holds the same
+	// routes with lower-case literals and serves what r does not match,
+	// against the lower-cased path, because ASP.NET (and so Azure
+	// Functions) matches literal segments case-insensitively. Route values
+	// are read from the original path by position, so their case survives.
+	r := chi.NewRouter()
+	folded := chi.NewRouter()
+	folded.NotFound(notFound)
+	folded.MethodNotAllowed(methodNotAllowed)
+	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
+		path := req.URL.RawPath
+		if path == "" {
+			path = req.URL.Path
+		}
+		rctx := chi.NewRouteContext()
+		rctx.RoutePath = strings.ToLower(path)
+		folded.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), chi.RouteCtxKey, rctx)))
+	})
+	r.MethodNotAllowed(methodNotAllowed)
+	s = &Server{}
+	// chi panics on patterns it cannot register; turn that into an error.
+	defer func() {
+		if p := recover(); p != nil {
+			s, err = nil, fmt.Errorf("registering routes: %v", p)
+		}
+	}()
+	for i := range opts.Functions {
+		fn := &opts.Functions[i]
+		route := fn.Route
+		if strings.TrimSpace(route) == "" {
+			route = fn.Name
+		}
+		tmpl, err := routetemplate.Parse(route)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+		h := &invoker{fn: fn, tmpl: tmpl, opts: &opts}
+		for _, set := range []struct {
+			mux      *chi.Mux
+			patterns []string
+		}{{r, tmpl.ChiPatterns(opts.RoutePrefix)}, {folded, tmpl.FoldedChiPatterns(opts.RoutePrefix)}} {
+			for _, pattern := range set.patterns {
+				if len(fn.Methods) == 0 {
+					set.mux.Handle(pattern, h)
+				} else {
+					for _, m := range fn.Methods {
+						set.mux.Method(m, pattern, h)
+					}
+				}
+			}
+		}
+		full := "/" + strings.Trim(opts.RoutePrefix, "/")
+		if full != "/" {
+			full += "/"
+		}
+		s.routes = append(s.routes, Route{Function: fn.Name, Methods: fn.Methods, Template: full + strings.Trim(route, "/")})
+	}
+	for _, m := range opts.Mounts {
+		prefix := "/" + strings.Trim(m.Prefix, "/")
+		r.Mount(prefix, recoverer(opts.Logger, http.StripPrefix(prefix, m.Handler)))
+	}
+	var h http.Handler = r
+	h = limitBody(opts.MaxRequestBodySize, h)
+	h = cors(opts.CORS, opts.CORSCredentials, h)
+	s.handler = h
+	return s, nil
+}
+
+// invoker runs one function: auth, invocation context, logs, recovery.
+type invoker struct {
+	fn   *Function
+	tmpl *routetemplate.Template
+	opts *Options
+}
+
+func (iv *invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	fn := iv.fn
+	if !iv.opts.Keys.allowFunction(r, strings.ToLower(fn.AuthLevel), fn.Name) {
+		writeJSONError(w, http.StatusUnauthorized, "Unauthorized: a valid function key is required (x-functions-key header or code query parameter).")
+		return
+	}
+	inv := &bindings.Invocation{
+		FunctionName: fn.Name,
+		InvocationID: uuid.NewString(),
+		RouteValues:  iv.tmpl.Values(iv.opts.RoutePrefix, r.URL.EscapedPath()),
+	}
+	if len(fn.ClientBindings) > 0 && iv.opts.Client != nil {
+		inv.Clients = make(map[string]bindings.DurableClient, len(fn.ClientBindings))
+		for _, b := range fn.ClientBindings {
+			if c := iv.opts.Client(fn.Name, b); c != nil {
+				inv.Clients[b] = c
+				inv.ClientOrder = append(inv.ClientOrder, b)
+			}
+		}
+	}
+	ctx := bindings.WithInvocation(r.Context(), inv)
+	if t := iv.opts.FunctionTimeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	log := iv.opts.Logger
+	name := "Functions." + fn.Name
+	log.Info(fmt.Sprintf("Executing '%s' (Reason='%s', Id=%s)", name, invocationReason, inv.InvocationID),
+		"function", fn.Name, "invocationId", inv.InvocationID)
+	rec := &statusRecorder{ResponseWriter: w}
+	start := time.Now()
+	panicked := run(log, fn.Name, inv.InvocationID, rec, r.WithContext(ctx), fn.Handler)
+	ms := float64(time.Since(start).Microseconds()) / 1000
+	outcome := "Succeeded"
+	level := slog.LevelInfo
+	if panicked || rec.status >= 500 {
+		outcome, level = "Failed", slog.LevelError
+	}
+	log.Log(r.Context(), level, fmt.Sprintf("Executed '%s' (%s, Id=%s, Duration=%.0fms)", name, outcome, inv.InvocationID, ms),
+		"function", fn.Name, "invocationId", inv.InvocationID, "status", rec.statusOr200(), "durationMs", ms)
+}
+
+// run calls h and turns a panic into a logged 500, reporting whether it
+// panicked. http.ErrAbortHandler keeps its meaning (abort the response).
+func run(log *slog.Logger, fn, id string, w *statusRecorder, r *http.Request, h http.Handler) (panicked bool) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		panicked = true
+		if p == http.ErrAbortHandler {
+			panic(p)
+		}
+		log.Error(fmt.Sprintf("Function 'Functions.%s' panicked (Id=%s): %v", fn, id, p),
+			"function", fn, "invocationId", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		if !w.wrote {
+			writeJSONError(w, http.StatusInternalServerError, fmt.Sprintf("Exception while executing function: Functions.%s (Id=%s)", fn, id))
+		}
+	}()
+	h.ServeHTTP(w, r)
+	return false
+}
+
+// recoverer keeps a mounted handler's panic from killing the connection
+// silently: it logs the stack and answers 500.
+func recoverer(log *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.Error(fmt.Sprintf("panic serving %s %s: %v", r.Method, r.URL.Path, p), "stack", string(debug.Stack()))
+				if !rec.wrote {
+					writeJSONError(rec, http.StatusInternalServerError, "Internal server error.")
+				}
+			}
+		}()
+		h.ServeHTTP(rec, r)
+	})
+}
+
+// statusRecorder remembers the status written through it.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if !s.wrote {
+		s.status, s.wrote = http.StatusOK, true
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush supports streaming handlers.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		if !s.wrote {
+			s.status, s.wrote = http.StatusOK, true
+		}
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) statusOr200() int {
+	if s.status == 0 {
+		return http.StatusOK
+	}
+	return s.status
+}
+
+// writeJSONError writes {"error": msg} with the given status.
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": msg, "status": status})
+}
