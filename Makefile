@@ -61,4 +61,4 @@ durablevet:
 # (issue 6), printing one JSON line per run with its target checks on stdout
 # and a summary table on stderr. See docs/benchmarks.md.
 bench: azurite
-	$(GO) run ./samples/bench -standard
+	@$(GO) run ./samples/bench -standard

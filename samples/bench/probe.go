@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+)
+
+// ProbeResult is the measured rate of one raw storage operation, the
+// ceiling the host can at best approach on the same machine.
+type ProbeResult struct {
+	Probe       string  `json:"probe"`
+	Concurrency int     `json:"concurrency"`
+	Seconds     float64 `json:"seconds"`
+	// Requests counts HTTP requests to the storage service; Ops counts
+	// probe iterations (one iteration may be several requests, see Note).
+	Requests          int64   `json:"requests"`
+	RequestsPerSecond float64 `json:"requestsPerSecond"`
+	OpsPerSecond      float64 `json:"opsPerSecond"`
+	MeanLatencyMs     float64 `json:"meanLatencyMs"`
+	// AzuriteCPUPerRequestMs is Azurite's CPU time per request, when its
+	// pid is known: unlike the rates it barely depends on how busy the
+	// machine is.
+	AzuriteCPUPerRequestMs float64 `json:"azuriteCPUPerRequestMs,omitempty"`
+	Note                   string  `json:"note"`
+	Error                  string  `json:"error,omitempty"`
+}
+
+// probeOptions control the Azurite ceiling probe.
+type probeOptions struct {
+	connection  string
+	concurrency int
+	duration    time.Duration
+	batchSize   int
+	azuritePID  int // > 0: measure Azurite's CPU time per request
+}
+
+// probeOp is one iteration of a probe; it returns the number of storage
+// requests it made.
+type probeOp func(ctx context.Context, worker int, i int64) (int, error)
+
+// probe is one measurement: setup prepares its data, op is one iteration,
+// cleanup removes what it left (Azurite's queue operations slow down with
+// every message stored in the account, so nothing may linger).
+type probe struct {
+	name, note string
+	setup      func(ctx context.Context) error
+	op         probeOp
+	cleanup    func(ctx context.Context)
+}
+
+// probeAzurite measures Azurite's own request rates with the SDKs the
+// provider uses: queue put, queue get (dequeue + delete, backlog held
+// constant), table entity-group batch, table point read and upsert — first
+// in the cheapest shape, then in the shape a 1,000-instance benchmark gives
+// them (1,000 queued messages; Instances-style rows that all have RowKey
+// ""). Scratch queues and tables are deleted afterwards.
+func probeAzurite(ctx context.Context, o probeOptions, progress io.Writer) ([]*ProbeResult, error) {
+	suffix := randomHex(8)
+	qsvc, err := azqueue.NewServiceClientFromConnectionString(o.connection, nil)
+	if err != nil {
+		return nil, fmt.Errorf("queue client: %w", err)
+	}
+	tsvc, err := aztables.NewServiceClientFromConnectionString(o.connection, nil)
+	if err != nil {
+		return nil, fmt.Errorf("table client: %w", err)
+	}
+	// A small JSON body, the size of a typical control message.
+	body := `{"probe":"` + strings.Repeat("x", 200) + `"}`
+	bg := context.WithoutCancel(ctx)
+
+	newQueue := func(name string, fill int) (*azqueue.QueueClient, func(ctx context.Context) error) {
+		q := qsvc.NewQueueClient(name + "-" + suffix)
+		return q, func(ctx context.Context) error {
+			if _, err := q.Create(ctx, nil); err != nil {
+				return fmt.Errorf("creating probe queue: %w", err)
+			}
+			for range fill {
+				if _, err := q.EnqueueMessage(ctx, body, nil); err != nil {
+					return fmt.Errorf("filling probe queue: %w", err)
+				}
+			}
+			return nil
+		}
+	}
+	newTable := func(name string, rows int, pk, rk func(i int) string) (*aztables.Client, func(ctx context.Context) error) {
+		t := tsvc.NewClient(name + suffix)
+		return t, func(ctx context.Context) error {
+			if _, err := t.CreateTable(ctx, nil); err != nil {
+				return fmt.Errorf("creating probe table: %w", err)
+			}
+			for i := range rows {
+				if _, err := t.AddEntity(ctx, entity(pk(i), rk(i)), nil); err != nil {
+					return fmt.Errorf("filling probe table: %w", err)
+				}
+			}
+			return nil
+		}
+	}
+	dropQueue := func(q *azqueue.QueueClient) func(context.Context) {
+		return func(ctx context.Context) { _, _ = q.Delete(ctx, nil) }
+	}
+	dropTable := func(t *aztables.Client) func(context.Context) {
+		return func(ctx context.Context) { _, _ = t.Delete(ctx, nil) }
+	}
+	getCycle := func(q *azqueue.QueueClient) probeOp {
+		return func(ctx context.Context, _ int, _ int64) (int, error) {
+			r, err := q.DequeueMessage(ctx, nil)
+			if err != nil {
+				return 1, err
+			}
+			if len(r.Messages) == 0 {
+				return 1, nil
+			}
+			m := r.Messages[0]
+			if _, err := q.DeleteMessage(ctx, *m.MessageID, *m.PopReceipt, nil); err != nil {
+				return 2, err
+			}
+			_, err = q.EnqueueMessage(ctx, body, nil)
+			return 3, err
+		}
+	}
+
+	const smallBacklog, bigBacklog, readRows, instanceRows = 100, 1000, 200, 1000
+	putQ, putSetup := newQueue("probe-put", 0)
+	getQ, getSetup := newQueue("probe-get", smallBacklog)
+	bigQ, bigSetup := newQueue("probe-big", bigBacklog)
+	batchT, batchSetup := newTable("probebatch", 0, nil, nil)
+	readT, readSetup := newTable("probehist", readRows, func(int) string { return "read" }, func(i int) string { return fmt.Sprintf("%08d", i) })
+	instT, instSetup := newTable("probeinst", instanceRows, func(i int) string { return fmt.Sprintf("inst%08d", i) }, func(int) string { return "" })
+	// History rows of different instances share their RowKeys (event
+	// sequence numbers); Azurite looks entities up by RowKey first, so each
+	// point operation scans one row per stored instance.
+	histKey := func(j int) string { return fmt.Sprintf("%016X", j) }
+	histBatchOf := func(t *aztables.Client, pk string, kind aztables.TransactionType) error {
+		acts := make([]aztables.TransactionAction, o.batchSize)
+		for j := range acts {
+			acts[j] = aztables.TransactionAction{ActionType: kind, Entity: entity(pk, histKey(j))}
+		}
+		_, err := t.SubmitTransaction(ctx, acts, nil)
+		return err
+	}
+	histBatch := func(t *aztables.Client, pk string) error { return histBatchOf(t, pk, aztables.TransactionTypeAdd) }
+	histT := tsvc.NewClient("probehistory" + suffix)
+	histSetup := func(ctx context.Context) error {
+		if _, err := histT.CreateTable(ctx, nil); err != nil {
+			return fmt.Errorf("creating probe table: %w", err)
+		}
+		for i := range instanceRows {
+			if err := histBatch(histT, fmt.Sprintf("inst%08d", i)); err != nil {
+				return fmt.Errorf("filling probe table: %w", err)
+			}
+		}
+		return nil
+	}
+
+	probes := []probe{
+		{"queue put", "EnqueueMessage of a 212-byte message, empty account", putSetup,
+			func(ctx context.Context, _ int, _ int64) (int, error) {
+				_, err := putQ.EnqueueMessage(ctx, body, nil)
+				return 1, err
+			}, dropQueue(putQ)},
+		{"queue get", fmt.Sprintf("DequeueMessage + DeleteMessage + EnqueueMessage, backlog held at %d; ops = messages", smallBacklog),
+			getSetup, getCycle(getQ), dropQueue(getQ)},
+		{"queue get, 1,000 stored", fmt.Sprintf("the same with %d messages stored (a 1,000-instance burst)", bigBacklog),
+			bigSetup, getCycle(bigQ), dropQueue(bigQ)},
+		{"table batch", fmt.Sprintf("SubmitTransaction of %d inserts in one partition; ops = transactions", o.batchSize), batchSetup,
+			func(ctx context.Context, w int, i int64) (int, error) {
+				acts := make([]aztables.TransactionAction, o.batchSize)
+				pk := fmt.Sprintf("b%d-%d", w, i)
+				for j := range acts {
+					acts[j] = aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: entity(pk, fmt.Sprintf("%04d", j))}
+				}
+				_, err := batchT.SubmitTransaction(ctx, acts, nil)
+				return 1, err
+			}, dropTable(batchT)},
+		{"table batch, History shape", fmt.Sprintf("the same into a new partition with RowKeys 0..%d, %d instances' history stored (a 1,000-instance run)", o.batchSize-1, instanceRows),
+			histSetup, func(ctx context.Context, w int, i int64) (int, error) {
+				return 1, histBatch(histT, fmt.Sprintf("new%d-%d", w, i))
+			}, nil},
+		{"table batch, History shape, upserts", "the same with InsertReplace actions instead of inserts (Azurite looks each row up twice)",
+			nil, func(ctx context.Context, w int, i int64) (int, error) {
+				return 1, histBatchOf(histT, fmt.Sprintf("upsert%d-%d", w, i), aztables.TransactionTypeInsertReplace)
+			}, dropTable(histT)},
+		{"table point read", fmt.Sprintf("GetEntity of one of %d rows with distinct RowKeys in one partition", readRows), readSetup,
+			func(ctx context.Context, _ int, i int64) (int, error) {
+				_, err := readT.GetEntity(ctx, "read", fmt.Sprintf("%08d", i%readRows), nil)
+				return 1, err
+			}, nil},
+		{"table upsert", "UpsertEntity (merge) of one row per worker, distinct RowKeys", nil,
+			func(ctx context.Context, w int, i int64) (int, error) {
+				_, err := readT.UpsertEntity(ctx, entity("upsert", fmt.Sprintf("w%d", w)), nil)
+				return 1, err
+			}, dropTable(readT)},
+		{"table point read, Instances shape", fmt.Sprintf("GetEntity of one of %d rows that all have RowKey \"\"", instanceRows), instSetup,
+			func(ctx context.Context, _ int, i int64) (int, error) {
+				_, err := instT.GetEntity(ctx, fmt.Sprintf("inst%08d", i%instanceRows), "", nil)
+				return 1, err
+			}, nil},
+		{"table upsert, Instances shape", fmt.Sprintf("UpsertEntity (merge) of one of %d rows that all have RowKey \"\"", instanceRows), nil,
+			func(ctx context.Context, _ int, i int64) (int, error) {
+				_, err := instT.UpsertEntity(ctx, entity(fmt.Sprintf("inst%08d", i%instanceRows), ""), nil)
+				return 1, err
+			}, dropTable(instT)},
+	}
+	var out []*ProbeResult
+	for _, p := range probes {
+		if p.setup != nil {
+			if err := p.setup(ctx); err != nil {
+				return out, fmt.Errorf("probe %s: %w", p.name, err)
+			}
+		}
+		r := runProbe(ctx, p.name, p.note, o, p.op)
+		if p.cleanup != nil {
+			p.cleanup(bg)
+		}
+		if progress != nil {
+			fmt.Fprintf(progress, "probe %s: %.0f requests/s, %.0f ops/s, mean %.2f ms, Azurite CPU %.3f ms/request\n",
+				r.Probe, r.RequestsPerSecond, r.OpsPerSecond, r.MeanLatencyMs, r.AzuriteCPUPerRequestMs)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// runProbe runs op from o.concurrency goroutines for o.duration.
+func runProbe(ctx context.Context, name, note string, o probeOptions, op probeOp) *ProbeResult {
+	ctx, cancel := context.WithTimeout(ctx, o.duration)
+	defer cancel()
+	var (
+		ops, reqs atomic.Int64
+		busy      atomic.Int64 // total ns spent inside op
+		seq       atomic.Int64
+		errOnce   sync.Once
+		firstErr  error
+		wg        sync.WaitGroup
+	)
+	az := procUsage{pid: -1}
+	if o.azuritePID > 0 {
+		az = procUsage{pid: o.azuritePID}
+	}
+	azCPU0, _ := az.cpu()
+	begin := time.Now()
+	for w := range o.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				n, err := op(ctx, w, seq.Add(1))
+				if err != nil {
+					if ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+						errOnce.Do(func() { firstErr = err })
+					}
+					return
+				}
+				busy.Add(int64(time.Since(t0)))
+				ops.Add(1)
+				reqs.Add(int64(n))
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(begin).Seconds()
+	azCPU1, _ := az.cpu()
+	r := &ProbeResult{Probe: name, Concurrency: o.concurrency, Seconds: round(el, 2), Requests: reqs.Load(),
+		RequestsPerSecond: round(float64(reqs.Load())/el, 0), OpsPerSecond: round(float64(ops.Load())/el, 0), Note: note}
+	if n := ops.Load(); n > 0 {
+		r.MeanLatencyMs = round(float64(busy.Load())/float64(n)/1e6, 2)
+	}
+	if n := reqs.Load(); n > 0 && o.azuritePID > 0 {
+		r.AzuriteCPUPerRequestMs = round(float64(azCPU1-azCPU0)/float64(n)/1e6, 3)
+	}
+	if firstErr != nil {
+		r.Error = firstErr.Error()
+	}
+	return r
+}
+
+func entity(pk, rk string) []byte {
+	b, _ := json.Marshal(map[string]any{"PartitionKey": pk, "RowKey": rk, "Name": "SayHello", "Payload": strings.Repeat("x", 100)})
+	return b
+}
+
+// writeProbeMarkdown renders probe results as a markdown table.
+func writeProbeMarkdown(w io.Writer, rs []*ProbeResult) {
+	fmt.Fprintln(w, "| probe | concurrency | requests/s | ops/s | mean latency ms | Azurite CPU ms/request | what |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, r := range rs {
+		note := r.Note
+		if r.Error != "" {
+			note += " — error: " + r.Error
+		}
+		fmt.Fprintf(w, "| %s | %d | %.0f | %.0f | %.2f | %.3f | %s |\n", r.Probe, r.Concurrency, r.RequestsPerSecond, r.OpsPerSecond, r.MeanLatencyMs, r.AzuriteCPUPerRequestMs, note)
+	}
+}
