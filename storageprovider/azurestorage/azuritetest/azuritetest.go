@@ -133,7 +133,7 @@ func (s *Server) start(blob, queue, table int) error {
 	if err != nil {
 		return err
 	}
-	args := []string{"--skipApiVersionCheck", "--loose", "--disableTelemetry",
+	args := []string{"--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry",
 		"--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
 		"--blobPort", fmt.Sprint(blob), "--queuePort", fmt.Sprint(queue), "--tablePort", fmt.Sprint(table)}
 	if s.opts.Dir != "" {
