@@ -30,13 +30,13 @@ func benchHistory(b *testing.B, n int) ([]*sp.HistoryEvent, *execution, *process
 		logger: slog.New(discardHandler{}),
 	}
 	wi := &sp.OrchestrationWorkItem{InstanceID: testID, NewMessages: []*sp.TaskMessage{{Event: esEv("Seq", "")}}}
-	res := p.process(context.Background(), wi, nil)
+	res := p.process(wi, nil, nil)
 	hist := res.checkpoint.NewEvents
 	e := res.exec
 	for i := 0; i < n; i++ {
 		wi := &sp.OrchestrationWorkItem{InstanceID: testID, History: hist,
 			NewMessages: []*sp.TaskMessage{{Event: tcEv(i, fmt.Sprint(2*i))}}}
-		res := p.process(context.Background(), wi, e)
+		res := p.process(wi, e, nil)
 		hist = append(hist, res.checkpoint.NewEvents...)
 		e = res.exec
 	}
@@ -57,7 +57,7 @@ func BenchmarkReplayEpisode(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				wi := &sp.OrchestrationWorkItem{InstanceID: testID, History: hist,
 					NewMessages: []*sp.TaskMessage{{Event: tcEv(n, "0")}}}
-				res := p.process(context.Background(), wi, nil)
+				res := p.process(wi, nil, nil)
 				if res.exec != nil {
 					res.exec.teardown()
 				}
@@ -71,7 +71,7 @@ func BenchmarkReplayEpisode(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				wi := &sp.OrchestrationWorkItem{InstanceID: testID, History: hist,
 					NewMessages: []*sp.TaskMessage{{Event: tcEv(n+i, "0")}}}
-				res := p.process(context.Background(), wi, e)
+				res := p.process(wi, e, nil)
 				// Keep the committed history in step with the execution
 				// without letting the benchmark's own bookkeeping grow.
 				hist = e.history

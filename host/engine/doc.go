@@ -55,6 +55,24 @@
 // to another ExecutionId are stale and dropped, as are second
 // ExecutionStarted messages for a running execution.
 //
+// # In-process activities
+//
+// With Options.LocalActivities, an episode whose only new decisions are
+// activity calls (any number) has them run in-process by the work item's
+// own goroutine, then the next episode runs inside the same work item,
+// which commits once at the end; history keeps the shape a queued run
+// gives (the TaskScheduled events in the episode that decided them, the
+// results in a following OrchestratorStarted … OrchestratorCompleted
+// episode). Every running activity, in-process or from an activity work
+// item, holds a slot of one worker-wide semaphore of
+// MaxConcurrentActivities slots; an activity work item waits for its
+// slot with its lock renewed. The orchestration work item's lock is
+// renewed while it runs. A work item stops starting activities
+// in-process after MaxLocalActivities calls or MaxLocalActivityTime (by
+// default half its lock time), when the lock is lost, or when the worker
+// stops: the results so far become an episode, and the calls not run are
+// committed as ActivityMessages, whose results arrive as messages later.
+//
 // # Worker
 //
 // NewWorker(hub, registry, options) builds a Worker; Start launches
@@ -84,7 +102,7 @@
 //   - A sub-orchestration started with the explicit ID of an instance that
 //     is still running is not started again (the duplicate start is
 //     dropped), so the parent waits for that instance.
-//   - In-process activities (Options.LocalActivities) run on the
-//     orchestration loop's goroutine and are bounded per episode by
-//     MaxConcurrentActivities, not by the activity loops.
+//   - In-process activities run to completion before their results are
+//     applied, in the order they were scheduled, so a WhenAny over them
+//     sees every one of that episode's calls completed.
 package engine

@@ -30,7 +30,10 @@ var modes = []mode{{"cache=0", 0, false}, {"cache=64", 64, false}, {"cache=64+lo
 type harness struct {
 	t   testing.TB
 	hub *memory.TaskHub
-	w   *Worker
+	// counts wraps hub for the worker: it counts commits and activity
+	// work items.
+	counts *countingHub
+	w      *Worker
 }
 
 func newHarness(t testing.TB, m mode, reg Registry, tweak ...func(*Options)) *harness {
@@ -44,7 +47,8 @@ func newHarness(t testing.TB, m mode, reg Registry, tweak ...func(*Options)) *ha
 	for _, f := range tweak {
 		f(&opts)
 	}
-	w := NewWorker(hub, reg, opts)
+	counts := &countingHub{TaskHub: hub, loseNext: map[string]int{}}
+	w := NewWorker(counts, reg, opts)
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +60,7 @@ func newHarness(t testing.TB, m mode, reg Registry, tweak ...func(*Options)) *ha
 		}
 		_ = hub.Stop(sctx)
 	})
-	return &harness{t: t, hub: hub, w: w}
+	return &harness{t: t, hub: hub, counts: counts, w: w}
 }
 
 func startMessage(name, id string, input any) (*sp.TaskMessage, error) {
@@ -305,8 +309,21 @@ func TestE2E(t *testing.T) {
 				}
 			})
 			t.Run("fan-out 1000", func(t *testing.T) {
+				// Nothing else runs meanwhile: the counters' deltas are
+				// this orchestration's.
+				commits, acts := h.counts.orchCommits.Load(), h.counts.actLocks.Load()
 				st := h.waitDone(h.start("FanOut", "", 1000))
 				expectOutput(t, st, "999000")
+				commits, acts = h.counts.orchCommits.Load()-commits, h.counts.actLocks.Load()-acts
+				if m.local {
+					// All 1,000 calls run in-process (MaxConcurrentActivities
+					// at a time) within the one work item.
+					if commits != 1 || acts != 0 {
+						t.Errorf("commits = %d, activity work items = %d; want 1 and 0", commits, acts)
+					}
+				} else if acts != 1000 {
+					t.Errorf("activity work items = %d, want 1000", acts)
+				}
 			})
 			t.Run("sub-orchestrations", func(t *testing.T) {
 				id := h.start("Parent", "", nil)

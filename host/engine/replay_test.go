@@ -110,7 +110,7 @@ func (s *sim) stepMsgs(msgs ...*sp.TaskMessage) *sp.OrchestrationCheckpoint {
 		s.exec.teardown()
 	}
 	s.exec = nil
-	res := s.p.process(context.Background(), wi, cached)
+	res := s.p.process(wi, cached, nil)
 	cp := res.checkpoint
 	if cp.ReplaceHistory {
 		s.hist = append([]*sp.HistoryEvent(nil), cp.NewEvents...)
@@ -929,7 +929,7 @@ func TestPoisonWorkItemFailsInstance(t *testing.T) {
 	s.p.maxDequeue = 3
 	wi := &sp.OrchestrationWorkItem{InstanceID: testID, DequeueCount: 4,
 		NewMessages: []*sp.TaskMessage{{Event: esEv("Orch", ""), Target: sp.OrchestrationInstance{InstanceID: testID}}}}
-	res := s.p.process(context.Background(), wi, nil)
+	res := s.p.process(wi, nil, nil)
 	cp := res.checkpoint
 	if ran || cp.State.RuntimeStatus != sp.StatusFailed || !strings.Contains(cp.State.FailureDetails.ErrorMessage, "MaxDequeueCount") {
 		t.Fatalf("ran=%v state=%+v", ran, cp.State)

@@ -44,20 +44,33 @@ type Options struct {
 	// processed at once (default 10 × GOMAXPROCS).
 	MaxConcurrentOrchestrations int
 	// MaxConcurrentActivities bounds the activities run at once (default
-	// 10 × GOMAXPROCS); with LocalActivities it also bounds how many
-	// activity calls one episode may run in-process.
+	// 10 × GOMAXPROCS): those of the activity work items and those run
+	// in-process (LocalActivities) share one worker-wide limit.
 	MaxConcurrentActivities int
 	// SessionCacheSize is how many live orchestration executions the
 	// worker keeps between work items (extended sessions); 0 turns the
 	// cache off.
 	SessionCacheSize int
 	// LocalActivities runs the activity calls of an episode that makes
-	// nothing but activity calls in-process, right away, and feeds their
+	// nothing but activity calls (any number of them) in-process, right
+	// away, at most MaxConcurrentActivities at a time, and feeds their
 	// results to the next episode inside the same work item, committing
 	// once at the end. It cuts task-hub traffic per orchestration; the
-	// work item's messages stay locked as the durable reminder, so a crash
-	// before the commit only re-runs the activities (at-least-once).
+	// work item's messages stay locked (the lock is renewed meanwhile) as
+	// the durable reminder, so a crash before the commit only re-runs the
+	// activities (at-least-once). A work item stops starting activities
+	// in-process when MaxLocalActivities or MaxLocalActivityTime is
+	// reached: it commits what is done and sends the calls it did not run
+	// through the task hub.
 	LocalActivities bool
+	// MaxLocalActivities bounds the activity calls one orchestration work
+	// item runs in-process (default DefaultMaxLocalActivities).
+	MaxLocalActivities int
+	// MaxLocalActivityTime bounds how long one orchestration work item
+	// keeps starting activities in-process; 0 selects half the work item's
+	// lock time at fetch (30 s when the provider reports none). Activities
+	// already running when it passes are awaited, however long they take.
+	MaxLocalActivityTime time.Duration
 	// MaxDequeueCount fails an orchestration whose work item has been
 	// delivered more than this many times (poison). 0 selects the default
 	// (DefaultMaxDequeueCount); a negative value disables the check.
@@ -70,6 +83,14 @@ type Options struct {
 // DefaultMaxDequeueCount is the poison threshold when
 // Options.MaxDequeueCount is 0.
 const DefaultMaxDequeueCount = 10
+
+// DefaultMaxLocalActivities is the in-process activity budget of one work
+// item when Options.MaxLocalActivities is 0.
+const DefaultMaxLocalActivities = 10000
+
+// defaultLocalActivityTime is the in-process time budget of a work item
+// whose provider reports no lock expiry.
+const defaultLocalActivityTime = 30 * time.Second
 
 // maxAbandonDelay caps the back-off of abandoned work items, as DTFx does.
 const maxAbandonDelay = 10 * time.Minute
@@ -98,6 +119,10 @@ type Worker struct {
 	wg        sync.WaitGroup
 	// stopping is closed when Stop begins; local activity loops check it.
 	stopping chan struct{}
+	// slots is the worker-wide activity semaphore (capacity
+	// MaxConcurrentActivities): a running activity, queued or in-process,
+	// holds one.
+	slots chan struct{}
 }
 
 // NewWorker returns a Worker for hub running the functions of reg.
@@ -111,11 +136,15 @@ func NewWorker(hub sp.TaskHub, reg Registry, opts Options) *Worker {
 	if opts.MaxDequeueCount == 0 {
 		opts.MaxDequeueCount = DefaultMaxDequeueCount
 	}
+	if opts.MaxLocalActivities <= 0 {
+		opts.MaxLocalActivities = DefaultMaxLocalActivities
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(discardHandler{})
 	}
-	w := &Worker{hub: hub, reg: reg, opts: opts, log: log, stopping: make(chan struct{})}
+	w := &Worker{hub: hub, reg: reg, opts: opts, log: log, stopping: make(chan struct{}),
+		slots: make(chan struct{}, opts.MaxConcurrentActivities)}
 	if opts.SessionCacheSize > 0 {
 		w.cache = newSessionCache(opts.SessionCacheSize)
 	}
@@ -130,9 +159,6 @@ func NewWorker(hub sp.TaskHub, reg Registry, opts Options) *Worker {
 		},
 		logger:     log,
 		maxDequeue: maxDequeue,
-	}
-	if opts.LocalActivities {
-		w.proc.local = w.runLocalActivities
 	}
 	return w
 }
@@ -255,10 +281,18 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *sp.OrchestrationW
 		}
 	}
 	var stopRenew func()
+	var local localRun
 	if w.opts.LocalActivities {
-		stopRenew = w.renewOrchestration(ctx, wi)
+		// In-process activities can keep the work item busy for long: renew
+		// its lock meanwhile, and stop starting activities once it is lost.
+		b := w.newLocalBudget(wi) // before the renewals move LockedUntil
+		var lockCtx context.Context
+		lockCtx, stopRenew = w.renewOrchestration(ctx, wi)
+		local = func(acts []*sp.TaskMessage) ([]*sp.HistoryEvent, []*sp.TaskMessage) {
+			return w.runLocalActivities(lockCtx, &b, acts)
+		}
 	}
-	res, err := w.safeProcess(ctx, wi, cached)
+	res, err := w.safeProcess(wi, cached, local)
 	if stopRenew != nil {
 		stopRenew()
 	}
@@ -311,7 +345,7 @@ func sessionMatches(e *execution, hist []*sp.HistoryEvent) bool {
 
 // safeProcess runs the processor, turning an engine panic into an error
 // so the work item is abandoned instead of the process crashing.
-func (w *Worker) safeProcess(ctx context.Context, wi *sp.OrchestrationWorkItem, cached *execution) (res result, err error) {
+func (w *Worker) safeProcess(wi *sp.OrchestrationWorkItem, cached *execution, local localRun) (res result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("engine panic processing instance %s: %v", wi.InstanceID, r)
@@ -320,19 +354,24 @@ func (w *Worker) safeProcess(ctx context.Context, wi *sp.OrchestrationWorkItem, 
 			}
 		}
 	}()
-	return w.proc.process(ctx, wi, cached), nil
+	return w.proc.process(wi, cached, local), nil
 }
 
 // renewOrchestration renews the work item's lock in the background until
-// the returned function is called.
-func (w *Worker) renewOrchestration(ctx context.Context, wi *sp.OrchestrationWorkItem) func() {
-	return renewLoop(ctx, wi.LockedUntil, func(ctx context.Context) error { return w.hub.RenewOrchestrationWorkItem(ctx, wi) },
-		func() time.Time { return wi.LockedUntil })
+// the returned function is called. The returned context is cancelled when
+// the lock is lost.
+func (w *Worker) renewOrchestration(ctx context.Context, wi *sp.OrchestrationWorkItem) (context.Context, func()) {
+	lockCtx, lost := context.WithCancel(ctx)
+	stop := renewLoop(ctx, wi.LockedUntil, func(ctx context.Context) error { return w.hub.RenewOrchestrationWorkItem(ctx, wi) },
+		func() time.Time { return wi.LockedUntil }, lost)
+	return lockCtx, func() { stop(); lost() }
 }
 
 // renewLoop calls renew at half the remaining lock time (clamped to
-// 1–30 s) until stopped.
-func renewLoop(ctx context.Context, lockedUntil time.Time, renew func(context.Context) error, until func() time.Time) func() {
+// 100 ms–30 s) until stopped. A failed renewal is retried at the next
+// round; lost is called, and the loop ends, when the task hub says the
+// lock is lost or the lock has expired without a successful renewal.
+func renewLoop(ctx context.Context, lockedUntil time.Time, renew func(context.Context) error, until func() time.Time, lost func()) func() {
 	if lockedUntil.IsZero() {
 		return func() {}
 	}
@@ -342,8 +381,8 @@ func renewLoop(ctx context.Context, lockedUntil time.Time, renew func(context.Co
 		defer close(done)
 		for {
 			d := time.Until(until()) / 2
-			if d < time.Second {
-				d = time.Second
+			if d < 100*time.Millisecond {
+				d = 100 * time.Millisecond
 			} else if d > 30*time.Second {
 				d = 30 * time.Second
 			}
@@ -354,7 +393,14 @@ func renewLoop(ctx context.Context, lockedUntil time.Time, renew func(context.Co
 				return
 			case <-t.C:
 			}
-			if err := renew(ctx); err != nil && ctx.Err() == nil {
+			err := renew(ctx)
+			if err == nil || ctx.Err() != nil {
+				continue
+			}
+			if errors.Is(err, sp.ErrWorkItemLost) || time.Now().After(until()) {
+				if lost != nil {
+					lost()
+				}
 				return
 			}
 		}
@@ -362,42 +408,118 @@ func renewLoop(ctx context.Context, lockedUntil time.Time, renew func(context.Co
 	return func() { cancel(); <-done }
 }
 
-// runLocalActivities runs an episode's activity calls in-process (see
-// Options.LocalActivities). It declines when an activity is unknown, when
-// there are more calls than MaxConcurrentActivities, or when the worker
-// is shutting down.
-func (w *Worker) runLocalActivities(ctx context.Context, msgs []*sp.TaskMessage) ([]*sp.HistoryEvent, bool) {
-	if len(msgs) > w.opts.MaxConcurrentActivities || w.isStopping() {
-		return nil, false
+// localBudget is what one orchestration work item may still run
+// in-process.
+type localBudget struct {
+	left     int       // activity calls
+	deadline time.Time // for starting them
+}
+
+// newLocalBudget returns a fresh work item's in-process budget.
+func (w *Worker) newLocalBudget(wi *sp.OrchestrationWorkItem) localBudget {
+	d := w.opts.MaxLocalActivityTime
+	if d <= 0 {
+		d = defaultLocalActivityTime
+		if !wi.LockedUntil.IsZero() {
+			d = time.Until(wi.LockedUntil) / 2
+		}
 	}
-	acts := make([]bindings.Activity, len(msgs))
+	return localBudget{left: w.opts.MaxLocalActivities, deadline: time.Now().Add(d)}
+}
+
+// acquireSlot takes a slot of the worker-wide activity semaphore; it
+// returns false, without a slot, when stop is closed first.
+func (w *Worker) acquireSlot(stop <-chan struct{}) bool {
+	select {
+	case w.slots <- struct{}{}:
+		return true
+	case <-stop:
+		return false
+	}
+}
+
+func (w *Worker) releaseSlot() { <-w.slots }
+
+// runLocalActivities runs activity calls of one episode in-process (see
+// Options.LocalActivities), each holding a slot of the worker-wide
+// activity semaphore, so that at most MaxConcurrentActivities activities
+// run at once on the worker however many calls the episode made. It
+// stops starting calls when the budget is spent, the worker is stopping
+// or the work item's lock is lost (lockCtx); it waits for those it
+// started. Calls of activities not registered here, calls it did not
+// start and calls that failed during shutdown (the failure may be due to
+// it) are returned in rest for the task hub.
+func (w *Worker) runLocalActivities(lockCtx context.Context, b *localBudget, msgs []*sp.TaskMessage) (results []*sp.HistoryEvent, rest []*sp.TaskMessage) {
+	out := make([]*sp.HistoryEvent, len(msgs))
+	var deadline *time.Timer // made only when a slot must be waited for
+	defer func() {
+		if deadline != nil {
+			deadline.Stop()
+		}
+	}()
+	expired := false
+	ended := func() bool {
+		return expired || w.isStopping() || lockCtx.Err() != nil || !time.Now().Before(b.deadline)
+	}
+	acquire := func() bool {
+		select {
+		case w.slots <- struct{}{}:
+			return true
+		default:
+		}
+		if deadline == nil {
+			deadline = time.NewTimer(time.Until(b.deadline))
+		}
+		select {
+		case w.slots <- struct{}{}:
+			return true
+		case <-deadline.C:
+			expired = true
+		case <-w.stopping:
+		case <-lockCtx.Done():
+		}
+		return false
+	}
+	var wg sync.WaitGroup
 	for i, m := range msgs {
-		a, ok := lookupFold(w.reg.Activities, m.Event.Name)
+		if b.left <= 0 || ended() {
+			break
+		}
+		act, ok := lookupFold(w.reg.Activities, m.Event.Name)
 		if !ok {
-			return nil, false
+			continue
 		}
-		acts[i] = a
-	}
-	results := make([]*sp.HistoryEvent, len(msgs))
-	if len(msgs) == 1 {
-		results[0] = runActivity(w.actCtx, acts[0], msgs[0])
-	} else {
-		var wg sync.WaitGroup
-		for i := range msgs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results[i] = runActivity(w.actCtx, acts[i], msgs[i])
-			}()
+		if !acquire() {
+			break
 		}
-		wg.Wait()
+		if ended() { // both were ready: the end wins
+			w.releaseSlot()
+			break
+		}
+		b.left--
+		if len(msgs) == 1 {
+			// A sequence's single call: no goroutine needed.
+			out[i] = runActivity(w.actCtx, act, m)
+			w.releaseSlot()
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer w.releaseSlot()
+			out[i] = runActivity(w.actCtx, act, m)
+		}()
 	}
-	if w.actCtx.Err() != nil {
-		// Shutdown began while they ran: their failures may be due to it.
-		// Let the task hub run them again instead.
-		return nil, false
+	wg.Wait()
+	shutdown := w.actCtx.Err() != nil
+	for i, r := range out {
+		if r == nil || (shutdown && r.EventType == sp.EventTaskFailed) {
+			rest = append(rest, msgs[i])
+			continue
+		}
+		results = append(results, r)
 	}
-	return results, true
+	return results, rest
 }
 
 func (w *Worker) activityLoop(ctx context.Context) {
@@ -423,6 +545,9 @@ func (w *Worker) activityLoop(ctx context.Context) {
 	}
 }
 
+// processActivity runs one activity work item: it waits for a slot of the
+// worker-wide activity semaphore (renewing the item's lock meanwhile), runs
+// the activity and completes the item with the result.
 func (w *Worker) processActivity(ctx context.Context, wi *sp.ActivityWorkItem) {
 	msg := wi.Message
 	if msg == nil || msg.Event == nil || msg.Event.EventType != sp.EventTaskScheduled {
@@ -437,8 +562,17 @@ func (w *Worker) processActivity(ctx context.Context, wi *sp.ActivityWorkItem) {
 	} else {
 		act, _ := lookupFold(w.reg.Activities, msg.Event.Name)
 		stopRenew := renewLoop(ctx, wi.LockedUntil, func(ctx context.Context) error { return w.hub.RenewActivityWorkItem(ctx, wi) },
-			func() time.Time { return wi.LockedUntil })
+			func() time.Time { return wi.LockedUntil }, nil)
+		if !w.acquireSlot(w.stopping) {
+			stopRenew()
+			// Stopping before it could run: leave it to the next worker.
+			if err := w.hub.AbandonActivityWorkItem(ctx, wi, 0); err != nil {
+				w.log.Warn("abandoning an activity work item failed", "activity", msg.Event.Name, "error", err)
+			}
+			return
+		}
 		res = runActivity(w.actCtx, act, msg)
+		w.releaseSlot()
 		stopRenew()
 		if res.EventType == sp.EventTaskFailed && w.actCtx.Err() != nil {
 			// Failed during shutdown: run it again later rather than

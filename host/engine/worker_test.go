@@ -29,7 +29,7 @@ type countingHub struct {
 
 func (h *countingHub) LockNextOrchestrationWorkItem(ctx context.Context) (*sp.OrchestrationWorkItem, error) {
 	wi, err := h.TaskHub.LockNextOrchestrationWorkItem(ctx)
-	if err == nil && wi.InstanceID == h.poisonID {
+	if err == nil && wi != nil && wi.InstanceID == h.poisonID {
 		wi.DequeueCount = 99
 	}
 	return wi, err
@@ -55,7 +55,7 @@ func (h *countingHub) CompleteOrchestrationWorkItem(ctx context.Context, wi *sp.
 
 func (h *countingHub) LockNextActivityWorkItem(ctx context.Context) (*sp.ActivityWorkItem, error) {
 	wi, err := h.TaskHub.LockNextActivityWorkItem(ctx)
-	if err == nil {
+	if err == nil && wi != nil {
 		h.actLocks.Add(1)
 	}
 	return wi, err
@@ -66,20 +66,10 @@ func (h *countingHub) CompleteActivityWorkItem(ctx context.Context, wi *sp.Activ
 	return h.TaskHub.CompleteActivityWorkItem(ctx, wi, r)
 }
 
-func newCountingHarness(t *testing.T, m mode, reg Registry) (*harness, *countingHub) {
-	mem := memory.New(memory.Options{})
-	ctx := context.Background()
-	_ = mem.Start(ctx)
-	hub := &countingHub{TaskHub: mem, loseNext: map[string]int{}}
-	w := NewWorker(hub, reg, Options{SessionCacheSize: m.cache, LocalActivities: m.local, MaxConcurrentOrchestrations: 2, MaxConcurrentActivities: 4})
-	_ = w.Start(ctx)
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		_ = w.Stop(sctx)
-		_ = mem.Stop(sctx)
-	})
-	return &harness{t: t, hub: mem, w: w}, hub
+func newCountingHarness(t *testing.T, m mode, reg Registry, tweak ...func(*Options)) (*harness, *countingHub) {
+	tweak = append([]func(*Options){func(o *Options) { o.MaxConcurrentOrchestrations, o.MaxConcurrentActivities = 2, 4 }}, tweak...)
+	h := newHarness(t, m, reg, tweak...)
+	return h, h.counts
 }
 
 // TestLocalActivitiesCutTaskHubTraffic: with LocalActivities a

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -28,11 +27,15 @@ type processor struct {
 	logger     *slog.Logger
 	maxDequeue int
 	clock      func() time.Time
-	// local, when non-nil, runs the activity calls of an episode in-process
-	// and returns their TaskCompleted/TaskFailed events, or ok=false when
-	// they must go through the task hub instead.
-	local func(ctx context.Context, acts []*sp.TaskMessage) (results []*sp.HistoryEvent, ok bool)
 }
+
+// localRun runs activity calls in-process for one work item (see
+// Options.LocalActivities). It returns the TaskCompleted/TaskFailed events
+// of the calls it ran, in the order of acts, and the calls it did not run,
+// which must go through the task hub: its budget is spent, the activity is
+// not registered here, the worker is stopping or the work item's lock was
+// lost.
+type localRun func(acts []*sp.TaskMessage) (results []*sp.HistoryEvent, rest []*sp.TaskMessage)
 
 func (p *processor) now() time.Time {
 	if p.clock != nil {
@@ -83,8 +86,11 @@ type result struct {
 }
 
 // process runs one work item. cached, when non-nil, is a live execution
-// whose history equals wi.History; process owns it from then on.
-func (p *processor) process(ctx context.Context, wi *sp.OrchestrationWorkItem, cached *execution) (res result) {
+// whose history equals wi.History; process owns it from then on. local,
+// when non-nil, runs the activity calls of episodes that make nothing but
+// activity calls in-process, so that the work item goes on with the next
+// episode instead of committing.
+func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, local localRun) (res result) {
 	var e *execution
 	defer func() {
 		// An engine bug must not leave a parked orchestrator goroutine
@@ -233,7 +239,7 @@ func (p *processor) process(ctx context.Context, wi *sp.OrchestrationWorkItem, c
 		outbound = append(outbound, &sp.TaskMessage{Target: sp.OrchestrationInstance{InstanceID: child},
 			Event: &sp.HistoryEvent{EventType: sp.EventExecutionRewound, EventID: -1, Timestamp: now, Reason: rewind.Reason}})
 	}
-	e, replace, acts, timers, outbound = p.continueRunning(ctx, e, replace, acts, timers, outbound)
+	e, replace, acts, timers, outbound = p.continueRunning(e, local, replace, acts, timers, outbound)
 
 	cp := &sp.OrchestrationCheckpoint{ReplaceHistory: replace, ActivityMessages: acts, TimerMessages: timers, OutboundMessages: outbound}
 	newEvents := e.history
@@ -254,25 +260,36 @@ func (p *processor) process(ctx context.Context, wi *sp.OrchestrationWorkItem, c
 
 // continueRunning runs follow-up episodes inside the same work item: the
 // in-process activity loop and ContinueAsNew generations.
-func (p *processor) continueRunning(ctx context.Context, e *execution, replace bool, acts, timers, outbound []*sp.TaskMessage) (*execution, bool, []*sp.TaskMessage, []*sp.TaskMessage, []*sp.TaskMessage) {
+func (p *processor) continueRunning(e *execution, local localRun, replace bool, acts, timers, outbound []*sp.TaskMessage) (*execution, bool, []*sp.TaskMessage, []*sp.TaskMessage, []*sp.TaskMessage) {
 	for gen := 0; ; gen++ {
 		for i := 0; ; i++ {
 			a, t, o := e.takeMessages()
 			timers, outbound = append(timers, t...), append(outbound, o...)
-			if p.local == nil || e.done || len(t) > 0 || len(o) > 0 || len(a) == 0 || i >= maxLocalEpisodes {
+			if local == nil || e.done || len(t) > 0 || len(o) > 0 || len(a) == 0 || i >= maxLocalEpisodes {
 				acts = append(acts, a...)
 				break
 			}
-			results, ok := p.local(ctx, a)
-			if !ok {
-				acts = append(acts, a...)
+			results, rest := local(a)
+			// Calls not run here keep their TaskScheduled events (already
+			// in history) and go through the task hub; their results
+			// arrive as messages like those of any queued activity.
+			acts = append(acts, rest...)
+			if len(results) == 0 {
 				break
 			}
+			// The results of the calls run here make the next episode.
 			e.apply(&sp.HistoryEvent{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: p.now()}, false)
 			for _, r := range results {
 				e.apply(r, false)
 			}
 			e.endEpisode()
+			if len(rest) > 0 {
+				// Out of budget (or some calls must be queued): commit
+				// now, with whatever this last episode decided.
+				a, t, o := e.takeMessages()
+				acts, timers, outbound = append(acts, a...), append(timers, t...), append(outbound, o...)
+				break
+			}
 		}
 		if !e.done || e.status != sp.StatusContinuedAsNew {
 			return e, replace, acts, timers, outbound
