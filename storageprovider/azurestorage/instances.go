@@ -1,0 +1,370 @@
+package azurestorage
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	sp "github.com/funchost/funchost/storageprovider"
+)
+
+// CreateInstance creates an instance from its ExecutionStarted message.
+// The conditional write of the Instances row decides the winner before the
+// start message is sent: an insert for a new ID, or an If-Match replace of
+// a terminal instance's row (Generation + 1).
+func (h *TaskHub) CreateInstance(ctx context.Context, start *sp.TaskMessage) error {
+	if start == nil || start.Event == nil || start.Event.EventType != sp.EventExecutionStarted {
+		return errors.New("azurestorage: CreateInstance needs an ExecutionStarted message")
+	}
+	id := start.Target.InstanceID
+	if id == "" {
+		return errors.New("azurestorage: CreateInstance: empty instance ID")
+	}
+	msg := start.Clone()
+	pk := sanitizeKey(id)
+	// Optimistically insert (one request for a new ID); on a conflict read
+	// the row and decide: a terminal instance is replaced under its ETag.
+	generation := 0
+	var ifMatch *azcore.ETag
+	for attempt := 0; ; attempt++ {
+		msg.Event.Generation = generation
+		body, blobName, err := h.prepareMessage(ctx, msg, sp.OrchestrationInstance{})
+		if err != nil {
+			return fmt.Errorf("azurestorage: creating instance %q: %w", id, err)
+		}
+		row := instanceEntity(h.Name(), pendingState(msg, generation), true)
+		if blobName != "" && utf16Bytes(msg.Event.Input) > tablePropertyLimit {
+			row["Input"] = h.largeBlobURL(blobName) // DTFx: the row points at the message blob
+		} else if err := h.offloadInstanceColumns(ctx, row, id); err != nil {
+			return err
+		}
+		b, _ := json.Marshal(row)
+		if ifMatch == nil {
+			_, err = h.instances.AddEntity(ctx, b, nil)
+		} else {
+			_, err = h.instances.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{IfMatch: ifMatch, UpdateMode: aztables.UpdateModeReplace})
+		}
+		if err != nil {
+			if (isConflict(err) || statusOf(err) == 412 || isNotFound(err)) && attempt < 5 {
+				existing, etag, rerr := h.readInstanceRow(ctx, id, false)
+				switch {
+				case errors.Is(rerr, sp.ErrInstanceNotFound):
+					generation, ifMatch = 0, nil
+				case rerr != nil:
+					return rerr
+				case !existing.RuntimeStatus.IsTerminal():
+					return fmt.Errorf("azurestorage: creating instance %q (status %s): %w", id, existing.RuntimeStatus, sp.ErrInstanceExists)
+				default:
+					generation, ifMatch = existing.Generation+1, &etag
+				}
+				continue
+			}
+			return fmt.Errorf("azurestorage: creating instance %q: %w", id, err)
+		}
+		// The row is ours; the instance only runs once its message is on
+		// the queue, so keep trying (the SDK already retried transient
+		// errors) and undo the row if sending is impossible.
+		if err := h.enqueueControl(ctx, id, body, messageDelay(msg)); err != nil {
+			if _, derr := h.instances.DeleteEntity(context.WithoutCancel(ctx), pk, "", nil); derr != nil {
+				h.log.Error("start message not sent and the instance row could not be removed", "instance", id, "err", derr)
+			}
+			return fmt.Errorf("azurestorage: creating instance %q: %w", id, err)
+		}
+		return nil
+	}
+}
+
+// readInstanceRow reads an Instances row (ErrInstanceNotFound when
+// missing).
+func (h *TaskHub) readInstanceRow(ctx context.Context, id string, withIO bool) (*sp.OrchestrationState, azcore.ETag, error) {
+	resp, err := h.instances.GetEntity(ctx, sanitizeKey(id), "", nil)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, "", fmt.Errorf("azurestorage: instance %q: %w", id, sp.ErrInstanceNotFound)
+		}
+		return nil, "", fmt.Errorf("azurestorage: reading instance %q: %w", id, err)
+	}
+	var e entity
+	if err := json.Unmarshal(resp.Value, &e); err != nil {
+		return nil, "", fmt.Errorf("azurestorage: instance %q: %w", id, err)
+	}
+	if withIO {
+		if err := h.restoreInstanceColumns(ctx, e); err != nil {
+			return nil, "", err
+		}
+	}
+	s, err := stateFromEntity(e)
+	if err != nil {
+		return nil, "", fmt.Errorf("azurestorage: instance %q: %w", id, err)
+	}
+	s.InstanceID = id
+	if !withIO {
+		s.Input, s.Output = "", ""
+	}
+	return s, resp.ETag, nil
+}
+
+// GetOrchestrationState returns an instance's status row.
+func (h *TaskHub) GetOrchestrationState(ctx context.Context, instanceID string, fetchInputsAndOutputs bool) (*sp.OrchestrationState, error) {
+	s, _, err := h.readInstanceRow(ctx, instanceID, fetchInputsAndOutputs)
+	return s, err
+}
+
+// loadedHistory is an instance's committed history as read from the table.
+type loadedHistory struct {
+	events      []*sp.HistoryEvent
+	executionID string
+	etag        string // sentinel ETag; "" when there is no sentinel row
+}
+
+// loadHistory reads the current execution's history: one query over the
+// instance's partition; rows stop at the first one of another execution.
+func (h *TaskHub) loadHistory(ctx context.Context, instanceID string) (*loadedHistory, error) {
+	pk := sanitizeKey(instanceID)
+	pager := h.history.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: to.Ptr("PartitionKey eq " + odataQuote(pk))})
+	var rows []entity
+	var sentinel entity
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			if isNotFound(err) {
+				break
+			}
+			return nil, fmt.Errorf("azurestorage: reading history of %q: %w", instanceID, err)
+		}
+		for _, raw := range page.Entities {
+			var e entity
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return nil, fmt.Errorf("azurestorage: history of %q: %w", instanceID, err)
+			}
+			if e.str("RowKey") == sentinelRowKey {
+				sentinel = e
+				continue
+			}
+			rows = append(rows, e)
+		}
+	}
+	lh := &loadedHistory{}
+	if sentinel != nil {
+		lh.executionID = sentinel.str("ExecutionId")
+		lh.etag = sentinel.str("odata.etag")
+	} else if len(rows) > 0 {
+		lh.executionID = rows[0].str("ExecutionId")
+	}
+	for i, e := range rows {
+		if e.str("ExecutionId") != lh.executionID || e.str("RowKey") != rowKey(i) {
+			break
+		}
+		if err := h.restoreHistoryColumns(ctx, e); err != nil {
+			return nil, fmt.Errorf("azurestorage: history of %q: %w", instanceID, err)
+		}
+		ev, err := eventFromEntity(e)
+		if err != nil {
+			return nil, fmt.Errorf("azurestorage: history of %q, row %s: %w", instanceID, e.str("RowKey"), err)
+		}
+		lh.events = append(lh.events, ev)
+	}
+	return lh, nil
+}
+
+// GetOrchestrationHistory returns the current execution's history.
+func (h *TaskHub) GetOrchestrationHistory(ctx context.Context, instanceID string) ([]*sp.HistoryEvent, error) {
+	lh, err := h.loadHistory(ctx, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	if len(lh.events) == 0 {
+		if _, _, err := h.readInstanceRow(ctx, instanceID, false); err != nil {
+			return nil, err
+		}
+	}
+	return lh.events, nil
+}
+
+type continuation struct {
+	PK string `json:"pk"`
+	RK string `json:"rk"`
+}
+
+// QueryOrchestrationStates lists status rows matching q, one page at a time.
+func (h *TaskHub) QueryOrchestrationStates(ctx context.Context, q sp.InstanceQuery) (*sp.InstanceQueryResult, error) {
+	var filters []string
+	if !q.CreatedTimeFrom.IsZero() {
+		filters = append(filters, "CreatedTime ge datetime'"+q.CreatedTimeFrom.UTC().Format(timeLayout)+"'")
+	}
+	if !q.CreatedTimeTo.IsZero() {
+		filters = append(filters, "CreatedTime le datetime'"+q.CreatedTimeTo.UTC().Format(timeLayout)+"'")
+	}
+	if len(q.RuntimeStatus) > 0 {
+		var ors []string
+		for _, s := range q.RuntimeStatus {
+			ors = append(ors, "RuntimeStatus eq "+odataQuote(s.String()))
+		}
+		filters = append(filters, "("+strings.Join(ors, " or ")+")")
+	}
+	if p := q.InstanceIDPrefix; p != "" {
+		sp := sanitizeKey(p)
+		r := []rune(sp)
+		r[len(r)-1]++
+		filters = append(filters, "PartitionKey ge "+odataQuote(sp)+" and PartitionKey lt "+odataQuote(string(r)))
+	}
+	size := q.PageSize
+	if size <= 0 {
+		size = 100
+	}
+	opts := &aztables.ListEntitiesOptions{Top: to.Ptr(int32(size))}
+	if len(filters) > 0 {
+		opts.Filter = to.Ptr(strings.Join(filters, " and "))
+	}
+	if !q.FetchInputsAndOutputs {
+		opts.Select = to.Ptr("PartitionKey,RowKey,Name,Version,ExecutionId,RuntimeStatus,CreatedTime,LastUpdatedTime,CompletedTime,CustomStatus,Generation,ScheduledStartTime,Tags,FailureDetails")
+	}
+	if q.ContinuationToken != "" {
+		var c continuation
+		b, err := base64.RawURLEncoding.DecodeString(q.ContinuationToken)
+		if err == nil {
+			err = json.Unmarshal(b, &c)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("azurestorage: invalid continuation token: %w", err)
+		}
+		opts.NextPartitionKey, opts.NextRowKey = &c.PK, &c.RK
+	}
+	page, err := h.instances.NewListEntitiesPager(opts).NextPage(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("azurestorage: querying instances: %w", err)
+	}
+	res := &sp.InstanceQueryResult{}
+	for _, raw := range page.Entities {
+		var e entity
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return nil, err
+		}
+		if q.FetchInputsAndOutputs {
+			if err := h.restoreInstanceColumns(ctx, e); err != nil {
+				return nil, err
+			}
+		}
+		s, err := stateFromEntity(e)
+		if err != nil {
+			return nil, err
+		}
+		res.States = append(res.States, s)
+	}
+	if page.NextPartitionKey != nil && *page.NextPartitionKey != "" {
+		c := continuation{PK: *page.NextPartitionKey}
+		if page.NextRowKey != nil {
+			c.RK = *page.NextRowKey
+		}
+		b, _ := json.Marshal(c)
+		res.ContinuationToken = base64.RawURLEncoding.EncodeToString(b)
+	}
+	return res, nil
+}
+
+// PurgeInstance deletes an instance's history, blobs and status row.
+func (h *TaskHub) PurgeInstance(ctx context.Context, instanceID string) error {
+	if _, _, err := h.readInstanceRow(ctx, instanceID, false); err != nil {
+		return err
+	}
+	return h.purge(ctx, instanceID)
+}
+
+func (h *TaskHub) purge(ctx context.Context, instanceID string) error {
+	pk := sanitizeKey(instanceID)
+	h.orch.invalidate(instanceID)
+	pager := h.history.NewListEntitiesPager(&aztables.ListEntitiesOptions{
+		Filter: to.Ptr("PartitionKey eq " + odataQuote(pk)),
+		Select: to.Ptr("PartitionKey,RowKey"),
+	})
+	var keys []string
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("azurestorage: purging %q: %w", instanceID, err)
+		}
+		for _, raw := range page.Entities {
+			var e entity
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return err
+			}
+			keys = append(keys, e.str("RowKey"))
+		}
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 100)
+		var actions []aztables.TransactionAction
+		for _, rk := range keys[:n] {
+			b, _ := json.Marshal(entity{"PartitionKey": pk, "RowKey": rk})
+			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: b})
+		}
+		if _, err := h.history.SubmitTransaction(ctx, actions, nil); err != nil {
+			// A row vanished meanwhile: fall back to single deletes.
+			for _, rk := range keys[:n] {
+				if _, err := h.history.DeleteEntity(ctx, pk, rk, nil); err != nil && !isNotFound(err) {
+					return fmt.Errorf("azurestorage: purging %q: %w", instanceID, err)
+				}
+			}
+		}
+		keys = keys[n:]
+	}
+	if err := h.deleteBlobsWithPrefix(ctx, sanitizeKey(instanceID)+"/"); err != nil {
+		return fmt.Errorf("azurestorage: purging blobs of %q: %w", instanceID, err)
+	}
+	if _, err := h.instances.DeleteEntity(ctx, pk, "", nil); err != nil && !isNotFound(err) {
+		return fmt.Errorf("azurestorage: purging %q: %w", instanceID, err)
+	}
+	h.orch.invalidate(instanceID)
+	return nil
+}
+
+// PurgeInstances deletes the terminal instances matching f.
+func (h *TaskHub) PurgeInstances(ctx context.Context, f sp.PurgeFilter) (int, error) {
+	statuses := []sp.OrchestrationStatus{}
+	for _, s := range f.RuntimeStatus {
+		if s.IsTerminal() {
+			statuses = append(statuses, s)
+		}
+	}
+	if len(f.RuntimeStatus) == 0 {
+		statuses = []sp.OrchestrationStatus{sp.StatusCompleted, sp.StatusFailed, sp.StatusTerminated, sp.StatusCanceled}
+	}
+	if len(statuses) == 0 {
+		return 0, nil
+	}
+	to := f.CreatedTimeTo
+	if to.IsZero() {
+		to = time.Now()
+	}
+	q := sp.InstanceQuery{CreatedTimeFrom: f.CreatedTimeFrom, CreatedTimeTo: to, RuntimeStatus: statuses, PageSize: 1000}
+	var ids []string
+	for {
+		res, err := h.QueryOrchestrationStates(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		for _, s := range res.States {
+			ids = append(ids, s.InstanceID)
+		}
+		if res.ContinuationToken == "" {
+			break
+		}
+		q.ContinuationToken = res.ContinuationToken
+	}
+	n := 0
+	for _, id := range ids {
+		if err := h.purge(ctx, id); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

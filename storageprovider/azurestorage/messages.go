@@ -1,0 +1,149 @@
+package azurestorage
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	sp "github.com/funchost/funchost/storageprovider"
+)
+
+// Queue message bodies follow DTFx's MessageData shape (Newtonsoft JSON
+// with "$type" first), so that DTFx tooling can read them; nested objects
+// other than the event carry no "$type" (Newtonsoft does not need it
+// there).
+
+const (
+	typeMessageData = "DurableTask.AzureStorage.MessageData"
+	typeTaskMessage = "DurableTask.Core.TaskMessage"
+	// queueMessageLimit: bodies above this many bytes of UTF-8 go to a
+	// gzip blob (DTFx's 45 KiB margin below the 64 KiB service limit).
+	queueMessageLimit = 45 * 1024
+)
+
+type messageData struct {
+	Type               string           `json:"$type"`
+	ActivityID         string           `json:"ActivityId"`
+	TaskMessage        *taskMessageJSON `json:"TaskMessage"`
+	CompressedBlobName *string          `json:"CompressedBlobName"`
+	SequenceNumber     int64            `json:"SequenceNumber"`
+	Sender             senderJSON       `json:"Sender"`
+}
+
+type senderJSON struct {
+	InstanceID  string `json:"InstanceId"`
+	ExecutionID string `json:"ExecutionId"`
+}
+
+type taskMessageJSON struct {
+	Type                  string                    `json:"$type"`
+	Event                 json.RawMessage           `json:"Event"`
+	SequenceNumber        int64                     `json:"SequenceNumber"`
+	OrchestrationInstance *sp.OrchestrationInstance `json:"OrchestrationInstance"`
+}
+
+// eventTypeName is the .NET type name of a history event class.
+func eventTypeName(t sp.EventType) string {
+	if t == sp.EventGenericEvent {
+		return "DurableTask.Core.History.GenericEvent"
+	}
+	return "DurableTask.Core.History." + t.String() + "Event"
+}
+
+// encodeEvent renders a history event as JSON with "$type" first.
+func encodeEvent(ev *sp.HistoryEvent) (json.RawMessage, error) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(b) + 64)
+	buf.WriteString(`{"$type":`)
+	tn, _ := json.Marshal(eventTypeName(ev.EventType))
+	buf.Write(tn)
+	if len(b) > 2 {
+		buf.WriteByte(',')
+	}
+	buf.Write(b[1:])
+	return buf.Bytes(), nil
+}
+
+// encodeMessage renders m as a MessageData body. activityID names the
+// message (and its blob, if offloaded).
+func encodeMessage(m *sp.TaskMessage, activityID string, sender sp.OrchestrationInstance) ([]byte, error) {
+	if m.Event == nil {
+		return nil, fmt.Errorf("task message for %q has no event", m.Target.InstanceID)
+	}
+	ev, err := encodeEvent(m.Event)
+	if err != nil {
+		return nil, err
+	}
+	target := m.Target
+	md := messageData{
+		Type:       typeMessageData,
+		ActivityID: activityID,
+		TaskMessage: &taskMessageJSON{
+			Type:                  typeTaskMessage,
+			Event:                 ev,
+			SequenceNumber:        m.SequenceNumber,
+			OrchestrationInstance: &target,
+		},
+		SequenceNumber: m.SequenceNumber,
+		Sender:         senderJSON(sender),
+	}
+	return json.Marshal(md)
+}
+
+// wrapperMessage is the small body that points at an offloaded message.
+func wrapperMessage(activityID, blobName string, seq int64) []byte {
+	b, _ := json.Marshal(messageData{Type: typeMessageData, ActivityID: activityID, CompressedBlobName: &blobName, SequenceNumber: seq})
+	return b
+}
+
+// decodedBody is a parsed queue message body: either a task message or a
+// reference to a blob that holds one.
+type decodedBody struct {
+	msg      *sp.TaskMessage
+	blobName string
+}
+
+// decodeBody parses a queue message body: raw JSON, or Base64 of it (as
+// older writers produce).
+func decodeBody(text string) (decodedBody, error) {
+	raw := []byte(text)
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+		dec, err := base64.StdEncoding.DecodeString(text)
+		if err != nil {
+			return decodedBody{}, fmt.Errorf("queue message is neither JSON nor Base64: %w", err)
+		}
+		raw = dec
+	}
+	var md messageData
+	if err := json.Unmarshal(raw, &md); err != nil {
+		return decodedBody{}, fmt.Errorf("queue message: %w", err)
+	}
+	if md.CompressedBlobName != nil && *md.CompressedBlobName != "" {
+		return decodedBody{blobName: *md.CompressedBlobName}, nil
+	}
+	if md.TaskMessage == nil || len(md.TaskMessage.Event) == 0 {
+		return decodedBody{}, fmt.Errorf("queue message has no TaskMessage")
+	}
+	var ev sp.HistoryEvent
+	if err := json.Unmarshal(md.TaskMessage.Event, &ev); err != nil {
+		return decodedBody{}, fmt.Errorf("queue message event: %w", err)
+	}
+	m := &sp.TaskMessage{Event: &ev, SequenceNumber: md.SequenceNumber}
+	if md.TaskMessage.OrchestrationInstance != nil {
+		m.Target = *md.TaskMessage.OrchestrationInstance
+	}
+	return decodedBody{msg: m}, nil
+}
+
+// newActivityID returns a GUID in "N" format.
+func newActivityID() string {
+	u := uuid.New()
+	return fmt.Sprintf("%x", u[:])
+}
