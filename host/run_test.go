@@ -215,6 +215,35 @@ func TestKeysProtectSampleApp(t *testing.T) {
 			t.Errorf("%s %s = %d, want %d", tc.method, tc.path, resp.StatusCode, tc.status)
 		}
 	}
+
+	// The check-status URLs carry the system key, so a poller can follow
+	// them without knowing it.
+	resp, err := http.Post(h.base+"/api/orchestrators/HelloSequence?code=hk", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p map[string]string
+	err = json.NewDecoder(resp.Body).Decode(&p)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{"statusQueryGetUri", "sendEventPostUri", "terminatePostUri", "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri"} {
+		if !strings.HasSuffix(p[field], "&code=sys") {
+			t.Errorf("%s = %q lacks the system key", field, p[field])
+		}
+	}
+	if resp.Header.Get("Location") != p["statusQueryGetUri"] {
+		t.Errorf("Location %q, statusQueryGetUri %q", resp.Header.Get("Location"), p["statusQueryGetUri"])
+	}
+	resp, err = http.Get(p["statusQueryGetUri"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 && resp.StatusCode != 202 {
+		t.Errorf("GET statusQueryGetUri = %d", resp.StatusCode)
+	}
 }
 
 // writeApp creates an app folder with the given function.json files.

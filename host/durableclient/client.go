@@ -131,34 +131,19 @@ func NewInstanceID() string {
 	return strings.ReplaceAll(u.String(), "-", "")
 }
 
-// toJSON renders a payload as JSON text; nil and JSON null give "" (no
-// value), the storage providers' representation of null. A json.RawMessage
-// is validated and kept byte for byte, so large inputs are not re-encoded;
-// other values go through json.Marshal.
+// toJSON renders a payload as JSON text with bindings.MarshalPayload (a
+// json.RawMessage is validated and kept byte for byte, so large inputs are
+// not re-encoded), and maps JSON null to "" as well: "" is the storage
+// providers' representation of no value.
 func toJSON(v any) (string, error) {
-	switch x := v.(type) {
-	case nil:
-		return "", nil
-	case json.RawMessage:
-		if len(x) == 0 {
-			return "", nil
-		}
-		if !json.Valid(x) {
-			return "", errors.New("the payload is not valid JSON")
-		}
-		if s := strings.TrimSpace(string(x)); s == "null" {
-			return "", nil
-		}
-		return string(x), nil
-	}
-	b, err := json.Marshal(v)
+	s, err := bindings.MarshalPayload(v)
 	if err != nil {
 		return "", err
 	}
-	if string(b) == "null" {
+	if strings.TrimSpace(s) == "null" {
 		return "", nil
 	}
-	return string(b), nil
+	return s, nil
 }
 
 // StartNew starts orchestrator with input and returns the instance ID. An

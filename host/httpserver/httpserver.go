@@ -101,8 +101,16 @@ func New(opts Options) (s *Server, err error) {
 	notFound := func(w http.ResponseWriter, req *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("No route matches %s %s.", req.Method, req.URL.Path))
 	}
-	methodNotAllowed := func(w http.ResponseWriter, req *http.Request) {
-		writeJSONError(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed for %s.", req.Method, req.URL.Path))
+	// A 405 must say which methods the route takes (RFC 9110 §15.5.6);
+	// chi drops its own Allow header when the handler is replaced, so the
+	// methods are found again by matching the path against the router.
+	methodNotAllowed := func(mx *chi.Mux) http.HandlerFunc {
+		return func(w http.ResponseWriter, req *http.Request) {
+			if allow := allowedMethods(mx, req); allow != "" {
+				w.Header().Set("Allow", allow)
+			}
+			writeJSONError(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed for %s.", req.Method, req.URL.Path))
+		}
 	}
 	// Two routers: r matches routes as written; folded holds the same
 	// routes with lower-case literals and serves what r does not match,
@@ -112,7 +120,7 @@ func New(opts Options) (s *Server, err error) {
 	r := chi.NewRouter()
 	folded := chi.NewRouter()
 	folded.NotFound(notFound)
-	folded.MethodNotAllowed(methodNotAllowed)
+	folded.MethodNotAllowed(methodNotAllowed(folded))
 	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
 		path := req.URL.RawPath
 		if path == "" {
@@ -122,7 +130,7 @@ func New(opts Options) (s *Server, err error) {
 		rctx.RoutePath = strings.ToLower(path)
 		folded.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), chi.RouteCtxKey, rctx)))
 	})
-	r.MethodNotAllowed(methodNotAllowed)
+	r.MethodNotAllowed(methodNotAllowed(r))
 	s = &Server{}
 	// chi panics on patterns it cannot register; turn that into an error.
 	defer func() {
@@ -170,6 +178,27 @@ func New(opts Options) (s *Server, err error) {
 	h = cors(opts.CORS, opts.CORSCredentials, h)
 	s.handler = h
 	return s, nil
+}
+
+// allowedMethods lists the methods mx routes for req's path, as an Allow
+// header value.
+func allowedMethods(mx *chi.Mux, req *http.Request) string {
+	path := ""
+	if rctx := chi.RouteContext(req.Context()); rctx != nil {
+		path = rctx.RoutePath
+	}
+	if path == "" {
+		if path = req.URL.RawPath; path == "" {
+			path = req.URL.Path
+		}
+	}
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if mx.Match(chi.NewRouteContext(), m, path) {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
 }
 
 // invoker runs one function: auth, invocation context, logs, recovery.

@@ -112,6 +112,10 @@ func TestRouting(t *testing.T) {
 				if res.Error == "" || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
 					t.Errorf("%s %s: %d without a JSON error body", tc.method, tc.path, status)
 				}
+				// Every 405 in the table is for the POST-only Start route.
+				if status == 405 && hdr.Get("Allow") != "POST" {
+					t.Errorf("%s %s: 405 with Allow %q, want POST", tc.method, tc.path, hdr.Get("Allow"))
+				}
 				continue
 			}
 			if res.Fn != tc.fn {

@@ -94,6 +94,19 @@ func (q query) time(name string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("'%s' is not a valid value for %s; use an ISO 8601 time such as 2024-01-01T00:00:00Z", v, name)
 }
 
+// filter parses the filter shared by listing and purging: createdTimeFrom,
+// createdTimeTo and runtimeStatus.
+func (q query) filter() (from, to time.Time, statuses []sp.OrchestrationStatus, err error) {
+	if from, err = q.time("createdTimeFrom"); err != nil {
+		return
+	}
+	if to, err = q.time("createdTimeTo"); err != nil {
+		return
+	}
+	statuses, err = q.statuses("runtimeStatus")
+	return
+}
+
 // seconds parses a duration given in (decimal) seconds.
 func (q query) seconds(name string) (time.Duration, error) {
 	v := strings.TrimSpace(q.get(name))
@@ -135,7 +148,11 @@ func (rq *request) client() bool {
 	c, err := rq.h.clients(rq.q.get("taskHub"), rq.q.get("connection"))
 	if err != nil {
 		if errors.Is(err, ErrUnknownTaskHub) {
-			writeError(rq.w, http.StatusNotFound, fmt.Sprintf("The task hub '%s' (connection '%s') is not served by this host.", rq.q.get("taskHub"), rq.q.get("connection")))
+			msg := fmt.Sprintf("The task hub '%s' is not served by this host.", rq.q.get("taskHub"))
+			if conn := rq.q.get("connection"); conn != "" {
+				msg = fmt.Sprintf("The task hub '%s' (connection '%s') is not served by this host.", rq.q.get("taskHub"), conn)
+			}
+			writeError(rq.w, http.StatusNotFound, msg)
 		} else {
 			rq.internal(err)
 		}
@@ -311,11 +328,7 @@ func (rq *request) list() {
 	}
 	var iq bindings.InstanceQuery
 	var err error
-	if iq.CreatedTimeFrom, err = rq.q.time("createdTimeFrom"); err == nil {
-		if iq.CreatedTimeTo, err = rq.q.time("createdTimeTo"); err == nil {
-			iq.RuntimeStatus, err = rq.q.statuses("runtimeStatus")
-		}
-	}
+	iq.CreatedTimeFrom, iq.CreatedTimeTo, iq.RuntimeStatus, err = rq.q.filter()
 	if err == nil && rq.q.has("top") {
 		iq.PageSize, err = strconv.Atoi(strings.TrimSpace(rq.q.get("top")))
 		if err != nil || iq.PageSize <= 0 {
@@ -375,11 +388,7 @@ func (rq *request) purgeByFilter() {
 	}
 	var f bindings.PurgeFilter
 	var err error
-	if f.CreatedTimeFrom, err = rq.q.time("createdTimeFrom"); err == nil {
-		if f.CreatedTimeTo, err = rq.q.time("createdTimeTo"); err == nil {
-			f.RuntimeStatus, err = rq.q.statuses("runtimeStatus")
-		}
-	}
+	f.CreatedTimeFrom, f.CreatedTimeTo, f.RuntimeStatus, err = rq.q.filter()
 	if err != nil {
 		writeError(rq.w, http.StatusBadRequest, err.Error())
 		return
