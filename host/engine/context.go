@@ -193,7 +193,9 @@ const defaultMaxRetryInterval = 6 * 24 * time.Hour
 // withRetry runs attempt until it succeeds or the policy gives up, with a
 // durable timer between attempts. History shape follows DTFx's
 // RetryInterceptor: after the last allowed attempt fails, one more timer
-// (firing at once) is created before the error is returned.
+// (firing at once) is created before the error is returned. A failure
+// marked non-retriable (FailureDetails.IsNonRetriable) ends the retries
+// at once, without that timer.
 func (e *execution) withRetry(p bindings.RetryPolicy, attempt func(tags map[string]string) *task) *task {
 	if err := p.Validate(); err != nil {
 		t := e.newTask()
@@ -210,6 +212,12 @@ func (e *execution) withRetry(p bindings.RetryPolicy, attempt func(tags map[stri
 		t.then(func() {
 			if t.err == nil {
 				outer.complete(t.result, nil)
+				return
+			}
+			if t.nonRetriable {
+				// DTFx rethrows a non-retriable failure at once, without
+				// the final timer.
+				outer.complete("", t.err)
 				return
 			}
 			if n+1 >= p.MaxAttempts {

@@ -97,12 +97,28 @@
 //   - Rewind assumes, as Durable Functions does, that the failures it
 //     removes ended the orchestration: a failure the orchestrator caught
 //     and moved past is re-run too, and later decisions may then be
-//     reported as non-deterministic. A child that was terminated (not
-//     failed) ignores the rewind sent to it.
-//   - A sub-orchestration started with the explicit ID of an instance that
-//     is still running is not started again (the duplicate start is
-//     dropped), so the parent waits for that instance.
-//   - In-process activities run to completion before their results are
-//     applied, in the order they were scheduled, so a WhenAny over them
-//     sees every one of that episode's calls completed.
+//     reported as non-deterministic.
+//   - In-process activities of one episode all run to completion before
+//     their results are applied (in the order they finished), so a WhenAny
+//     over them picks the first to finish but only once all have.
+//
+// # Retries
+//
+// A call with a retry policy follows DTFx's RetryInterceptor history
+// shape (shared/reference dtfx-azure-storage.md §7.7): a durable timer
+// between attempts, new action ids per attempt, and one extra timer firing
+// at once after the last allowed attempt fails. A failure whose
+// FailureDetails are marked non-retriable (poison messages,
+// non-determinism, an instance ID in use) ends the retries at once.
+//
+// # Sub-orchestration ID conflicts and rewound children
+//
+// A sub-orchestration started with the explicit ID of an instance that is
+// running (or Pending) fails the parent's call with a TaskFailedError of
+// type OrchestrationAlreadyExists; a redelivered start, or one re-sent by
+// the very call that started the child, is dropped as a duplicate. A
+// rewind that reaches a child that did not fail (it was terminated, or it
+// completed) makes the child re-send its outcome to its parent, which
+// waits for it again after its own rewind: a terminated child fails the
+// rewound parent's call again instead of leaving it waiting forever.
 package engine

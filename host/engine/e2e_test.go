@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/samples/sampleapp"
 	sp "github.com/funchost/funchost/storageprovider"
 	"github.com/funchost/funchost/storageprovider/memory"
 )
@@ -170,34 +171,11 @@ func sequence(ctx bindings.OrchestrationContext) (any, error) {
 	return out, nil
 }
 
-func fanOut(ctx bindings.OrchestrationContext) (any, error) {
-	var n int
-	if err := ctx.Input(&n); err != nil {
-		return nil, err
-	}
-	tasks := make([]bindings.Task, n)
-	for i := range tasks {
-		tasks[i] = ctx.CallActivity("Double", i)
-	}
-	if err := ctx.WhenAll(tasks...).Await(nil); err != nil {
-		return nil, err
-	}
-	sum := 0
-	for _, t := range tasks {
-		v, err := bindings.Await[int](t)
-		if err != nil {
-			return nil, err
-		}
-		sum += v
-	}
-	return sum, nil
-}
-
 func baseRegistry() Registry {
 	return Registry{
 		Orchestrators: map[string]bindings.Orchestrator{
 			"Sequence": sequence,
-			"FanOut":   fanOut,
+			"FanOut":   sampleapp.FanOutFanIn, // GetValue(1..n), summed
 			"Parent": func(ctx bindings.OrchestrationContext) (any, error) {
 				a := ctx.CallSubOrchestrator("Sequence", nil)
 				b := ctx.CallSubOrchestrator("FanOut", 10, bindings.WithInstanceID(ctx.InstanceID()+"-fan"))
@@ -278,7 +256,7 @@ func baseRegistry() Registry {
 				return nil, ctx.WaitForExternalEvent("never").Await(nil)
 			},
 		},
-		Activities: map[string]bindings.Activity{"Hello": hello, "Double": double},
+		Activities: map[string]bindings.Activity{"Hello": hello, "Double": double, "GetValue": sampleapp.GetValue},
 	}
 }
 
@@ -313,7 +291,7 @@ func TestE2E(t *testing.T) {
 				// this orchestration's.
 				commits, acts := h.counts.orchCommits.Load(), h.counts.actLocks.Load()
 				st := h.waitDone(h.start("FanOut", "", 1000))
-				expectOutput(t, st, "999000")
+				expectOutput(t, st, "500500")
 				commits, acts = h.counts.orchCommits.Load()-commits, h.counts.actLocks.Load()-acts
 				if m.local {
 					// All 1,000 calls run in-process (MaxConcurrentActivities
@@ -327,9 +305,9 @@ func TestE2E(t *testing.T) {
 			})
 			t.Run("sub-orchestrations", func(t *testing.T) {
 				id := h.start("Parent", "", nil)
-				expectOutput(t, h.waitDone(id), `"3 greetings, sum 90"`)
+				expectOutput(t, h.waitDone(id), `"3 greetings, sum 55"`)
 				child, err := h.hub.GetOrchestrationState(context.Background(), id+"-fan", true)
-				if err != nil || child.RuntimeStatus != sp.StatusCompleted || child.Output != "90" {
+				if err != nil || child.RuntimeStatus != sp.StatusCompleted || child.Output != "55" {
 					t.Fatalf("child = %+v, %v", child, err)
 				}
 			})
@@ -611,12 +589,53 @@ func TestE2ESubOrchestrationTerminateAndRewind(t *testing.T) {
 				}
 				return 41, nil
 			}
+			reg.Orchestrators["StrictParent"] = func(ctx bindings.OrchestrationContext) (any, error) {
+				return nil, ctx.CallSubOrchestrator("Forever", nil, bindings.WithInstanceID(ctx.InstanceID()+"-child")).Await(nil)
+			}
+			reg.Orchestrators["CallsTaken"] = func(ctx bindings.OrchestrationContext) (any, error) {
+				var taken string
+				if err := ctx.Input(&taken); err != nil {
+					return nil, err
+				}
+				err := ctx.CallSubOrchestrator("Forever", nil, bindings.WithInstanceID(taken)).Await(nil)
+				var tfe *bindings.TaskFailedError
+				if errors.As(err, &tfe) {
+					return tfe.ErrorType + ": " + tfe.Message, nil
+				}
+				return nil, fmt.Errorf("unexpected %v", err)
+			}
 			h := newHarness(t, m, reg)
 
-			id := h.start("CallsForever", "", nil)
+			// A sub-orchestration whose explicit ID a running instance
+			// holds fails the call instead of waiting forever.
+			taken := h.start("Forever", "", nil)
+			h.waitStatus(taken, sp.StatusRunning)
+			st := h.waitDone(h.start("CallsTaken", "", taken))
+			if st.RuntimeStatus != sp.StatusCompleted || !strings.Contains(st.Output, "OrchestrationAlreadyExists") || !strings.Contains(st.Output, "already running") {
+				t.Fatalf("parent of a taken ID = %+v", st)
+			}
+			if st := h.waitStatus(taken, sp.StatusRunning); st.RuntimeStatus != sp.StatusRunning {
+				t.Fatalf("holder = %+v", st)
+			}
+
+			// Rewinding a parent whose child was terminated ends (Failed
+			// again) instead of waiting for the child forever.
+			id := h.start("StrictParent", "", nil)
+			h.waitStatus(id+"-child", sp.StatusRunning)
+			h.send(id+"-child", &sp.HistoryEvent{EventType: sp.EventExecutionTerminated, Input: `"gone"`})
+			first := h.waitStatus(id, sp.StatusFailed)
+			h.send(id, &sp.HistoryEvent{EventType: sp.EventExecutionRewound, Reason: "retry"})
+			st = h.waitFor(id, "Failed again after the rewind", func(s *sp.OrchestrationState) bool {
+				return s.RuntimeStatus == sp.StatusFailed && s.CompletedTime.After(first.CompletedTime)
+			})
+			if !strings.Contains(st.Output, "terminated: gone") {
+				t.Fatalf("rewound parent of a terminated child = %+v", st)
+			}
+
+			id = h.start("CallsForever", "", nil)
 			h.waitStatus(id+"-child", sp.StatusRunning)
 			h.send(id+"-child", &sp.HistoryEvent{EventType: sp.EventExecutionTerminated, Input: `"stop it"`})
-			st := h.waitDone(id)
+			st = h.waitDone(id)
 			if st.RuntimeStatus != sp.StatusCompleted || !strings.Contains(st.Output, "terminated: stop it") {
 				t.Fatalf("parent = %+v", st)
 			}

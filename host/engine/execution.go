@@ -347,6 +347,7 @@ func (e *execution) dispatch(ev *sp.HistoryEvent) {
 	case sp.EventTaskFailed, sp.EventSubOrchestrationInstanceFailed:
 		sub := ev.EventType == sp.EventSubOrchestrationInstanceFailed
 		if a := e.takeOpen(ev.TaskScheduledID, sub); a != nil {
+			a.task.nonRetriable = ev.FailureDetails != nil && ev.FailureDetails.IsNonRetriable
 			a.task.complete("", taskFailedError(a, ev))
 		}
 	case sp.EventTimerFired:
@@ -609,11 +610,7 @@ func (e *execution) appendCompletion() {
 	} else {
 		fd := e.failure
 		if fd == nil { // terminated
-			var reason string
-			if err := json.Unmarshal([]byte(e.output), &reason); err != nil {
-				reason = e.output
-			}
-			fd = &sp.FailureDetails{ErrorType: "Terminated", ErrorMessage: fmt.Sprintf("orchestration '%s' (instance %s) was terminated: %s", e.name, e.instanceID, reason)}
+			fd = terminatedFailure(e.name, e.instanceID, e.output)
 		}
 		msg.Event = &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceFailed, EventID: -1, Timestamp: e.now,
 			TaskScheduledID: p.TaskScheduleID, Reason: fd.ErrorMessage, Details: fd.StackTrace, FailureDetails: fd}
@@ -668,4 +665,14 @@ func (e *execution) state(now time.Time) *sp.OrchestrationState {
 		st.RuntimeStatus = sp.StatusSuspended
 	}
 	return st
+}
+
+// terminatedFailure is what a terminated sub-orchestration reports to its
+// parent; output is the terminate reason as JSON.
+func terminatedFailure(name, instanceID, output string) *sp.FailureDetails {
+	var reason string
+	if err := json.Unmarshal([]byte(output), &reason); err != nil {
+		reason = output
+	}
+	return &sp.FailureDetails{ErrorType: "Terminated", ErrorMessage: fmt.Sprintf("orchestration '%s' (instance %s) was terminated: %s", name, instanceID, reason)}
 }

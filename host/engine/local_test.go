@@ -70,7 +70,7 @@ func TestLocalFanOutRunsInProcess(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			h, hub := newCountingHarness(t, m, baseRegistry(), func(o *Options) { o.MaxConcurrentActivities = 20 })
 			id := h.start("FanOut", "", 1000)
-			expectOutput(t, h.waitDone(id), "999000")
+			expectOutput(t, h.waitDone(id), "500500")
 			if c, a := hub.orchCommits.Load(), hub.actLocks.Load(); c != 1 || a != 0 {
 				t.Errorf("commits = %d, activity work items = %d; want 1 and 0", c, a)
 			}
@@ -187,7 +187,7 @@ func TestLocalActivityBudgetFallsBackToQueue(t *testing.T) {
 				h, hub := newCountingHarness(t, m, baseRegistry(), tt.tweak)
 				id := h.start("FanOut", "", 100)
 				st := h.waitDone(id)
-				expectOutput(t, st, "9900")
+				expectOutput(t, st, "5050")
 				if got := hub.actCompletes.Load(); got != tt.queued {
 					t.Errorf("queued activities = %d, want %d", got, tt.queued)
 				}

@@ -430,6 +430,17 @@ func TestRetryHistoryShapes(t *testing.T) {
 			wantStatus: sp.StatusFailed,
 		},
 		{
+			name: "non-retriable failure: no retry, no timer", policy: policy,
+			steps: []step{
+				{func(*sim) []*sp.HistoryEvent {
+					ev := tfEv(0, "poison")
+					ev.FailureDetails.IsNonRetriable = true
+					return []*sp.HistoryEvent{ev}
+				}, "OrchestratorStarted TaskFailed ExecutionCompleted(1) OrchestratorCompleted", 0},
+			},
+			wantStatus: sp.StatusFailed,
+		},
+		{
 			name: "max retry interval caps the delay", policy: bindings.RetryPolicy{MaxAttempts: 3, FirstRetryInterval: time.Minute, BackoffCoefficient: 10, MaxRetryInterval: 90 * time.Second},
 			steps: []step{
 				{fail(0), "OrchestratorStarted TaskFailed TimerCreated(1) OrchestratorCompleted", time.Minute},
@@ -725,6 +736,96 @@ func TestChildReportsToParent(t *testing.T) {
 	}
 }
 
+// TestSubOrchestrationStartForRunningInstance: a start for an instance ID
+// that a running execution holds fails the calling parent's task, unless
+// it is a duplicate of the holder's own start.
+func TestSubOrchestrationStartForRunningInstance(t *testing.T) {
+	parent := func(inst, exec string, id int) *sp.ParentInstance {
+		return &sp.ParentInstance{Name: "Parent", TaskScheduleID: id, OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: inst, ExecutionID: exec}}
+	}
+	startFrom := func(exec string, pi *sp.ParentInstance) *sp.TaskMessage {
+		ev := esEv("Child", "")
+		ev.OrchestrationInstance = &sp.OrchestrationInstance{InstanceID: testID, ExecutionID: exec}
+		ev.ParentInstance = pi
+		return &sp.TaskMessage{Event: ev, Target: *ev.OrchestrationInstance}
+	}
+	tests := []struct {
+		name       string
+		msg        *sp.TaskMessage
+		wantReject bool
+	}{
+		{"redelivered start", startFrom(testExec, parent("p", "pe", 4)), false},
+		{"same parent call re-sent with a new execution", startFrom("other", parent("p", "pe", 4)), false},
+		{"client start", startFrom("other", nil), false},
+		{"another parent", startFrom("other", parent("q", "qe", 7)), true},
+		{"same parent, another call", startFrom("other", parent("p", "pe", 5)), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			child := func(ctx bindings.OrchestrationContext) (any, error) {
+				return nil, ctx.WaitForExternalEvent("x").Await(nil)
+			}
+			s := newSim(t, map[string]bindings.Orchestrator{"Child": child}, false)
+			s.stepMsgs(startFrom(testExec, parent("p", "pe", 4)))
+			cp := s.stepMsgs(tt.msg)
+			if cp.State.RuntimeStatus != sp.StatusRunning || cp.State.ExecutionID != testExec {
+				t.Fatalf("holder disturbed: %+v", cp.State)
+			}
+			if !tt.wantReject {
+				if len(cp.OutboundMessages) != 0 {
+					t.Fatalf("outbound = %+v", cp.OutboundMessages[0].Event)
+				}
+				return
+			}
+			if len(cp.OutboundMessages) != 1 {
+				t.Fatalf("outbound = %d messages, want the rejection", len(cp.OutboundMessages))
+			}
+			m := cp.OutboundMessages[0]
+			pi := tt.msg.Event.ParentInstance
+			if m.Event.EventType != sp.EventSubOrchestrationInstanceFailed || m.Event.TaskScheduledID != pi.TaskScheduleID ||
+				m.Target != *pi.OrchestrationInstance || m.Event.FailureDetails == nil ||
+				m.Event.FailureDetails.ErrorType != "OrchestrationAlreadyExists" || !strings.Contains(m.Event.Reason, "already running") {
+				t.Fatalf("rejection = %+v -> %+v", m.Event, m.Target)
+			}
+		})
+	}
+}
+
+// TestRewindOfUnfailedChildRenotifiesParent: a rewind reaching a child that
+// was terminated or completed re-sends its outcome to the parent.
+func TestRewindOfUnfailedChildRenotifiesParent(t *testing.T) {
+	tests := []struct {
+		name     string
+		deliver  *sp.HistoryEvent
+		wantType sp.EventType
+		want     string
+	}{
+		{"terminated", &sp.HistoryEvent{EventType: sp.EventExecutionTerminated, EventID: -1, Input: `"stop"`}, sp.EventSubOrchestrationInstanceFailed, "terminated: stop"},
+		{"completed", raisedEv("x", "5"), sp.EventSubOrchestrationInstanceCompleted, "5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			child := func(ctx bindings.OrchestrationContext) (any, error) {
+				return bindings.WaitForExternalEvent[int](ctx, "x")
+			}
+			s := newSim(t, map[string]bindings.Orchestrator{"Child": child}, false)
+			start := esEv("Child", "")
+			start.ParentInstance = &sp.ParentInstance{Name: "Parent", TaskScheduleID: 2, OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: "p", ExecutionID: "pe"}}
+			s.step(start)
+			s.step(tt.deliver)
+			cp := s.step(&sp.HistoryEvent{EventType: sp.EventExecutionRewound, EventID: -1, Reason: "parent rewound"})
+			if len(cp.NewEvents) != 0 || len(cp.OutboundMessages) != 1 {
+				t.Fatalf("checkpoint = %d events, %d messages", len(cp.NewEvents), len(cp.OutboundMessages))
+			}
+			m := cp.OutboundMessages[0]
+			got := m.Event.Result + m.Event.Reason
+			if m.Event.EventType != tt.wantType || m.Event.TaskScheduledID != 2 || m.Target.InstanceID != "p" || !strings.Contains(got, tt.want) {
+				t.Fatalf("notice = %+v -> %+v", m.Event, m.Target)
+			}
+		})
+	}
+}
+
 // ---- ContinueAsNew ----
 
 func TestContinueAsNewCarriesOverEvents(t *testing.T) {
@@ -832,9 +933,11 @@ func TestTerminateWhileSuspended(t *testing.T) {
 	if got := eventTypes(cp.NewEvents); got != "OrchestratorStarted ExecutionTerminated ExecutionCompleted(0) OrchestratorCompleted" {
 		t.Fatalf("events = %s", got)
 	}
-	// Later messages to the terminated instance are dropped.
+	// Later messages to the terminated instance are dropped. (The sim
+	// hands the processor no status row, so it may rewrite the row from
+	// history, but only as it is: Terminated.)
 	cp = s.step(raisedEv("never", ""))
-	if len(cp.NewEvents) != 0 || cp.State != nil {
+	if len(cp.NewEvents) != 0 || (cp.State != nil && (cp.State.RuntimeStatus != sp.StatusTerminated || cp.State.Output != `"enough"`)) {
 		t.Fatalf("terminal instance took a message: %+v", cp)
 	}
 }
@@ -1121,5 +1224,57 @@ func TestStoredHistoriesReplay(t *testing.T) {
 	}
 	if !strings.Contains(liveOut, " 5 6 7 ") {
 		t.Errorf("output %s", liveOut)
+	}
+}
+
+// TestStatusRowRepairedFromHistory covers a host that died between
+// committing an execution's final history and writing its status row: the
+// row still says Pending. A redelivered message for the finished instance
+// must rewrite the row from history, or the instance looks stuck forever.
+func TestStatusRowRepairedFromHistory(t *testing.T) {
+	orch := func(ctx bindings.OrchestrationContext) (any, error) { return "done", nil }
+	for _, tt := range []struct {
+		name  string
+		state *sp.OrchestrationState // the row as the provider has it
+		want  bool                   // a repaired State is expected
+	}{
+		{"row missing", nil, true},
+		{"row still Pending", &sp.OrchestrationState{InstanceID: testID, RuntimeStatus: sp.StatusPending}, true},
+		{"row already Completed", nil, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSim(t, map[string]bindings.Orchestrator{"Orch": orch}, false)
+			cp := s.step(esEv("Orch", `"in"`))
+			if cp.State == nil || cp.State.RuntimeStatus != sp.StatusCompleted {
+				t.Fatalf("first episode state = %+v", cp.State)
+			}
+			state := tt.state
+			if state != nil && state.ExecutionID == "" {
+				state.ExecutionID = cp.State.ExecutionID
+			}
+			if !tt.want {
+				state = cp.State.Clone()
+			}
+			wi := &sp.OrchestrationWorkItem{InstanceID: testID, History: s.hist, State: state, DequeueCount: 2,
+				NewMessages: []*sp.TaskMessage{{Event: &sp.HistoryEvent{EventType: sp.EventEventRaised, EventID: -1, Name: "late"}, Target: sp.OrchestrationInstance{InstanceID: testID}}}}
+			res := s.p.process(wi, nil, nil)
+			got := res.checkpoint
+			if len(got.NewEvents) != 0 {
+				t.Fatalf("a finished instance got new history: %v", got.NewEvents)
+			}
+			if !tt.want {
+				if got.State != nil {
+					t.Fatalf("an up-to-date row was rewritten: %+v", got.State)
+				}
+				return
+			}
+			if got.State == nil {
+				t.Fatal("the stale status row was not repaired")
+			}
+			if got.State.RuntimeStatus != sp.StatusCompleted || got.State.Output != `"done"` || got.State.Input != `"in"` ||
+				got.State.Name != "Orch" || got.State.ExecutionID != cp.State.ExecutionID || got.State.CreatedTime.IsZero() {
+				t.Fatalf("repaired state = %+v", got.State)
+			}
+		})
 	}
 }

@@ -21,6 +21,10 @@ type task struct {
 	done   bool
 	result string // JSON text, "" = null
 	err    error
+	// nonRetriable marks a failure whose FailureDetails say retrying is
+	// pointless (poison, non-determinism, an instance ID in use): retry
+	// policies give up at once, as DTFx's do.
+	nonRetriable bool
 	// onDone callbacks run once, when the task completes: composite tasks
 	// (WhenAll, WhenAny, retries, event timeouts) are built from them.
 	onDone []func()

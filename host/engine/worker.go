@@ -247,16 +247,18 @@ func fetchBackoff(ctx context.Context, d *time.Duration) bool {
 	}
 }
 
-func (w *Worker) orchestrationLoop(ctx context.Context) {
+// fetchLoop fetches work items with fetch and hands each to process until
+// ctx ends or the task hub closes, backing off after failed fetches.
+func fetchLoop[T any](ctx context.Context, w *Worker, what string, fetch func(context.Context) (*T, error), process func(context.Context, *T)) {
 	defer w.wg.Done()
 	var backoff time.Duration
 	for ctx.Err() == nil {
-		wi, err := w.hub.LockNextOrchestrationWorkItem(ctx)
+		wi, err := fetch(ctx)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, sp.ErrTaskHubClosed) {
 				return
 			}
-			w.log.Warn("fetching an orchestration work item failed", "error", err)
+			w.log.Warn("fetching "+what+" work item failed", "error", err)
 			if !fetchBackoff(ctx, &backoff) {
 				return
 			}
@@ -266,8 +268,13 @@ func (w *Worker) orchestrationLoop(ctx context.Context) {
 		if wi == nil {
 			continue
 		}
-		w.processOrchestration(context.WithoutCancel(ctx), wi)
+		// The work item is finished even when fetching stops meanwhile.
+		process(context.WithoutCancel(ctx), wi)
 	}
+}
+
+func (w *Worker) orchestrationLoop(ctx context.Context) {
+	fetchLoop(ctx, w, "an orchestration", w.hub.LockNextOrchestrationWorkItem, w.processOrchestration)
 }
 
 // processOrchestration runs and commits one orchestration work item.
@@ -480,6 +487,16 @@ func (w *Worker) runLocalActivities(lockCtx context.Context, b *localBudget, msg
 		}
 		return false
 	}
+	// order records the calls in the order they finished: their results
+	// are applied in that order, so a WhenAny over them sees the first to
+	// finish, as it would with queued calls.
+	var mu sync.Mutex
+	order := make([]int, 0, len(msgs))
+	finished := func(i int) {
+		mu.Lock()
+		order = append(order, i)
+		mu.Unlock()
+	}
 	var wg sync.WaitGroup
 	for i, m := range msgs {
 		if b.left <= 0 || ended() {
@@ -500,6 +517,7 @@ func (w *Worker) runLocalActivities(lockCtx context.Context, b *localBudget, msg
 		if len(msgs) == 1 {
 			// A sequence's single call: no goroutine needed.
 			out[i] = runActivity(w.actCtx, act, m)
+			finished(i)
 			w.releaseSlot()
 			break
 		}
@@ -508,6 +526,7 @@ func (w *Worker) runLocalActivities(lockCtx context.Context, b *localBudget, msg
 			defer wg.Done()
 			defer w.releaseSlot()
 			out[i] = runActivity(w.actCtx, act, m)
+			finished(i)
 		}()
 	}
 	wg.Wait()
@@ -515,34 +534,18 @@ func (w *Worker) runLocalActivities(lockCtx context.Context, b *localBudget, msg
 	for i, r := range out {
 		if r == nil || (shutdown && r.EventType == sp.EventTaskFailed) {
 			rest = append(rest, msgs[i])
-			continue
 		}
-		results = append(results, r)
+	}
+	for _, i := range order {
+		if r := out[i]; !shutdown || r.EventType != sp.EventTaskFailed {
+			results = append(results, r)
+		}
 	}
 	return results, rest
 }
 
 func (w *Worker) activityLoop(ctx context.Context) {
-	defer w.wg.Done()
-	var backoff time.Duration
-	for ctx.Err() == nil {
-		wi, err := w.hub.LockNextActivityWorkItem(ctx)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, sp.ErrTaskHubClosed) {
-				return
-			}
-			w.log.Warn("fetching an activity work item failed", "error", err)
-			if !fetchBackoff(ctx, &backoff) {
-				return
-			}
-			continue
-		}
-		backoff = 0
-		if wi == nil {
-			continue
-		}
-		w.processActivity(context.WithoutCancel(ctx), wi)
-	}
+	fetchLoop(ctx, w, "an activity", w.hub.LockNextActivityWorkItem, w.processActivity)
 }
 
 // processActivity runs one activity work item: it waits for a slot of the

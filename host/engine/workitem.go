@@ -31,7 +31,7 @@ type processor struct {
 
 // localRun runs activity calls in-process for one work item (see
 // Options.LocalActivities). It returns the TaskCompleted/TaskFailed events
-// of the calls it ran, in the order of acts, and the calls it did not run,
+// of the calls it ran, in the order they finished, and the calls it did not run,
 // which must go through the task hub: its budget is spent, the activity is
 // not registered here, the worker is stopping or the work item's lock was
 // lost.
@@ -50,6 +50,7 @@ type historyInfo struct {
 	executionID string
 	completed   bool
 	status      sp.OrchestrationStatus
+	end         *sp.HistoryEvent // the event that set completed and status
 }
 
 func inspectHistory(hist []*sp.HistoryEvent) historyInfo {
@@ -67,7 +68,7 @@ func inspectHistory(hist []*sp.HistoryEvent) historyInfo {
 			// A Terminated completion overrides an earlier ContinueAsNew;
 			// other later completions are ignored (§7.8).
 			if !hi.completed || (hi.status == sp.StatusContinuedAsNew && ev.OrchestrationStatus == sp.StatusTerminated) {
-				hi.completed, hi.status = true, ev.OrchestrationStatus
+				hi.completed, hi.status, hi.end = true, ev.OrchestrationStatus, ev
 				if ev.EventType == sp.EventContinueAsNew {
 					hi.status = sp.StatusContinuedAsNew
 				}
@@ -123,7 +124,8 @@ func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, loc
 	// events; stale and unwanted ones are dropped.
 	var newStart *sp.HistoryEvent
 	var rewind *sp.HistoryEvent
-	var rest []*sp.TaskMessage
+	var rest, droppedStarts []*sp.TaskMessage
+	rewindOther := false // a rewind of an instance that did not fail
 	for _, m := range wi.NewMessages {
 		if m == nil || m.Event == nil {
 			continue
@@ -134,16 +136,27 @@ func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, loc
 			if acceptsStart && newStart == nil && startExecutionID(m) != hi.executionID {
 				newStart = normaliseStart(m, p.now())
 			} else {
-				p.logger.Debug("dropping duplicate ExecutionStarted", "instanceId", wi.InstanceID)
+				droppedStarts = append(droppedStarts, m)
 			}
 		case ev.EventType == sp.EventExecutionRewound:
-			if hi.start != nil && hi.completed && hi.status == sp.StatusFailed && (m.Target.ExecutionID == "" || m.Target.ExecutionID == hi.executionID) {
-				rewind = ev
+			if hi.start != nil && hi.completed && (m.Target.ExecutionID == "" || m.Target.ExecutionID == hi.executionID) {
+				if hi.status == sp.StatusFailed {
+					rewind = ev
+				} else {
+					rewindOther = true
+				}
 			}
 		default:
 			rest = append(rest, m)
 		}
 	}
+	// A sub-orchestration start that loses to the execution holding the
+	// instance ID fails the parent's call instead of leaving it waiting.
+	holder := hi.start
+	if newStart != nil {
+		holder = newStart
+	}
+	rejections := rejectStarts(droppedStarts, holder, wi.InstanceID, p.now(), p.logger)
 
 	execID := hi.executionID
 	replace := false
@@ -163,7 +176,25 @@ func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, loc
 		if len(wi.NewMessages) > 0 {
 			p.logger.Debug("dropping messages for a missing or finished instance", "instanceId", wi.InstanceID, "count", len(wi.NewMessages))
 		}
-		return result{checkpoint: &sp.OrchestrationCheckpoint{}}
+		cp := &sp.OrchestrationCheckpoint{OutboundMessages: rejections}
+		if rewindOther {
+			// A parent being rewound sent this to a child that did not fail
+			// (it was terminated, or completed after all): the parent
+			// dropped the child's outcome from its history and waits for
+			// it again, so tell it once more rather than leave it waiting.
+			if m := notifyParent(hist, hi, wi.InstanceID, p.now()); m != nil {
+				cp.OutboundMessages = append(cp.OutboundMessages, m)
+			}
+		}
+		if hi.start != nil && hi.status.IsTerminal() && (wi.State == nil || wi.State.ExecutionID != hi.executionID || wi.State.RuntimeStatus != hi.status) {
+			// The status row lags the history: a host that crashed (or
+			// failed to write) between committing the final episode's
+			// history and writing the status row left it Pending or
+			// Running, and the redelivery of its messages is the only
+			// chance to repair it.
+			cp.State = finishedState(wi, hi, p.now())
+		}
+		return result{checkpoint: cp}
 	}
 	var events []*sp.HistoryEvent
 	for _, m := range rest {
@@ -234,7 +265,8 @@ func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, loc
 	}
 	e.endEpisode()
 
-	var acts, timers, outbound []*sp.TaskMessage
+	var acts, timers []*sp.TaskMessage
+	outbound := rejections
 	for _, child := range children {
 		outbound = append(outbound, &sp.TaskMessage{Target: sp.OrchestrationInstance{InstanceID: child},
 			Event: &sp.HistoryEvent{EventType: sp.EventExecutionRewound, EventID: -1, Timestamp: now, Reason: rewind.Reason}})
@@ -460,4 +492,117 @@ func rewindHistory(hist []*sp.HistoryEvent) ([]*sp.HistoryEvent, []string) {
 		out = append(out, ev)
 	}
 	return out, children
+}
+
+// rejectStarts handles the ExecutionStarted messages an instance did not
+// take. Redeliveries of the start of the execution holding the ID, and
+// starts re-sent by the parent call that started it (an episode re-run
+// after a crash before its commit), are duplicates and dropped. A
+// sub-orchestration start from any other caller would leave that caller
+// waiting forever for a child that never runs: it gets a
+// SubOrchestrationInstanceFailed instead, as Durable Functions fails a
+// sub-orchestration call whose instance ID is in use.
+func rejectStarts(dropped []*sp.TaskMessage, holder *sp.HistoryEvent, instanceID string, now time.Time, log *slog.Logger) []*sp.TaskMessage {
+	var out []*sp.TaskMessage
+	for _, m := range dropped {
+		ev := m.Event
+		pi := ev.ParentInstance
+		if holder == nil || pi == nil || pi.OrchestrationInstance == nil || pi.OrchestrationInstance.InstanceID == "" ||
+			(holder.OrchestrationInstance != nil && startExecutionID(m) == holder.OrchestrationInstance.ExecutionID) ||
+			sameParentCall(pi, holder.ParentInstance) {
+			log.Debug("dropping duplicate ExecutionStarted", "instanceId", instanceID)
+			continue
+		}
+		fd := &sp.FailureDetails{ErrorType: "OrchestrationAlreadyExists", IsNonRetriable: true, ErrorMessage: fmt.Sprintf(
+			"sub-orchestration '%s' cannot start: an orchestration with instance ID '%s' ('%s') is already running",
+			ev.Name, instanceID, holder.Name)}
+		log.Info("rejecting a sub-orchestration start for a running instance", "instanceId", instanceID,
+			"parentInstanceId", pi.OrchestrationInstance.InstanceID)
+		out = append(out, &sp.TaskMessage{Target: *pi.OrchestrationInstance, Event: &sp.HistoryEvent{
+			EventType: sp.EventSubOrchestrationInstanceFailed, EventID: -1, Timestamp: now,
+			TaskScheduledID: pi.TaskScheduleID, Reason: fd.ErrorMessage, FailureDetails: fd}})
+	}
+	return out
+}
+
+// sameParentCall reports whether two ParentInstance records name the same
+// call of the same parent execution.
+func sameParentCall(a, b *sp.ParentInstance) bool {
+	if a == nil || b == nil || a.OrchestrationInstance == nil || b.OrchestrationInstance == nil {
+		return false
+	}
+	return *a.OrchestrationInstance == *b.OrchestrationInstance && a.TaskScheduleID == b.TaskScheduleID
+}
+
+// notifyParent rebuilds the completion notice a finished sub-orchestration
+// sent its parent, from the child's committed history (nil when it has no
+// parent).
+func notifyParent(hist []*sp.HistoryEvent, hi historyInfo, instanceID string, now time.Time) *sp.TaskMessage {
+	if hi.start == nil || hi.start.ParentInstance == nil || hi.start.ParentInstance.OrchestrationInstance == nil {
+		return nil
+	}
+	var done *sp.HistoryEvent
+	for _, ev := range hist {
+		if ev.EventType == sp.EventExecutionCompleted && done == nil {
+			done = ev
+		}
+	}
+	if done == nil {
+		return nil
+	}
+	pi := hi.start.ParentInstance
+	msg := &sp.TaskMessage{Target: *pi.OrchestrationInstance}
+	switch done.OrchestrationStatus {
+	case sp.StatusCompleted:
+		msg.Event = &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceCompleted, EventID: -1, Timestamp: now,
+			TaskScheduledID: pi.TaskScheduleID, Result: done.Result}
+	default:
+		fd := done.FailureDetails
+		if fd == nil {
+			fd = terminatedFailure(hi.start.Name, instanceID, done.Result)
+		}
+		msg.Event = &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceFailed, EventID: -1, Timestamp: now,
+			TaskScheduledID: pi.TaskScheduleID, Reason: fd.ErrorMessage, Details: fd.StackTrace, FailureDetails: fd}
+	}
+	return msg
+}
+
+// finishedState rebuilds the status row of a finished execution from its
+// history. The custom status is not in history: it is kept from the
+// work item's State when that is of the same execution.
+func finishedState(wi *sp.OrchestrationWorkItem, hi historyInfo, now time.Time) *sp.OrchestrationState {
+	s := hi.start
+	st := &sp.OrchestrationState{
+		InstanceID:      wi.InstanceID,
+		ExecutionID:     hi.executionID,
+		Name:            s.Name,
+		Version:         s.Version,
+		RuntimeStatus:   hi.status,
+		CreatedTime:     s.Timestamp,
+		LastUpdatedTime: now,
+		CompletedTime:   now,
+		Input:           s.Input,
+		Generation:      s.Generation,
+	}
+	if s.ScheduledStartTime != nil {
+		st.ScheduledStartTime = *s.ScheduledStartTime
+	}
+	if len(s.Tags) > 0 {
+		st.Tags = make(map[string]string, len(s.Tags))
+		for k, v := range s.Tags {
+			st.Tags[k] = v
+		}
+	}
+	if hi.end != nil {
+		st.Output = hi.end.Result
+		st.CompletedTime = hi.end.Timestamp
+		if hi.end.FailureDetails != nil {
+			fd := *hi.end.FailureDetails
+			st.FailureDetails = &fd
+		}
+	}
+	if wi.State != nil && wi.State.ExecutionID == hi.executionID {
+		st.CustomStatus = wi.State.CustomStatus
+	}
+	return st
 }

@@ -266,7 +266,7 @@ func (a *activityPoller) done(m *qmsg) {
 }
 
 // AbandonActivityWorkItem makes the activity message visible again after
-// retryAfter.
+// retryAfter (at most maxAbandonDelay).
 func (h *TaskHub) AbandonActivityWorkItem(ctx context.Context, wi *sp.ActivityWorkItem, retryAfter time.Duration) error {
 	m, err := activityLock(wi)
 	if err != nil {
@@ -274,7 +274,7 @@ func (h *TaskHub) AbandonActivityWorkItem(ctx context.Context, wi *sp.ActivityWo
 	}
 	h.acts.done(m)
 	pop := m.receipt()
-	if _, err := h.workItems.UpdateMessage(ctx, m.id, pop, m.text, &azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(visibilitySeconds(retryAfter))}); err != nil && !isNotFound(err) {
+	if _, err := h.workItems.UpdateMessage(ctx, m.id, pop, m.text, &azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(visibilitySeconds(min(retryAfter, maxAbandonDelay)))}); err != nil && !isNotFound(err) {
 		return fmt.Errorf("azurestorage: abandoning activity %q of %q: %w", wi.Message.Event.Name, wi.Message.Target.InstanceID, err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	sp "github.com/funchost/funchost/storageprovider"
 	"github.com/funchost/funchost/storageprovider/azurestorage/azuritetest"
 )
 
@@ -79,6 +80,20 @@ func startHub(t testing.TB, h *TaskHub) {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "all partitions owned", func() bool { return len(h.OwnedPartitions()) == h.opts.PartitionCount })
+}
+
+// createAndLock creates an instance from start and locks its first work
+// item.
+func createAndLock(ctx context.Context, t testing.TB, h *TaskHub, start *sp.TaskMessage) *sp.OrchestrationWorkItem {
+	t.Helper()
+	if err := h.CreateInstance(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	wi, err := h.LockNextOrchestrationWorkItem(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wi
 }
 
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {

@@ -324,6 +324,7 @@ func (h *TaskHub) decodeReceived(ctx context.Context, q *azqueue.QueueClient, p 
 			// Visible a little early (whole-second visibility): hide it
 			// until it is due.
 			h.releaseMessages(ctx, []*qmsg{m}, d)
+			h.wakePartitionAfter(p, d)
 			continue
 		} else if d > 0 {
 			// Not due yet: a long timer hop. Send the rest of the delay.
@@ -661,13 +662,36 @@ func (d *orchDispatcher) removeWaiter(ch chan struct{}) {
 // instance we have no cache for is almost always a brand-new instance. The
 // history read is skipped; if history exists after all, the sentinel's
 // conditional insert fails and the retry (dequeue count 2) reads it.
+//
+// Only starts that cannot meet a running instance qualify: client starts
+// (CreateInstance's conditional insert already refused a running ID) and
+// sub-orchestration starts with a system-made ID (32 hex digits, derived
+// from the parent). A sub-orchestration start with an explicit ID may hit
+// a running instance; run blind, its episode's messages would be sent
+// before the sentinel insert fails.
 func canSkipHistoryRead(msgs []*qmsg) bool {
 	for _, m := range msgs {
-		if dc, _ := m.delivery(); m.msg.Event.EventType == sp.EventExecutionStarted && m.msg.Event.Generation == 0 && dc <= 1 {
+		ev := m.msg.Event
+		if dc, _ := m.delivery(); ev.EventType == sp.EventExecutionStarted && ev.Generation == 0 && dc <= 1 &&
+			(ev.ParentInstance == nil || isSystemInstanceID(m.msg.Target.InstanceID)) {
 			return true
 		}
 	}
 	return false
+}
+
+// isSystemInstanceID reports whether id has the shape of the IDs the
+// system makes up (32 lower-case hex digits).
+func isSystemInstanceID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *TaskHub) buildWorkItem(ctx context.Context, inst *instState, msgs []*qmsg, cache *instCache) (*sp.OrchestrationWorkItem, error) {
@@ -770,7 +794,8 @@ func (h *TaskHub) renewMessages(ctx context.Context, msgs []*qmsg, vis time.Dura
 }
 
 // AbandonOrchestrationWorkItem releases the work item; its messages are
-// delivered again after retryAfter.
+// delivered again after retryAfter (at most maxAbandonDelay, as DTFx caps
+// it, so a poison message keeps coming back until the engine gives up).
 func (h *TaskHub) AbandonOrchestrationWorkItem(ctx context.Context, wi *sp.OrchestrationWorkItem, retryAfter time.Duration) error {
 	lk, err := h.orchLockOf(wi)
 	if err != nil {
@@ -779,7 +804,7 @@ func (h *TaskHub) AbandonOrchestrationWorkItem(ctx context.Context, wi *sp.Orche
 	if h.orch.isDone(lk) {
 		return nil
 	}
-	h.releaseMessages(ctx, lk.msgs, retryAfter)
+	h.releaseMessages(ctx, lk.msgs, min(retryAfter, maxAbandonDelay))
 	h.orch.finish(lk, nil, false)
 	return nil
 }
@@ -883,13 +908,7 @@ func (h *TaskHub) CompleteOrchestrationWorkItem(ctx context.Context, wi *sp.Orch
 		}
 		etag, err := h.commitHistory(ctx, id, execID, start, c.NewEvents, lk.etag)
 		if err != nil {
-			if errors.Is(err, errConflict) {
-				h.log.Warn("another worker committed this instance first; abandoning the work item", "instance", id)
-				h.releaseMessages(ctx, lk.msgs, lostRetryDelay)
-				h.orch.finish(lk, nil, false)
-				return fmt.Errorf("azurestorage: completing instance %q: %w: %w", id, sp.ErrWorkItemLost, err)
-			}
-			return fmt.Errorf("azurestorage: completing instance %q: %w", id, err)
+			return h.historyCheckFailed(ctx, lk, id, "another worker committed this instance first; abandoning the work item", err)
 		}
 		newCache.etag = etag
 		h := make([]*sp.HistoryEvent, 0, len(base)+len(c.NewEvents))
@@ -905,13 +924,7 @@ func (h *TaskHub) CompleteOrchestrationWorkItem(ctx context.Context, wi *sp.Orch
 		// before its history exists), would drop messages for good.
 		etag, err := h.touchSentinel(ctx, id, execID, lk.etag)
 		if err != nil {
-			if errors.Is(err, errConflict) {
-				h.log.Warn("the instance changed since its history was read; abandoning the work item", "instance", id)
-				h.releaseMessages(ctx, lk.msgs, lostRetryDelay)
-				h.orch.finish(lk, nil, false)
-				return fmt.Errorf("azurestorage: completing instance %q: %w: %w", id, sp.ErrWorkItemLost, err)
-			}
-			return fmt.Errorf("azurestorage: completing instance %q: %w", id, err)
+			return h.historyCheckFailed(ctx, lk, id, "the instance changed since its history was read; abandoning the work item", err)
 		}
 		newCache.etag = etag
 	}
@@ -940,6 +953,20 @@ func (h *TaskHub) CompleteOrchestrationWorkItem(ctx context.Context, wi *sp.Orch
 	}
 	h.orch.finish(lk, newCache, true)
 	return nil
+}
+
+// historyCheckFailed handles a failed history write or sentinel check of
+// a commit. A lost concurrency check (another worker got there first)
+// releases the messages and reports ErrWorkItemLost; any other error is
+// returned for the caller to abandon the work item.
+func (h *TaskHub) historyCheckFailed(ctx context.Context, lk *orchLock, id, why string, err error) error {
+	if !errors.Is(err, errConflict) {
+		return fmt.Errorf("azurestorage: completing instance %q: %w", id, err)
+	}
+	h.log.Warn(why, "instance", id)
+	h.releaseMessages(ctx, lk.msgs, lostRetryDelay)
+	h.orch.finish(lk, nil, false)
+	return fmt.Errorf("azurestorage: completing instance %q: %w: %w", id, sp.ErrWorkItemLost, err)
 }
 
 func startedExecutionID(evs []*sp.HistoryEvent) string {

@@ -79,13 +79,7 @@ func TestPoisonMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := "ok-" + newExecID()[:6]
-	if err := h.CreateInstance(ctx, startMsg(id, `1`)); err != nil {
-		t.Fatal(err)
-	}
-	wi, err := h.LockNextOrchestrationWorkItem(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wi := createAndLock(ctx, t, h, startMsg(id, `1`))
 	if wi.InstanceID != id {
 		t.Fatalf("work item for %q, want %q", wi.InstanceID, id)
 	}
@@ -115,13 +109,7 @@ func TestLongTimerChaining(t *testing.T) {
 	defer cancel()
 	id := "timer-" + newExecID()[:6]
 	start := startMsg(id, `1`)
-	if err := h.CreateInstance(ctx, start); err != nil {
-		t.Fatal(err)
-	}
-	wi, err := h.LockNextOrchestrationWorkItem(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wi := createAndLock(ctx, t, h, start)
 	fireAt := stamp().Add(5 * time.Second)
 	before := h.RequestCounter().Snapshot()
 	if err := h.CompleteOrchestrationWorkItem(ctx, wi, &sp.OrchestrationCheckpoint{
@@ -136,7 +124,7 @@ func TestLongTimerChaining(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	wi, err = h.LockNextOrchestrationWorkItem(ctx)
+	wi, err := h.LockNextOrchestrationWorkItem(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

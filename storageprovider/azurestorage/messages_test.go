@@ -143,6 +143,10 @@ func TestStateChanged(t *testing.T) {
 		{"LastUpdatedTime stale", mod(func(s *sp.OrchestrationState) { s.LastUpdatedTime = s.LastUpdatedTime.Add(2 * time.Minute) }), true},
 		{"status", mod(func(s *sp.OrchestrationState) { s.RuntimeStatus = sp.StatusCompleted }), true},
 		{"custom status", mod(func(s *sp.OrchestrationState) { s.CustomStatus = `"x"` }), true},
+		{"output", mod(func(s *sp.OrchestrationState) { s.Output = `"x"` }), true},
+		{"custom status and a recent LastUpdatedTime", mod(func(s *sp.OrchestrationState) {
+			s.CustomStatus, s.LastUpdatedTime = `"x"`, s.LastUpdatedTime.Add(time.Second)
+		}), true},
 		{"tags", mod(func(s *sp.OrchestrationState) { s.Tags = map[string]string{"a": "c"} }), true},
 		{"failure", mod(func(s *sp.OrchestrationState) { s.FailureDetails = &sp.FailureDetails{ErrorType: "E"} }), true},
 	}

@@ -29,13 +29,7 @@ func TestRequestsPerOrchestration(t *testing.T) {
 
 	before := h.RequestCounter().Snapshot()
 	id := "req-" + newExecID()[:8]
-	if err := h.CreateInstance(ctx, startMsg(id, `"x"`)); err != nil {
-		t.Fatal(err)
-	}
-	wi, err := h.LockNextOrchestrationWorkItem(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wi := createAndLock(ctx, t, h, startMsg(id, `"x"`))
 	if err := h.CompleteOrchestrationWorkItem(ctx, wi, eng.episode(wi)); err != nil {
 		t.Fatal(err)
 	}
@@ -145,13 +139,7 @@ func TestTableLayout(t *testing.T) {
 	id := "layout/" + newExecID()[:8] // '/' must be escaped in keys
 	eng := &miniEngine{h: h, steps: 1, local: true}
 	start := startMsg(id, `{"a":1}`)
-	if err := h.CreateInstance(ctx, start); err != nil {
-		t.Fatal(err)
-	}
-	wi, err := h.LockNextOrchestrationWorkItem(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wi := createAndLock(ctx, t, h, start)
 	if err := h.CompleteOrchestrationWorkItem(ctx, wi, eng.episode(wi)); err != nil {
 		t.Fatal(err)
 	}
@@ -314,13 +302,7 @@ func TestStaleCacheCannotDropMessages(t *testing.T) {
 	defer cancel()
 	id := "stale-" + newExecID()[:8]
 	start := startMsg(id, `1`)
-	if err := h.CreateInstance(ctx, start); err != nil {
-		t.Fatal(err)
-	}
-	wi, err := h.LockNextOrchestrationWorkItem(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wi := createAndLock(ctx, t, h, start)
 	first := []*sp.HistoryEvent{{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: stamp()}, wi.NewMessages[0].Event,
 		{EventType: sp.EventOrchestratorCompleted, EventID: -1, Timestamp: stamp()}}
 	if err := h.CompleteOrchestrationWorkItem(ctx, wi, &sp.OrchestrationCheckpoint{NewEvents: first}); err != nil {
@@ -381,13 +363,7 @@ func TestLocalActivityResult(t *testing.T) {
 	defer cancel()
 	eng := &miniEngine{h: h, steps: 1}
 	id := "local-" + newExecID()[:8]
-	if err := h.CreateInstance(ctx, startMsg(id, `"v"`)); err != nil {
-		t.Fatal(err)
-	}
-	wi, err := h.LockNextOrchestrationWorkItem(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wi := createAndLock(ctx, t, h, startMsg(id, `"v"`))
 	if err := h.CompleteOrchestrationWorkItem(ctx, wi, eng.episode(wi)); err != nil {
 		t.Fatal(err)
 	}

@@ -464,10 +464,34 @@ func (h *TaskHub) enqueueControl(ctx context.Context, instanceID, body string, d
 	if err := enqueue(ctx, h.control[p], body, delay); err != nil {
 		return fmt.Errorf("azurestorage: sending a message to instance %q: %w", instanceID, err)
 	}
-	if delay <= 0 {
-		h.wakePartition(p)
-	}
+	h.wakePartitionAfter(p, delay)
 	return nil
+}
+
+// maxLocalTimerWake bounds the delays for which wakePartitionAfter arms a
+// timer; polling (at most MaxQueuePollingInterval late) covers longer ones.
+const maxLocalTimerWake = time.Hour
+
+// wakePartitionAfter wakes partition p's receive loop once a message sent
+// with visibility delay d is visible, so that a durable timer (or a
+// delayed start) on an idle host fires on time rather than up to
+// MaxQueuePollingInterval late. A wake-up for a partition this host does
+// not own (any more) costs one extra poll at most.
+func (h *TaskHub) wakePartitionAfter(p int, d time.Duration) {
+	if p < 0 || p >= len(h.parts) {
+		return // not a control queue
+	}
+	if d <= 0 {
+		h.wakePartition(p)
+		return
+	}
+	if d > maxLocalTimerWake {
+		return
+	}
+	// The queue makes the message visible after whole seconds (rounded
+	// up); a little margin keeps the poll from coming too early.
+	at := time.Duration(visibilitySeconds(d))*time.Second + 100*time.Millisecond
+	time.AfterFunc(at, func() { h.wakePartition(p) })
 }
 
 func (h *TaskHub) wakePartition(p int) {

@@ -212,16 +212,26 @@ func (h *TaskHub) maybeCompact(inst *instance) {
 	inst.history = nil
 }
 
-// GetOrchestrationState returns a copy of the instance's status row.
-func (h *TaskHub) GetOrchestrationState(ctx context.Context, instanceID string, fetchInputsAndOutputs bool) (*sp.OrchestrationState, error) {
+// existingLocked returns the instance with a status row, or
+// ErrInstanceNotFound. h.mu must be held.
+func (h *TaskHub) existingLocked(ctx context.Context, instanceID string) (*instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	inst := h.instances[instanceID]
 	if inst == nil || inst.state == nil {
 		return nil, fmt.Errorf("memory task hub: instance %q: %w", instanceID, sp.ErrInstanceNotFound)
+	}
+	return inst, nil
+}
+
+// GetOrchestrationState returns a copy of the instance's status row.
+func (h *TaskHub) GetOrchestrationState(ctx context.Context, instanceID string, fetchInputsAndOutputs bool) (*sp.OrchestrationState, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	inst, err := h.existingLocked(ctx, instanceID)
+	if err != nil {
+		return nil, err
 	}
 	return stateCopy(inst.state, fetchInputsAndOutputs), nil
 }
@@ -237,14 +247,11 @@ func stateCopy(s *sp.OrchestrationState, withIO bool) *sp.OrchestrationState {
 // GetOrchestrationHistory returns a copy of the current execution's
 // committed history.
 func (h *TaskHub) GetOrchestrationHistory(ctx context.Context, instanceID string) ([]*sp.HistoryEvent, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	inst := h.instances[instanceID]
-	if inst == nil || inst.state == nil {
-		return nil, fmt.Errorf("memory task hub: instance %q: %w", instanceID, sp.ErrInstanceNotFound)
+	inst, err := h.existingLocked(ctx, instanceID)
+	if err != nil {
+		return nil, err
 	}
 	if inst.compact != nil {
 		// Decode without keeping the decoded form: the instance is idle.

@@ -18,6 +18,12 @@ import (
 // History and NewMessages are deep copies: the engine may keep and modify
 // them (the hub stores its own copies of everything it is given).
 func (h *TaskHub) LockNextOrchestrationWorkItem(ctx context.Context) (*sp.OrchestrationWorkItem, error) {
+	return lockNext(ctx, h, &h.orchWait, h.takeOrchLocked)
+}
+
+// lockNext takes a work item with take (called with h.mu held), waiting on
+// list until there is one, ctx ends or the hub stops.
+func lockNext[W any](ctx context.Context, h *TaskHub, list *[]chan struct{}, take func() *W) (*W, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -27,13 +33,30 @@ func (h *TaskHub) LockNextOrchestrationWorkItem(ctx context.Context) (*sp.Orches
 		if h.stopped {
 			return nil, h.closedErr()
 		}
-		if wi := h.takeOrchLocked(); wi != nil {
+		if wi := take(); wi != nil {
 			return wi, nil
 		}
-		if err := h.wait(ctx, &h.orchWait); err != nil {
+		if err := h.wait(ctx, list); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// extendLock moves a lock's expiry to LockTimeout from now and returns
+// the new expiry for the work item. h.mu must be held.
+func (h *TaskHub) extendLock(expiry *timerEntry, until *time.Time) time.Time {
+	*until = time.Now().Add(h.opts.LockTimeout)
+	h.reschedule(expiry, *until)
+	return until.UTC()
+}
+
+// providerLock returns the lock a work item's ProviderData holds.
+func providerLock[L any](pd any) (*L, error) {
+	l, ok := pd.(*L)
+	if !ok || l == nil {
+		return nil, errNilWorkItem
+	}
+	return l, nil
 }
 
 func (h *TaskHub) takeOrchLocked() *sp.OrchestrationWorkItem {
@@ -92,11 +115,7 @@ func lockOf(wi *sp.OrchestrationWorkItem) (*orchLock, error) {
 	if wi == nil {
 		return nil, errNilWorkItem
 	}
-	l, ok := wi.ProviderData.(*orchLock)
-	if !ok || l == nil {
-		return nil, errNilWorkItem
-	}
-	return l, nil
+	return providerLock[orchLock](wi.ProviderData)
 }
 
 func lostErr(id string) error {
@@ -115,9 +134,7 @@ func (h *TaskHub) RenewOrchestrationWorkItem(ctx context.Context, wi *sp.Orchest
 	if l.done || l.inst.locked != l {
 		return lostErr(wi.InstanceID)
 	}
-	l.until = time.Now().Add(h.opts.LockTimeout)
-	h.reschedule(l.expiry, l.until)
-	wi.LockedUntil = l.until.UTC()
+	wi.LockedUntil = h.extendLock(l.expiry, &l.until)
 	return nil
 }
 
@@ -136,19 +153,14 @@ func (h *TaskHub) CompleteOrchestrationWorkItem(ctx context.Context, wi *sp.Orch
 	if c == nil {
 		c = &sp.OrchestrationCheckpoint{}
 	}
-	for _, m := range c.OutboundMessages {
-		if err := checkMessage(m, ""); err != nil {
-			return err
-		}
-	}
-	for _, m := range c.ActivityMessages {
-		if err := checkMessage(m, wi.InstanceID); err != nil {
-			return err
-		}
-	}
-	for _, m := range c.TimerMessages {
-		if err := checkMessage(m, wi.InstanceID); err != nil {
-			return err
+	for _, g := range []struct {
+		msgs []*sp.TaskMessage
+		self string // the instance they must target ("" = any)
+	}{{c.OutboundMessages, ""}, {c.ActivityMessages, wi.InstanceID}, {c.TimerMessages, wi.InstanceID}} {
+		for _, m := range g.msgs {
+			if err := checkMessage(m, g.self); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -208,17 +220,10 @@ func (h *TaskHub) CompleteOrchestrationWorkItem(ctx context.Context, wi *sp.Orch
 		h.enqueueLocked(target, mc, t)
 	}
 	for _, m := range c.ActivityMessages {
-		mc := m.Clone()
-		if mc.Target.InstanceID == "" {
-			mc.Target.InstanceID = inst.id
-		}
-		h.queueActivity(&activityItem{msg: mc})
+		h.queueActivity(&activityItem{msg: cloneFor(m, inst.id)})
 	}
 	for _, m := range c.TimerMessages {
-		mc := m.Clone()
-		if mc.Target.InstanceID == "" {
-			mc.Target.InstanceID = inst.id
-		}
+		mc := cloneFor(m, inst.id)
 		h.enqueueLocked(h.instanceFor(mc.Target.InstanceID), mc, t)
 	}
 
@@ -233,6 +238,15 @@ func (h *TaskHub) CompleteOrchestrationWorkItem(ctx context.Context, wi *sp.Orch
 	h.maybeCompact(inst)
 	h.forgetIfEmpty(inst)
 	return nil
+}
+
+// cloneFor copies m, targeting instanceID when m names no target.
+func cloneFor(m *sp.TaskMessage, instanceID string) *sp.TaskMessage {
+	mc := m.Clone()
+	if mc.Target.InstanceID == "" {
+		mc.Target.InstanceID = instanceID
+	}
+	return mc
 }
 
 // cloneEvents appends deep copies of evs to dst.
@@ -273,38 +287,29 @@ func (h *TaskHub) queueActivity(item *activityItem) {
 // LockNextActivityWorkItem hands out the oldest queued activity message.
 // It blocks until there is one, ctx ends or the hub stops.
 func (h *TaskHub) LockNextActivityWorkItem(ctx context.Context) (*sp.ActivityWorkItem, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	return lockNext(ctx, h, &h.actWait, h.takeActivityLocked)
+}
+
+func (h *TaskHub) takeActivityLocked() *sp.ActivityWorkItem {
 	for {
-		if h.stopped {
-			return nil, h.closedErr()
+		item, ok := h.acts.pop()
+		if !ok {
+			return nil
 		}
-		for {
-			item, ok := h.acts.pop()
-			if !ok {
-				break
-			}
-			if item.done || !item.queued {
-				continue
-			}
-			item.queued = false
-			item.dequeueCount++
-			l := &actLock{item: item, until: time.Now().Add(h.opts.LockTimeout)}
-			l.expiry = &timerEntry{at: l.until, kind: actLockExpiry, actLock: l}
-			h.schedule(l.expiry)
-			item.lock = l
-			return &sp.ActivityWorkItem{
-				Message:      item.msg.Clone(),
-				DequeueCount: item.dequeueCount,
-				LockedUntil:  l.until.UTC(),
-				ProviderData: l,
-			}, nil
+		if item.done || !item.queued {
+			continue
 		}
-		if err := h.wait(ctx, &h.actWait); err != nil {
-			return nil, err
+		item.queued = false
+		item.dequeueCount++
+		l := &actLock{item: item, until: time.Now().Add(h.opts.LockTimeout)}
+		l.expiry = &timerEntry{at: l.until, kind: actLockExpiry, actLock: l}
+		h.schedule(l.expiry)
+		item.lock = l
+		return &sp.ActivityWorkItem{
+			Message:      item.msg.Clone(),
+			DequeueCount: item.dequeueCount,
+			LockedUntil:  l.until.UTC(),
+			ProviderData: l,
 		}
 	}
 }
@@ -313,11 +318,7 @@ func actLockOf(wi *sp.ActivityWorkItem) (*actLock, error) {
 	if wi == nil {
 		return nil, errNilWorkItem
 	}
-	l, ok := wi.ProviderData.(*actLock)
-	if !ok || l == nil {
-		return nil, errNilWorkItem
-	}
-	return l, nil
+	return providerLock[actLock](wi.ProviderData)
 }
 
 func actLostErr(l *actLock) error {
@@ -336,9 +337,7 @@ func (h *TaskHub) RenewActivityWorkItem(ctx context.Context, wi *sp.ActivityWork
 	if l.item.done || l.item.lock != l {
 		return actLostErr(l)
 	}
-	l.until = time.Now().Add(h.opts.LockTimeout)
-	h.reschedule(l.expiry, l.until)
-	wi.LockedUntil = l.until.UTC()
+	wi.LockedUntil = h.extendLock(l.expiry, &l.until)
 	return nil
 }
 
