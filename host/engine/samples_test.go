@@ -4,25 +4,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/samples/sampleapp"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
 // sampleRegistry registers every orchestrator and activity of the sample
 // app.
-func sampleRegistry() Registry {
-	reg := Registry{Orchestrators: map[string]bindings.Orchestrator{}, Activities: map[string]bindings.Activity{}}
-	for name, h := range sampleapp.Handlers() {
-		switch f := h.(type) {
-		case bindings.Orchestrator:
-			reg.Orchestrators[name] = f
-		case bindings.Activity:
-			reg.Activities[name] = f
-		}
-	}
-	return reg
-}
+func sampleRegistry() Registry { return NewRegistry(sampleapp.Handlers()) }
 
 func TestSampleOrchestrators(t *testing.T) {
 	tests := []struct {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/engine"
 	"github.com/funchost/funchost/samples/sampleapp"
 	sp "github.com/funchost/funchost/storageprovider"
@@ -19,18 +18,7 @@ import (
 )
 
 // sampleRegistry registers the sample app's orchestrators and activities.
-func sampleRegistry() engine.Registry {
-	reg := engine.Registry{Orchestrators: map[string]bindings.Orchestrator{}, Activities: map[string]bindings.Activity{}}
-	for name, h := range sampleapp.Handlers() {
-		switch f := h.(type) {
-		case bindings.Orchestrator:
-			reg.Orchestrators[name] = f
-		case bindings.Activity:
-			reg.Activities[name] = f
-		}
-	}
-	return reg
-}
+func sampleRegistry() engine.Registry { return engine.NewRegistry(sampleapp.Handlers()) }
 
 // runHub starts hub and an engine worker with the sample app on it, and
 // stops both when the test ends.

@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/funchost/funchost/bindings"
 	hostconfig "github.com/funchost/funchost/host/config"
 	"github.com/funchost/funchost/host/durableclient"
 	"github.com/funchost/funchost/host/engine"
@@ -48,16 +47,7 @@ func newHub(ctx context.Context, cfg inprocConfig) (sp.TaskHub, func() map[strin
 // startWorker starts an engine worker with the sample app's functions on
 // hub (which must be started).
 func startWorker(ctx context.Context, hub sp.TaskHub, w workerConfig) (hostSide, error) {
-	reg := engine.Registry{Orchestrators: map[string]bindings.Orchestrator{}, Activities: map[string]bindings.Activity{}}
-	for name, h := range sampleapp.Handlers() {
-		switch f := h.(type) {
-		case bindings.Orchestrator:
-			reg.Orchestrators[name] = f
-		case bindings.Activity:
-			reg.Activities[name] = f
-		}
-	}
-	wk := engine.NewWorker(hub, reg, engine.Options{
+	wk := engine.NewWorker(hub, engine.NewRegistry(sampleapp.Handlers()), engine.Options{
 		MaxConcurrentOrchestrations: w.maxOrchestrations,
 		MaxConcurrentActivities:     w.maxActivities,
 		SessionCacheSize:            w.sessionCache,
