@@ -2,7 +2,6 @@ package host
 
 import (
 	"bufio"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/funchost/funchost/host/internal/hosttest"
 )
 
 // TestMain (in azurite_test.go) runs Main instead of the tests when
@@ -32,15 +33,7 @@ func mainCommand(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return hosttest.FreePort(t) }
 
 func TestMainCommandStopsOnSIGTERM(t *testing.T) {
 	t.Parallel()

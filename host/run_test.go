@@ -16,26 +16,12 @@ import (
 	"time"
 
 	"github.com/funchost/funchost/host/config"
+	"github.com/funchost/funchost/host/internal/hosttest"
 	"github.com/funchost/funchost/samples/sampleapp"
 )
 
 // syncBuffer collects logs written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = hosttest.SyncBuffer
 
 // running is a host started by start.
 type running struct {
@@ -253,15 +239,7 @@ func writeApp(t *testing.T, hostJSON string, fns map[string]string) string {
 	if err := os.WriteFile(filepath.Join(root, "host.json"), []byte(hostJSON), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for name, body := range fns {
-		dir := filepath.Join(root, "functions", name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "function.json"), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	hosttest.WriteFunctions(t, root, fns)
 	return root
 }
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funchost/funchost/host/internal/hosttest"
 	"github.com/funchost/funchost/storageprovider/azurestorage/azuritetest"
 )
 
@@ -107,16 +107,7 @@ func writeScriptRoot(t *testing.T, dir string, s appSettings) {
 	}
 }
 
-// freePort returns a TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return hosttest.FreePort(t) }
 
 // childEnv is the test's environment without the settings that would
 // override the app folder's configuration.

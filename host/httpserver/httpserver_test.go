@@ -1,7 +1,6 @@
 package httpserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,10 +9,10 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/host/internal/hosttest"
 )
 
 // echo answers with the function name and its route values as JSON.
@@ -251,22 +250,7 @@ func TestRequireSystemKey(t *testing.T) {
 }
 
 // syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = hosttest.SyncBuffer
 
 func TestPanicRecovery(t *testing.T) {
 	t.Parallel()
