@@ -72,13 +72,6 @@ func (c *sessionCache) put(instanceID string, e *execution) {
 	}
 }
 
-// drop tears down the instance's execution, if cached.
-func (c *sessionCache) drop(instanceID string) {
-	if e := c.take(instanceID); e != nil {
-		e.teardown()
-	}
-}
-
 // clear tears down every cached execution.
 func (c *sessionCache) clear() {
 	if c == nil {

@@ -66,20 +66,11 @@ func (c *orchestrationContext) SetCustomStatus(v any) {
 	c.e.customStatus = s
 }
 
-// failedTask returns a task that has already failed with err: used for
-// calls that cannot even be scheduled (bad input, bad retry policy). It
-// takes no action id, so replay stays aligned.
-func (c *orchestrationContext) failedTask(err error) bindings.Task {
-	t := c.e.newTask()
-	t.complete("", err)
-	return t
-}
-
 // CallActivity schedules an activity, with retries when asked.
 func (c *orchestrationContext) CallActivity(name string, input any, opts ...bindings.CallOption) bindings.Task {
 	in, err := bindings.MarshalPayload(input)
 	if err != nil {
-		return c.failedTask(fmt.Errorf("activity %s: serialising the input: %w", name, err))
+		return c.e.failedTask(fmt.Errorf("activity %s: serialising the input: %w", name, err))
 	}
 	o := bindings.ApplyCallOptions(opts)
 	attempt := func(tags map[string]string) *task {
@@ -97,12 +88,12 @@ func (c *orchestrationContext) CallActivity(name string, input any, opts ...bind
 func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts ...bindings.CallOption) bindings.Task {
 	in, err := bindings.MarshalPayload(input)
 	if err != nil {
-		return c.failedTask(fmt.Errorf("sub-orchestration %s: serialising the input: %w", name, err))
+		return c.e.failedTask(fmt.Errorf("sub-orchestration %s: serialising the input: %w", name, err))
 	}
 	o := bindings.ApplyCallOptions(opts)
 	if o.InstanceID != "" {
 		if err := bindings.ValidateInstanceID(o.InstanceID); err != nil {
-			return c.failedTask(fmt.Errorf("sub-orchestration %s: %w", name, err))
+			return c.e.failedTask(fmt.Errorf("sub-orchestration %s: %w", name, err))
 		}
 	}
 	attempt := func(tags map[string]string) *task {
@@ -198,9 +189,7 @@ const defaultMaxRetryInterval = 6 * 24 * time.Hour
 // at once, without that timer.
 func (e *execution) withRetry(p bindings.RetryPolicy, attempt func(tags map[string]string) *task) *task {
 	if err := p.Validate(); err != nil {
-		t := e.newTask()
-		t.complete("", err)
-		return t
+		return e.failedTask(err)
 	}
 	outer := e.newTask()
 	first := e.now

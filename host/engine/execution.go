@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -535,11 +537,7 @@ func (e *execution) terminate(ev *sp.HistoryEvent) {
 // and closes the episode with OrchestratorCompleted (not for
 // ContinueAsNew, whose history is replaced anyway).
 func (e *execution) endEpisode() {
-	ids := make([]int, 0, len(e.unmatched))
-	for id := range e.unmatched {
-		ids = append(ids, id)
-	}
-	sort.Ints(ids)
+	ids := slices.Sorted(maps.Keys(e.unmatched))
 	target := sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: e.executionID}
 	for _, id := range ids {
 		a := e.unmatched[id]
@@ -602,20 +600,8 @@ func (e *execution) appendCompletion() {
 	if e.started == nil || e.started.ParentInstance == nil || e.started.ParentInstance.OrchestrationInstance == nil {
 		return
 	}
-	p := e.started.ParentInstance
-	msg := &sp.TaskMessage{Target: *p.OrchestrationInstance}
-	if e.status == sp.StatusCompleted {
-		msg.Event = &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceCompleted, EventID: -1, Timestamp: e.now,
-			TaskScheduledID: p.TaskScheduleID, Result: e.output}
-	} else {
-		fd := e.failure
-		if fd == nil { // terminated
-			fd = terminatedFailure(e.name, e.instanceID, e.output)
-		}
-		msg.Event = &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceFailed, EventID: -1, Timestamp: e.now,
-			TaskScheduledID: p.TaskScheduleID, Reason: fd.ErrorMessage, Details: fd.StackTrace, FailureDetails: fd}
-	}
-	e.outboundMsgs = append(e.outboundMsgs, msg)
+	e.outboundMsgs = append(e.outboundMsgs,
+		parentNotice(e.started.ParentInstance, e.status, e.output, e.failure, e.name, e.instanceID, e.now))
 }
 
 // takeMessages returns and clears the messages produced so far.
@@ -643,12 +629,7 @@ func (e *execution) state(now time.Time) *sp.OrchestrationState {
 		if s.ScheduledStartTime != nil {
 			st.ScheduledStartTime = *s.ScheduledStartTime
 		}
-		if s.Tags != nil {
-			st.Tags = make(map[string]string, len(s.Tags))
-			for k, v := range s.Tags {
-				st.Tags[k] = v
-			}
-		}
+		st.Tags = maps.Clone(s.Tags)
 	}
 	switch {
 	case e.done:
@@ -665,6 +646,25 @@ func (e *execution) state(now time.Time) *sp.OrchestrationState {
 		st.RuntimeStatus = sp.StatusSuspended
 	}
 	return st
+}
+
+// parentNotice is the message that tells a finished sub-orchestration's
+// parent how it ended: SubOrchestrationInstanceCompleted with the output,
+// or SubOrchestrationInstanceFailed with fd (nil for a terminated child,
+// which reports terminatedFailure).
+func parentNotice(pi *sp.ParentInstance, status sp.OrchestrationStatus, output string, fd *sp.FailureDetails, name, instanceID string, now time.Time) *sp.TaskMessage {
+	msg := &sp.TaskMessage{Target: *pi.OrchestrationInstance}
+	if status == sp.StatusCompleted {
+		msg.Event = &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceCompleted, EventID: -1, Timestamp: now,
+			TaskScheduledID: pi.TaskScheduleID, Result: output}
+		return msg
+	}
+	if fd == nil { // terminated
+		fd = terminatedFailure(name, instanceID, output)
+	}
+	msg.Event = &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceFailed, EventID: -1, Timestamp: now,
+		TaskScheduledID: pi.TaskScheduleID, Reason: fd.ErrorMessage, Details: fd.StackTrace, FailureDetails: fd}
+	return msg
 }
 
 // terminatedFailure is what a terminated sub-orchestration reports to its

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -29,11 +30,5 @@ func truncateTicks(t time.Time) time.Time { return t.UTC().Truncate(100 * time.N
 // newExecutionID returns a fresh random GUID in "N" format (32 hex chars).
 func newExecutionID() string {
 	u := uuid.New()
-	const hex = "0123456789abcdef"
-	var b [32]byte
-	for i, x := range u {
-		b[2*i] = hex[x>>4]
-		b[2*i+1] = hex[x&15]
-	}
-	return string(b[:])
+	return hex.EncodeToString(u[:])
 }

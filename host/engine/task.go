@@ -34,6 +34,15 @@ var _ bindings.Task = (*task)(nil)
 
 func (e *execution) newTask() *task { return &task{e: e} }
 
+// failedTask returns a task that has already failed with err: used for
+// calls that cannot even be scheduled (bad input, bad retry policy). It
+// takes no action id, so replay stays aligned.
+func (e *execution) failedTask(err error) *task {
+	t := e.newTask()
+	t.complete("", err)
+	return t
+}
+
 // complete finishes the task (a second completion is ignored) and runs its
 // callbacks.
 func (t *task) complete(result string, err error) {
@@ -75,14 +84,18 @@ func (t *task) Await(out any) error {
 // IsDone reports whether the task has completed.
 func (t *task) IsDone() bool { return t.done }
 
-// asTask converts an author-supplied Task into the engine's, refusing tasks
+// asTasks converts author-supplied Tasks into the engine's, refusing tasks
 // that belong to another execution.
-func (e *execution) asTask(bt bindings.Task) *task {
-	t, ok := bt.(*task)
-	if !ok || t.e != e {
-		panic(fmt.Sprintf("orchestration %s: WhenAll/WhenAny got a task (%T) that this orchestration did not create", e.instanceID, bt))
+func (e *execution) asTasks(tasks []bindings.Task) []*task {
+	ts := make([]*task, len(tasks))
+	for i, bt := range tasks {
+		t, ok := bt.(*task)
+		if !ok || t.e != e {
+			panic(fmt.Sprintf("orchestration %s: WhenAll/WhenAny got a task (%T) that this orchestration did not create", e.instanceID, bt))
+		}
+		ts[i] = t
 	}
-	return t
+	return ts
 }
 
 // whenAll completes when every task has completed; its result is the JSON
@@ -90,10 +103,7 @@ func (e *execution) asTask(bt bindings.Task) *task {
 // error in argument order.
 func (e *execution) whenAll(tasks []bindings.Task) *task {
 	all := e.newTask()
-	ts := make([]*task, len(tasks))
-	for i, bt := range tasks {
-		ts[i] = e.asTask(bt)
-	}
+	ts := e.asTasks(tasks)
 	remaining := len(ts)
 	finish := func() {
 		var b strings.Builder
@@ -135,12 +145,8 @@ func (e *execution) whenAll(tasks []bindings.Task) *task {
 // winner's own Await reports its outcome.
 func (e *execution) whenAny(tasks []bindings.Task) *task {
 	anyT := e.newTask()
-	ts := make([]*task, len(tasks))
-	for i, bt := range tasks {
-		ts[i] = e.asTask(bt)
-	}
+	ts := e.asTasks(tasks)
 	for i, t := range ts {
-		i := i
 		t.then(func() { anyT.complete(strconv.Itoa(i), nil) })
 	}
 	return anyT

@@ -305,9 +305,7 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *sp.OrchestrationW
 	}
 	if err != nil {
 		w.log.Error("orchestration work item failed; abandoning it", "instanceId", wi.InstanceID, "error", err)
-		if aerr := w.hub.AbandonOrchestrationWorkItem(ctx, wi, sp.AbandonBackoff(wi.DequeueCount, maxAbandonDelay)); aerr != nil {
-			w.log.Warn("abandoning an orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
-		}
+		w.abandonOrchestration(ctx, wi)
 		return
 	}
 	keep := res.exec != nil && w.cache != nil
@@ -321,9 +319,7 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *sp.OrchestrationW
 			return
 		}
 		w.log.Error("committing an orchestration work item failed", "instanceId", wi.InstanceID, "error", err)
-		if aerr := w.hub.AbandonOrchestrationWorkItem(ctx, wi, sp.AbandonBackoff(wi.DequeueCount, maxAbandonDelay)); aerr != nil {
-			w.log.Warn("abandoning an orchestration work item failed", "instanceId", wi.InstanceID, "error", aerr)
-		}
+		w.abandonOrchestration(ctx, wi)
 		return
 	}
 	if res.exec == nil {
@@ -334,6 +330,14 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *sp.OrchestrationW
 		return
 	}
 	res.exec.teardown()
+}
+
+// abandonOrchestration hands a work item back to the task hub, with the
+// back-off of its delivery count.
+func (w *Worker) abandonOrchestration(ctx context.Context, wi *sp.OrchestrationWorkItem) {
+	if err := w.hub.AbandonOrchestrationWorkItem(ctx, wi, sp.AbandonBackoff(wi.DequeueCount, maxAbandonDelay)); err != nil {
+		w.log.Warn("abandoning an orchestration work item failed", "instanceId", wi.InstanceID, "error", err)
+	}
 }
 
 // sessionMatches reports whether a cached execution is exactly at the

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/funchost/funchost/bindings"
@@ -336,15 +337,8 @@ func (p *processor) continueRunning(e *execution, local localRun, replace bool, 
 		if e.can != nil && e.can.opts.Version != "" {
 			start.Version = e.can.opts.Version
 		}
-		if pi := e.started.ParentInstance; pi != nil {
-			start.ParentInstance = pi
-		}
-		if e.started.Tags != nil {
-			start.Tags = make(map[string]string, len(e.started.Tags))
-			for k, v := range e.started.Tags {
-				start.Tags[k] = v
-			}
-		}
+		start.ParentInstance = e.started.ParentInstance
+		start.Tags = maps.Clone(e.started.Tags)
 		if gen+1 >= maxGenerationsPerWorkItem {
 			// Commit this generation as ContinuedAsNew and let a message
 			// to self start the next one.
@@ -550,21 +544,7 @@ func notifyParent(hist []*sp.HistoryEvent, hi historyInfo, instanceID string, no
 	if done == nil {
 		return nil
 	}
-	pi := hi.start.ParentInstance
-	msg := &sp.TaskMessage{Target: *pi.OrchestrationInstance}
-	switch done.OrchestrationStatus {
-	case sp.StatusCompleted:
-		msg.Event = &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceCompleted, EventID: -1, Timestamp: now,
-			TaskScheduledID: pi.TaskScheduleID, Result: done.Result}
-	default:
-		fd := done.FailureDetails
-		if fd == nil {
-			fd = terminatedFailure(hi.start.Name, instanceID, done.Result)
-		}
-		msg.Event = &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceFailed, EventID: -1, Timestamp: now,
-			TaskScheduledID: pi.TaskScheduleID, Reason: fd.ErrorMessage, Details: fd.StackTrace, FailureDetails: fd}
-	}
-	return msg
+	return parentNotice(hi.start.ParentInstance, done.OrchestrationStatus, done.Result, done.FailureDetails, hi.start.Name, instanceID, now)
 }
 
 // finishedState rebuilds the status row of a finished execution from its
@@ -588,10 +568,7 @@ func finishedState(wi *sp.OrchestrationWorkItem, hi historyInfo, now time.Time) 
 		st.ScheduledStartTime = *s.ScheduledStartTime
 	}
 	if len(s.Tags) > 0 {
-		st.Tags = make(map[string]string, len(s.Tags))
-		for k, v := range s.Tags {
-			st.Tags[k] = v
-		}
+		st.Tags = maps.Clone(s.Tags)
 	}
 	if hi.end != nil {
 		st.Output = hi.end.Result
