@@ -233,7 +233,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 		}
 	}
 
-	logStartup(log, cfg, sopts, srv, keys, port, d, rpcLn)
+	logStartup(log, cfg, srv, keys, port, d, rpcLn)
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
 	if rpc != nil {
@@ -320,7 +320,7 @@ func newLogger(opts Options) (*slog.Logger, error) {
 
 // logStartup prints what Core Tools prints: the function list with URLs,
 // plus the facts an operator needs (task hub, provider, auth mode).
-func logStartup(log *slog.Logger, cfg *config.Config, sopts httpserver.Options, srv *httpserver.Server, keys httpserver.Keys, port int, d *durable, rpcLn net.Listener) {
+func logStartup(log *slog.Logger, cfg *config.Config, srv *httpserver.Server, keys httpserver.Keys, port int, d *durable, rpcLn net.Listener) {
 	log.Info("Host started", "scriptRoot", cfg.ScriptRoot, "port", port, "routePrefix", cfg.Host.HTTP.RoutePrefix)
 	if d.hubName != "" {
 		log.Info("Durable task hub", "hub", d.hubName, "storageProvider", cfg.Host.Durable.StorageProvider.Type,

@@ -73,10 +73,6 @@ func (e *MapEnv) Environ() []string {
 	return out
 }
 
-// Lookup adapts an Env to the func(string) (string, bool) shape other
-// packages take (for example azurestorage.ResolveConnection).
-func Lookup(env Env) func(string) (string, bool) { return env.LookupEnv }
-
 // jobHostPrefix marks environment variables that override host.json.
 const jobHostPrefix = "AzureFunctionsJobHost__"
 

@@ -215,15 +215,9 @@ func LoadHost(scriptRoot string, env Env, log *slog.Logger) (*Host, error) {
 	case len(strings.TrimSpace(string(data))) == 0:
 		root["version"] = "2.0"
 	default:
-		v, err := decodeJSON(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		if root, err = decodeObject(path, data); err != nil {
+			return nil, err
 		}
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("%s: the top-level value must be a JSON object", path)
-		}
-		root = obj
 	}
 	name := path
 	if name == "" {

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,13 +42,9 @@ func LoadLocalSettings(scriptRoot string) (*LocalSettings, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	ls.Path = path
-	v, err := decodeJSON(data)
+	root, err := decodeObject(path, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	root, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%s: the top-level value must be a JSON object", path)
+		return nil, err
 	}
 	r := &reader{file: path, root: root}
 	ls.IsEncrypted = r.boolean("IsEncrypted", false)
@@ -67,16 +62,12 @@ func LoadLocalSettings(scriptRoot string) (*LocalSettings, error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			switch val := obj[k].(type) {
-			case nil:
-				// Core Tools skips null values.
-			case string:
-				ls.Values[k] = val
-			case json.Number:
-				ls.Values[k] = val.String()
-			case bool:
-				ls.Values[k] = fmt.Sprint(val)
-			default:
+			if obj[k] == nil {
+				continue // Core Tools skips null values.
+			}
+			if s, ok := scalarText(obj[k]); ok {
+				ls.Values[k] = s
+			} else {
 				r.fail("Values."+k, "must be a string (objects and arrays are not allowed)")
 			}
 		}

@@ -17,21 +17,26 @@ import (
 // host.json through .NET configuration, which ignores case.
 type node = any
 
-// decodeJSON decodes data into a generic tree (numbers kept as json.Number)
-// and turns syntax errors into "line L, column C" messages.
-func decodeJSON(data []byte) (node, error) {
+// decodeObject decodes data, the content of file, into a generic tree
+// (numbers kept as json.Number) whose top level must be an object. Syntax
+// errors become "file: invalid JSON at line L, column C" messages.
+func decodeObject(file string, data []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v node
 	if err := dec.Decode(&v); err != nil {
-		return nil, describeJSONError(data, err, dec.InputOffset())
+		return nil, fmt.Errorf("%s: %w", file, describeJSONError(data, err, dec.InputOffset()))
 	}
 	// Anything after the first value is a syntax error too.
 	if _, err := dec.Token(); err == nil {
 		line, col := lineCol(data, dec.InputOffset())
-		return nil, fmt.Errorf("invalid JSON at line %d, column %d: unexpected data after the top-level value", line, col)
+		return nil, fmt.Errorf("%s: invalid JSON at line %d, column %d: unexpected data after the top-level value", file, line, col)
 	}
-	return v, nil
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: the top-level value must be a JSON object", file)
+	}
+	return obj, nil
 }
 
 func describeJSONError(data []byte, err error, fallback int64) error {
@@ -149,16 +154,25 @@ func (r *reader) str(path, def string) string {
 	if !ok {
 		return def
 	}
-	switch s := v.(type) {
-	case string:
+	if s, ok := scalarText(v); ok {
 		return s
-	case json.Number:
-		return s.String()
-	case bool:
-		return strconv.FormatBool(s)
 	}
 	r.fail(path, "must be a string")
 	return def
+}
+
+// scalarText returns the text of a JSON string, number or boolean: .NET
+// configuration reads all three as strings.
+func scalarText(v any) (string, bool) {
+	switch s := v.(type) {
+	case string:
+		return s, true
+	case json.Number:
+		return s.String(), true
+	case bool:
+		return strconv.FormatBool(s), true
+	}
+	return "", false
 }
 
 func (r *reader) boolean(path string, def bool) bool {

@@ -69,7 +69,7 @@ type Client struct {
 	conn        string
 	webhookBase string // absolute, without trailing slash or query
 	basePath    string // path of webhookBase
-	code        string
+	linkQuery   string // query string of every management URL
 	forwarded   bool
 	now         func() time.Time
 }
@@ -82,12 +82,15 @@ func New(opts Options) *Client {
 		hub:       opts.Hub,
 		isOrch:    opts.IsOrchestrator,
 		conn:      opts.ConnectionName,
-		code:      opts.Code,
 		forwarded: opts.UseForwardedHost,
 		now:       opts.Now,
 	}
 	if c.conn == "" {
 		c.conn = DefaultConnectionName
+	}
+	c.linkQuery = "taskHub=" + url.QueryEscape(c.hub.Name()) + "&connection=" + url.QueryEscape(c.conn)
+	if opts.Code != "" {
+		c.linkQuery += "&code=" + url.QueryEscape(opts.Code)
 	}
 	if c.now == nil {
 		c.now = time.Now

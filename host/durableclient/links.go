@@ -54,22 +54,13 @@ func firstValue(h string) string {
 	return strings.TrimSpace(h)
 }
 
-// query returns the common query string of management URLs.
-func (c *Client) query() string {
-	q := "taskHub=" + url.QueryEscape(c.hub.Name()) + "&connection=" + url.QueryEscape(c.conn)
-	if c.code != "" {
-		q += "&code=" + url.QueryEscape(c.code)
-	}
-	return q
-}
-
 // payload builds the management URLs of instanceID under base (absolute
 // URL of the management API, no trailing slash).
 func (c *Client) payload(base, instanceID string, failOnError bool) bindings.HTTPManagementPayload {
 	// PathEscape writes a space as %20 (never +), so IDs with spaces
 	// round-trip (Durable Functions issue #2590).
 	inst := base + "/instances/" + url.PathEscape(instanceID)
-	q := c.query()
+	q := c.linkQuery
 	status := inst + "?" + q
 	if failOnError {
 		status += "&returnInternalServerErrorOnFailure=true"

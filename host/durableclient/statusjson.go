@@ -172,7 +172,7 @@ func HistoryJSON(events []*sp.HistoryEvent, showInput, showOutput bool) []json.R
 		}
 		result := func() {
 			if showOutput {
-				o.add("Result", resultJSON(e.Result))
+				o.add("Result", payloadJSON(e.Result))
 			}
 		}
 		merged := func(s *sp.HistoryEvent) {
@@ -252,12 +252,4 @@ func HistoryJSON(events []*sp.HistoryEvent, showInput, showOutput bool) []json.R
 		out = append(out, o.bytes())
 	}
 	return out
-}
-
-// resultJSON parses a stored result into JSON when possible.
-func resultJSON(s string) json.RawMessage {
-	if s == "" {
-		return nil
-	}
-	return payloadJSON(s)
 }

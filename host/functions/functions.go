@@ -295,9 +295,10 @@ func Parse(name, path string, data []byte) (*Definition, []Problem) {
 			checkHTTPTrigger(&b, field, add)
 		case strings.EqualFold(b.Type, TypeHTTP):
 			b.Type, wantDir = TypeHTTP, "out"
-		case strings.EqualFold(b.Type, TypeOrchestrationClient), strings.EqualFold(b.Type, TypeDurableClient):
-			b.Type = map[bool]string{true: TypeDurableClient, false: TypeOrchestrationClient}[strings.EqualFold(b.Type, TypeDurableClient)]
-			wantDir = "in"
+		case strings.EqualFold(b.Type, TypeOrchestrationClient):
+			b.Type, wantDir = TypeOrchestrationClient, "in"
+		case strings.EqualFold(b.Type, TypeDurableClient):
+			b.Type, wantDir = TypeDurableClient, "in"
 		case strings.EqualFold(b.Type, TypeOrchestrationTrigger):
 			b.Type, wantDir = TypeOrchestrationTrigger, "in"
 			triggers = append(triggers, i)

@@ -148,7 +148,9 @@ func New(opts Options) (s *Server, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 		}
-		h := &invoker{fn: fn, tmpl: tmpl, opts: &opts}
+		level := strings.ToLower(fn.AuthLevel)
+		h := &invoker{fn: fn, tmpl: tmpl, opts: &opts, level: level,
+			public: level == "anonymous" || opts.Keys.Open()}
 		for _, set := range []struct {
 			mux      *chi.Mux
 			patterns []string
@@ -206,11 +208,16 @@ type invoker struct {
 	fn   *Function
 	tmpl *routetemplate.Template
 	opts *Options
+	// level is fn.AuthLevel in lower case; public is set when no key is
+	// needed (anonymous, or no key configured). Both are fixed at New so
+	// requests don't recompute them.
+	level  string
+	public bool
 }
 
 func (iv *invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fn := iv.fn
-	if !iv.opts.Keys.allowFunction(r, strings.ToLower(fn.AuthLevel), fn.Name) {
+	if !iv.public && !iv.opts.Keys.allowFunction(r, iv.level, fn.Name) {
 		writeJSONError(w, http.StatusUnauthorized, "Unauthorized: a valid function key is required (x-functions-key header or code query parameter).")
 		return
 	}

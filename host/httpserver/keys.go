@@ -101,11 +101,10 @@ func keyEqual(presented, configured string) bool {
 	return subtle.ConstantTimeCompare([]byte(presented), []byte(configured)) == 1
 }
 
-// allowFunction reports whether r may call function fn at the given level.
+// allowFunction reports whether r's key lets it call function fn at the
+// given (lower-case) level. Callers let anonymous functions, and every
+// function when k.Open(), through without calling it.
 func (k Keys) allowFunction(r *http.Request, level, fn string) bool {
-	if level == "anonymous" || k.Open() {
-		return true
-	}
 	key := presentedKey(r)
 	if keyEqual(key, k.Master) {
 		return true

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	sp "github.com/funchost/funchost/storageprovider"
 )
 
 // httpTarget drives a running host over its HTTP API: it starts instances
@@ -78,8 +80,7 @@ func (h *httpTarget) run(ctx context.Context, orchestrator string, input any) (o
 		if err != nil {
 			return outcome{instanceID: payload.ID}, fmt.Errorf("instance %s: %w", payload.ID, err)
 		}
-		switch st.RuntimeStatus {
-		case "Completed", "Failed", "Terminated", "Canceled":
+		if s, err := sp.ParseOrchestrationStatus(st.RuntimeStatus); err == nil && s.IsTerminal() {
 			return outcome{instanceID: payload.ID, status: st.RuntimeStatus, finished: time.Now()}, nil
 		}
 	}

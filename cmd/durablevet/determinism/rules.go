@@ -211,23 +211,13 @@ func classifyFunc(fn *types.Func) (op string, cat category, banned bool) {
 		if tn == "" {
 			return "", 0, false
 		}
-		op = fn.Pkg().Name() + "." + tn + "." + name
-		byType, ok := methodRules[path]
-		if !ok {
-			return "", 0, false
-		}
+		byType := methodRules[path]
 		methods, ok := byType[tn]
 		if !ok {
-			methods, ok = byType[all]
+			methods = byType[all]
 		}
-		if !ok {
-			return "", 0, false
-		}
-		if c, ok := methods[name]; ok {
-			return op, c, true
-		}
-		if c, ok := methods[all]; ok {
-			return op, c, true
+		if c, ok := ruleFor(methods, name); ok {
+			return fn.Pkg().Name() + "." + tn + "." + name, c, true
 		}
 		return "", 0, false
 	}
@@ -247,17 +237,19 @@ func classifyFunc(fn *types.Func) (op string, cat category, banned bool) {
 		}
 		return "", 0, false
 	}
-	names, ok := funcRules[path]
-	if !ok {
-		return "", 0, false
-	}
-	if c, ok := names[name]; ok {
-		return op, c, true
-	}
-	if c, ok := names[all]; ok {
+	if c, ok := ruleFor(funcRules[path], name); ok {
 		return op, c, true
 	}
 	return "", 0, false
+}
+
+// ruleFor returns the category rules give name, or the one they give all.
+func ruleFor(rules map[string]category, name string) (category, bool) {
+	if c, ok := rules[name]; ok {
+		return c, true
+	}
+	c, ok := rules[all]
+	return c, ok
 }
 
 // classifyVar reports whether reading the package-level variable v is
