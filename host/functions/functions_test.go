@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/host/internal/hosttest"
 )
 
 const (
@@ -22,15 +23,7 @@ const (
 func writeFunctions(t *testing.T, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
-	for name, body := range files {
-		dir := filepath.Join(root, "functions", name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "function.json"), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	hosttest.WriteFunctions(t, root, files)
 	return root
 }
 
