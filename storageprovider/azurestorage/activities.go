@@ -30,6 +30,8 @@ func newActivityPoller(h *TaskHub) *activityPoller {
 	return &activityPoller{h: h, demand: make(chan struct{}, 1), wake: make(chan struct{}, 1), out: map[string]*qmsg{}}
 }
 
+// signal wakes whoever waits on ch (capacity 1) without blocking; a
+// pending wake-up absorbs this one.
 func signal(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
@@ -52,8 +54,9 @@ func (a *activityPoller) run(ctx context.Context) {
 			}
 			continue
 		}
+		asked := min(need, 32)
 		resp, err := h.workItems.DequeueMessages(ctx, &azqueue.DequeueMessagesOptions{
-			NumberOfMessages:  to.Ptr(int32(min(need, 32))),
+			NumberOfMessages:  to.Ptr(int32(asked)),
 			VisibilityTimeout: to.Ptr(vis),
 		})
 		if err != nil {
@@ -64,15 +67,7 @@ func (a *activityPoller) run(ctx context.Context) {
 			sleepCtx(ctx, jitter(time.Second))
 			continue
 		}
-		asked := min(need, 32)
-		switch {
-		case len(resp.Messages) == 0:
-			backoff = nextBackoff(backoff, h.opts.MinQueuePollingInterval, h.opts.MaxQueuePollingInterval)
-		case len(resp.Messages) < asked:
-			backoff = h.opts.MinQueuePollingInterval // drained: pause briefly
-		default:
-			backoff = 0
-		}
+		backoff = h.pollDelay(backoff, len(resp.Messages), asked)
 		if len(resp.Messages) == 0 {
 			waitWake(ctx, a.wake, jitter(backoff))
 			continue
@@ -89,10 +84,10 @@ func (a *activityPoller) run(ctx context.Context) {
 			}
 		}
 		a.buf = append(a.buf, msgs...)
-		for i := 0; i < len(msgs) && len(a.waiters) > 0; i++ {
-			ch := a.waiters[0]
-			a.waiters = a.waiters[1:]
-			ch <- struct{}{}
+		for range msgs {
+			if !wakeFirst(&a.waiters) {
+				break
+			}
 		}
 		a.mu.Unlock()
 		if backoff > 0 {
@@ -172,16 +167,33 @@ func (h *TaskHub) LockNextActivityWorkItem(ctx context.Context) (*sp.ActivityWor
 func (a *activityPoller) removeWaiter(ch chan struct{}) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for i, c := range a.waiters {
+	dropWaiter(&a.waiters, ch, len(a.buf) > 0)
+}
+
+// wakeFirst hands a wake-up to the longest-waiting Lock call, reporting
+// whether there was one. The caller holds the mutex guarding waiters.
+func wakeFirst(waiters *[]chan struct{}) bool {
+	if len(*waiters) == 0 {
+		return false
+	}
+	ch := (*waiters)[0]
+	*waiters = (*waiters)[1:]
+	ch <- struct{}{}
+	return true
+}
+
+// dropWaiter removes the channel of a Lock call that gave up. If it was
+// already signalled and work is left, the wake-up is passed on to the
+// next waiter. The caller holds the mutex guarding waiters.
+func dropWaiter(waiters *[]chan struct{}, ch chan struct{}, workLeft bool) {
+	for i, c := range *waiters {
 		if c == ch {
-			a.waiters = append(a.waiters[:i], a.waiters[i+1:]...)
+			*waiters = append((*waiters)[:i], (*waiters)[i+1:]...)
 			return
 		}
 	}
-	if len(a.buf) > 0 && len(a.waiters) > 0 {
-		next := a.waiters[0]
-		a.waiters = a.waiters[1:]
-		next <- struct{}{}
+	if workLeft {
+		wakeFirst(waiters)
 	}
 }
 

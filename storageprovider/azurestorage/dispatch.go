@@ -252,16 +252,7 @@ func (h *TaskHub) receiveLoop(ctx context.Context, part *partition, epoch uint64
 			sleepCtx(ctx, jitter(time.Second))
 			continue
 		}
-		switch {
-		case len(resp.Messages) == 0:
-			backoff = nextBackoff(backoff, h.opts.MinQueuePollingInterval, h.opts.MaxQueuePollingInterval)
-		case len(resp.Messages) < h.opts.ControlQueueBatchSize:
-			// The queue is drained: the next poll would most likely be
-			// empty, so pause briefly (local sends wake us at once).
-			backoff = h.opts.MinQueuePollingInterval
-		default:
-			backoff = 0
-		}
+		backoff = h.pollDelay(backoff, len(resp.Messages), h.opts.ControlQueueBatchSize)
 		if len(resp.Messages) > 0 {
 			msgs := h.decodeReceived(ctx, q, part.index, resp.Messages)
 			h.orch.add(ctx, part.index, epoch, msgs)
@@ -280,6 +271,22 @@ func waitWake(ctx context.Context, wake chan struct{}, d time.Duration) {
 	case <-wake:
 	case <-t.C:
 	case <-ctx.Done():
+	}
+}
+
+// pollDelay returns the pause before a queue's next poll, given the
+// previous pause and how many of the asked messages the last poll got:
+// growing while the queue is empty, brief once it is drained (the next
+// poll would most likely be empty; local sends wake the poller at once),
+// none while full batches arrive.
+func (h *TaskHub) pollDelay(cur time.Duration, got, asked int) time.Duration {
+	switch {
+	case got == 0:
+		return nextBackoff(cur, h.opts.MinQueuePollingInterval, h.opts.MaxQueuePollingInterval)
+	case got < asked:
+		return h.opts.MinQueuePollingInterval
+	default:
+		return 0
 	}
 }
 
@@ -447,17 +454,23 @@ func (d *orchDispatcher) lockOf(m *qmsg) *orchLock {
 // renew or commit. Called with d.mu held.
 func (d *orchDispatcher) expire(lk *orchLock) {
 	lk.done = true
-	for _, x := range lk.msgs {
-		if d.byID[x.id] == x {
-			delete(d.byID, x.id)
-		}
-	}
+	d.untrack(lk.msgs)
 	inst := lk.inst
 	if inst.lock == lk {
 		inst.lock = nil
 		inst.locked = false
 	}
 	d.dropCache(inst)
+}
+
+// untrack forgets a work item's messages, except those a re-delivery has
+// replaced. Called with d.mu held.
+func (d *orchDispatcher) untrack(msgs []*qmsg) {
+	for _, m := range msgs {
+		if d.byID[m.id] == m {
+			delete(d.byID, m.id)
+		}
+	}
 }
 
 // makeReady queues inst for a work item if it has messages and no work
@@ -468,11 +481,7 @@ func (d *orchDispatcher) makeReady(inst *instState) {
 	}
 	inst.inReady = true
 	d.ready = append(d.ready, inst)
-	if len(d.waiters) > 0 {
-		ch := d.waiters[0]
-		d.waiters = d.waiters[1:]
-		ch <- struct{}{}
-	}
+	wakeFirst(&d.waiters)
 }
 
 // forget removes inst from the map when nothing refers to it. Called with
@@ -561,12 +570,7 @@ func (d *orchDispatcher) dropAll() {
 	}
 }
 
-func (d *orchDispatcher) signalRoom() {
-	select {
-	case d.room <- struct{}{}:
-	default:
-	}
-}
+func (d *orchDispatcher) signalRoom() { signal(d.room) }
 
 // ---- orchestration work items ----
 
@@ -644,18 +648,7 @@ func (h *TaskHub) LockNextOrchestrationWorkItem(ctx context.Context) (*sp.Orches
 func (d *orchDispatcher) removeWaiter(ch chan struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for i, c := range d.waiters {
-		if c == ch {
-			d.waiters = append(d.waiters[:i], d.waiters[i+1:]...)
-			return
-		}
-	}
-	// Already signalled: pass the wake-up on.
-	if len(d.ready) > 0 && len(d.waiters) > 0 {
-		next := d.waiters[0]
-		d.waiters = d.waiters[1:]
-		next <- struct{}{}
-	}
+	dropWaiter(&d.waiters, ch, len(d.ready) > 0)
 }
 
 // canSkipHistoryRead: a first delivery of a generation-0 start for an
@@ -820,11 +813,7 @@ func (d *orchDispatcher) finish(lk *orchLock, cache *instCache, keepCache bool) 
 		return // expired meanwhile; the instance was already released
 	}
 	lk.done = true
-	for _, m := range lk.msgs {
-		if d.byID[m.id] == m {
-			delete(d.byID, m.id)
-		}
-	}
+	d.untrack(lk.msgs)
 	inst := lk.inst
 	inst.locked = false
 	inst.lock = nil
@@ -911,8 +900,8 @@ func (h *TaskHub) CompleteOrchestrationWorkItem(ctx context.Context, wi *sp.Orch
 			return h.historyCheckFailed(ctx, lk, id, "another worker committed this instance first; abandoning the work item", err)
 		}
 		newCache.etag = etag
-		h := make([]*sp.HistoryEvent, 0, len(base)+len(c.NewEvents))
-		newCache.history = append(append(h, base...), c.NewEvents...)
+		hist := make([]*sp.HistoryEvent, 0, len(base)+len(c.NewEvents))
+		newCache.history = append(append(hist, base...), c.NewEvents...)
 	}
 
 	if len(c.NewEvents) == 0 && !c.ReplaceHistory {
@@ -1013,8 +1002,7 @@ func (h *TaskHub) writeState(ctx context.Context, s *sp.OrchestrationState, with
 	b, _ := json.Marshal(row)
 	// The row nearly always exists (created with the instance): a merge
 	// with If-Match * is one lookup in Azurite where an upsert is two.
-	any := azcore.ETagAny
-	_, err := h.instances.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{IfMatch: &any, UpdateMode: aztables.UpdateModeMerge})
+	_, err := h.instances.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{IfMatch: to.Ptr(azcore.ETagAny), UpdateMode: aztables.UpdateModeMerge})
 	if isNotFound(err) {
 		_, err = h.instances.UpsertEntity(ctx, b, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeMerge})
 	}

@@ -316,7 +316,7 @@ func (h *TaskHub) purge(ctx context.Context, instanceID string) error {
 		}
 		keys = keys[n:]
 	}
-	if err := h.deleteBlobsWithPrefix(ctx, sanitizeKey(instanceID)+"/"); err != nil {
+	if err := h.deleteBlobsWithPrefix(ctx, pk+"/"); err != nil {
 		return fmt.Errorf("azurestorage: purging blobs of %q: %w", instanceID, err)
 	}
 	if _, err := h.instances.DeleteEntity(ctx, pk, "", nil); err != nil && !isNotFound(err) {

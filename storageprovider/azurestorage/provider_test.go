@@ -266,19 +266,11 @@ func TestRequestsFiveActivitySequence(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	waitFor(t, 60*time.Second, fmt.Sprintf("%d orchestrations to complete", n), func() bool {
 		eng.mu.Lock()
-		done := len(eng.completed)
-		eng.mu.Unlock()
-		if done == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d orchestrations completed", done, n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer eng.mu.Unlock()
+		return len(eng.completed) == n
+	})
 	d := h.RequestCounter().Snapshot().Sub(before)
 	t.Logf("%d five-activity orchestrations: %.1f requests each (%s)", n, float64(d.Total)/n, d)
 	if q := d.ByOperation["table.query"]; q != 0 {

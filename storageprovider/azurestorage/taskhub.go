@@ -494,12 +494,7 @@ func (h *TaskHub) wakePartitionAfter(p int, d time.Duration) {
 	time.AfterFunc(at, func() { h.wakePartition(p) })
 }
 
-func (h *TaskHub) wakePartition(p int) {
-	select {
-	case h.parts[p].wake <- struct{}{}:
-	default:
-	}
-}
+func (h *TaskHub) wakePartition(p int) { signal(h.parts[p].wake) }
 
 // SendTaskMessages delivers messages to orchestration instances.
 func (h *TaskHub) SendTaskMessages(ctx context.Context, msgs ...*sp.TaskMessage) error {

@@ -261,11 +261,7 @@ func (h *TaskHub) GetOrchestrationHistory(ctx context.Context, instanceID string
 		}
 		return evs, nil
 	}
-	out := make([]*sp.HistoryEvent, len(inst.history))
-	for i, e := range inst.history {
-		out[i] = e.Clone()
-	}
-	return out, nil
+	return cloneEvents(make([]*sp.HistoryEvent, 0, len(inst.history)), inst.history), nil
 }
 
 const defaultPageSize = 100
