@@ -76,7 +76,7 @@ func TestStatusParsing(t *testing.T) {
 
 func TestHistoryEventJSONStable(t *testing.T) {
 	ts := time.Date(2024, 1, 2, 3, 4, 5, 123456700, time.UTC)
-	e := &HistoryEvent{EventType: EventTaskScheduled, EventID: 0, Timestamp: ts, Name: "SayHello", Input: `"Tokyo"`}
+	e := NewTaskScheduledEvent(ts, 0, "SayHello", "", `"Tokyo"`)
 	b, err := json.Marshal(e)
 	if err != nil {
 		t.Fatal(err)

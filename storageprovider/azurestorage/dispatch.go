@@ -1126,7 +1126,7 @@ func (h *TaskHub) commitHistory(ctx context.Context, id, execID string, start in
 		}
 		sentinel := entity{"PartitionKey": pk, "RowKey": sentinelRowKey, "ExecutionId": execID, "IsCheckpointComplete": last}
 		if last {
-			sentinel.setTime("CheckpointCompletedTimestamp", now())
+			sentinel.setTime("CheckpointCompletedTimestamp", sp.Now())
 		}
 		sb, _ := json.Marshal(sentinel)
 		if etag == "" {

@@ -17,8 +17,6 @@ import (
 // provider: orchestrations that call "Echo" activities one after the other
 // and complete with the last result.
 
-func stamp() time.Time { return time.Now().UTC().Truncate(100 * time.Nanosecond) }
-
 func newExecID() string {
 	u := uuid.New()
 	return fmt.Sprintf("%x", u[:])
@@ -29,8 +27,7 @@ func newExecID() string {
 func startMsg(id string, input string) *sp.TaskMessage {
 	exec := newExecID()
 	return &sp.TaskMessage{
-		Event: &sp.HistoryEvent{EventType: sp.EventExecutionStarted, EventID: -1, Timestamp: stamp(), Name: "Seq", Input: input,
-			OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec}},
+		Event:  sp.NewExecutionStartedEvent(sp.Now(), sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec}, "Seq", "", input),
 		Target: sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec},
 	}
 }
@@ -123,7 +120,7 @@ func (e *miniEngine) episode(wi *sp.OrchestrationWorkItem) *sp.OrchestrationChec
 		// row is already like this).
 		c.State = &sp.OrchestrationState{InstanceID: wi.InstanceID, ExecutionID: started.OrchestrationInstance.ExecutionID,
 			Name: started.Name, RuntimeStatus: sp.StatusCompleted, CreatedTime: started.Timestamp, Input: started.Input,
-			Output: wi.History[len(wi.History)-2].Result, LastUpdatedTime: stamp(), CompletedTime: stamp()}
+			Output: wi.History[len(wi.History)-2].Result, LastUpdatedTime: sp.Now(), CompletedTime: sp.Now()}
 		if wi.State != nil && wi.State.RuntimeStatus == sp.StatusCompleted {
 			c.State = wi.State
 		}
@@ -150,7 +147,7 @@ func (e *miniEngine) episode(wi *sp.OrchestrationWorkItem) *sp.OrchestrationChec
 		return c
 	}
 	target := sp.OrchestrationInstance{InstanceID: wi.InstanceID, ExecutionID: started.OrchestrationInstance.ExecutionID}
-	events := []*sp.HistoryEvent{{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: stamp()}}
+	events := []*sp.HistoryEvent{sp.NewOrchestratorStartedEvent(sp.Now())}
 	events = append(events, newEvents...)
 	result := started.Input
 	next := len(done)
@@ -158,26 +155,25 @@ func (e *miniEngine) episode(wi *sp.OrchestrationWorkItem) *sp.OrchestrationChec
 		if e.local {
 			// Run the activity in place: TaskScheduled + TaskCompleted.
 			events = append(events,
-				&sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: next, Timestamp: stamp(), Name: "Echo", Input: result},
-				&sp.HistoryEvent{EventType: sp.EventTaskCompleted, EventID: -1, Timestamp: stamp(), TaskScheduledID: next, Result: result})
+				sp.NewTaskScheduledEvent(sp.Now(), next, "Echo", "", result),
+				sp.NewTaskCompletedEvent(sp.Now(), next, result))
 			next++
 			continue
 		}
 		if !scheduled[next] {
-			ts := &sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: next, Timestamp: stamp(), Name: "Echo", Input: result}
+			ts := sp.NewTaskScheduledEvent(sp.Now(), next, "Echo", "", result)
 			events = append(events, ts)
 			c.ActivityMessages = append(c.ActivityMessages, &sp.TaskMessage{Event: ts.Clone(), Target: target})
 		}
 		break
 	}
 	st := &sp.OrchestrationState{InstanceID: wi.InstanceID, ExecutionID: target.ExecutionID, Name: started.Name,
-		RuntimeStatus: sp.StatusRunning, CreatedTime: started.Timestamp, LastUpdatedTime: stamp(), Input: started.Input}
+		RuntimeStatus: sp.StatusRunning, CreatedTime: started.Timestamp, LastUpdatedTime: sp.Now(), Input: started.Input}
 	if next >= e.steps {
-		events = append(events, &sp.HistoryEvent{EventType: sp.EventExecutionCompleted, EventID: next, Timestamp: stamp(),
-			OrchestrationStatus: sp.StatusCompleted, Result: result})
-		st.RuntimeStatus, st.Output, st.CompletedTime = sp.StatusCompleted, result, stamp()
+		events = append(events, sp.NewExecutionCompletedEvent(sp.Now(), next, sp.StatusCompleted, result, nil))
+		st.RuntimeStatus, st.Output, st.CompletedTime = sp.StatusCompleted, result, sp.Now()
 	}
-	events = append(events, &sp.HistoryEvent{EventType: sp.EventOrchestratorCompleted, EventID: -1, Timestamp: stamp()})
+	events = append(events, sp.NewOrchestratorCompletedEvent(sp.Now()))
 	c.NewEvents, c.State = events, st
 	return c
 }
@@ -194,8 +190,7 @@ func (e *miniEngine) activities(ctx context.Context, t testing.TB) {
 			continue
 		}
 		ev := awi.Message.Event
-		res := &sp.TaskMessage{Event: &sp.HistoryEvent{EventType: sp.EventTaskCompleted, EventID: -1, Timestamp: stamp(),
-			TaskScheduledID: ev.EventID, Result: ev.Input}, Target: awi.Message.Target}
+		res := &sp.TaskMessage{Event: sp.NewTaskCompletedEvent(sp.Now(), ev.EventID, ev.Input), Target: awi.Message.Target}
 		if err := e.h.CompleteActivityWorkItem(ctx, awi, res); err != nil && ctx.Err() == nil {
 			t.Logf("complete activity: %v", err)
 		}

@@ -311,7 +311,7 @@ func pendingState(start *sp.TaskMessage, generation int) *sp.OrchestrationState 
 		s.ExecutionID = ev.OrchestrationInstance.ExecutionID
 	}
 	if s.CreatedTime.IsZero() {
-		s.CreatedTime = now()
+		s.CreatedTime = sp.Now()
 		s.LastUpdatedTime = s.CreatedTime
 	}
 	if ev.ScheduledStartTime != nil {
@@ -319,9 +319,6 @@ func pendingState(start *sp.TaskMessage, generation int) *sp.OrchestrationState 
 	}
 	return s
 }
-
-// now is the current time as stored timestamps have it: UTC, 100 ns.
-func now() time.Time { return time.Now().UTC().Truncate(100 * time.Nanosecond) }
 
 // isBlobURL reports whether a table value is a reference to an offloaded
 // blob (JSON text never starts like a URL).

@@ -110,17 +110,16 @@ func TestLongTimerChaining(t *testing.T) {
 	id := "timer-" + newExecID()[:6]
 	start := startMsg(id, `1`)
 	wi := createAndLock(ctx, t, h, start)
-	fireAt := stamp().Add(5 * time.Second)
+	fireAt := sp.Now().Add(5 * time.Second)
 	before := h.RequestCounter().Snapshot()
 	if err := h.CompleteOrchestrationWorkItem(ctx, wi, &sp.OrchestrationCheckpoint{
 		NewEvents: []*sp.HistoryEvent{
-			{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: stamp()},
+			sp.NewOrchestratorStartedEvent(sp.Now()),
 			wi.NewMessages[0].Event,
-			{EventType: sp.EventTimerCreated, EventID: 0, Timestamp: stamp(), FireAt: fireAt},
-			{EventType: sp.EventOrchestratorCompleted, EventID: -1, Timestamp: stamp()},
+			sp.NewTimerCreatedEvent(sp.Now(), 0, fireAt),
+			sp.NewOrchestratorCompletedEvent(sp.Now()),
 		},
-		TimerMessages: []*sp.TaskMessage{{Event: &sp.HistoryEvent{EventType: sp.EventTimerFired, EventID: -1, Timestamp: stamp(),
-			TimerID: 0, FireAt: fireAt}, Target: start.Target}},
+		TimerMessages: []*sp.TaskMessage{{Event: sp.NewTimerFiredEvent(sp.Now(), 0, fireAt), Target: start.Target}},
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 func TestMessageEncoding(t *testing.T) {
 	ts := time.Date(2024, 1, 2, 3, 4, 5, 123456700, time.UTC)
 	m := &sp.TaskMessage{
-		Event:          &sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: 3, Timestamp: ts, Name: "Act", Input: `{"x":"\u00e9"}`},
+		Event:          sp.NewTaskScheduledEvent(ts, 3, "Act", "", `{"x":"\u00e9"}`),
 		Target:         sp.OrchestrationInstance{InstanceID: "inst", ExecutionID: "exec"},
 		SequenceNumber: 7,
 	}
@@ -60,8 +60,8 @@ func TestHistoryEntityRoundTrip(t *testing.T) {
 			ScheduledStartTime: &sched},
 		{EventType: sp.EventTaskFailed, EventID: -1, Timestamp: ts, TaskScheduledID: 0, Reason: "boom", Details: "d",
 			FailureDetails: &sp.FailureDetails{ErrorType: "E", ErrorMessage: "m"}},
-		{EventType: sp.EventTimerFired, EventID: -1, Timestamp: ts, TimerID: 0, FireAt: ts},
-		{EventType: sp.EventExecutionCompleted, EventID: 5, Timestamp: ts, OrchestrationStatus: sp.StatusRunning, Result: `"r"`},
+		sp.NewTimerFiredEvent(ts, 0, ts),
+		sp.NewExecutionCompletedEvent(ts, 5, sp.StatusRunning, `"r"`, nil),
 	}
 	for i, ev := range events {
 		e := historyEntity("pk", i, "exec", ev)

@@ -96,8 +96,7 @@ func TestSentinelETagChaining(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev := awi.Message.Event
-		if err := h.CompleteActivityWorkItem(ctx, awi, &sp.TaskMessage{Event: &sp.HistoryEvent{EventType: sp.EventTaskCompleted,
-			EventID: -1, Timestamp: stamp(), TaskScheduledID: ev.EventID, Result: ev.Input}, Target: awi.Message.Target}); err != nil {
+		if err := h.CompleteActivityWorkItem(ctx, awi, &sp.TaskMessage{Event: sp.NewTaskCompletedEvent(sp.Now(), ev.EventID, ev.Input), Target: awi.Message.Target}); err != nil {
 			t.Fatal(err)
 		}
 		before := h.RequestCounter().Snapshot()
@@ -295,8 +294,8 @@ func TestStaleCacheCannotDropMessages(t *testing.T) {
 	id := "stale-" + newExecID()[:8]
 	start := startMsg(id, `1`)
 	wi := createAndLock(ctx, t, h, start)
-	first := []*sp.HistoryEvent{{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: stamp()}, wi.NewMessages[0].Event,
-		{EventType: sp.EventOrchestratorCompleted, EventID: -1, Timestamp: stamp()}}
+	first := []*sp.HistoryEvent{sp.NewOrchestratorStartedEvent(sp.Now()), wi.NewMessages[0].Event,
+		sp.NewOrchestratorCompletedEvent(sp.Now())}
 	if err := h.CompleteOrchestrationWorkItem(ctx, wi, &sp.OrchestrationCheckpoint{NewEvents: first}); err != nil {
 		t.Fatal(err)
 	}
@@ -306,15 +305,15 @@ func TestStaleCacheCannotDropMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	more := []*sp.HistoryEvent{{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: stamp()},
-		{EventType: sp.EventTaskScheduled, EventID: 0, Timestamp: stamp(), Name: "Act"},
-		{EventType: sp.EventOrchestratorCompleted, EventID: -1, Timestamp: stamp()}}
+	more := []*sp.HistoryEvent{sp.NewOrchestratorStartedEvent(sp.Now()),
+		sp.NewTaskScheduledEvent(sp.Now(), 0, "Act", "", ""),
+		sp.NewOrchestratorCompletedEvent(sp.Now())}
 	if _, err := other.commitHistory(ctx, id, lh.executionID, len(lh.events), more, lh.etag); err != nil {
 		t.Fatal(err)
 	}
 	// The activity's result reaches this host, which still has the old
 	// history cached: the result looks unknown, so the engine drops it.
-	res := &sp.TaskMessage{Event: &sp.HistoryEvent{EventType: sp.EventTaskCompleted, EventID: -1, Timestamp: stamp(), TaskScheduledID: 0, Result: `2`},
+	res := &sp.TaskMessage{Event: sp.NewTaskCompletedEvent(sp.Now(), 0, `2`),
 		Target: start.Target}
 	if err := h.SendTaskMessages(ctx, res); err != nil {
 		t.Fatal(err)
@@ -364,8 +363,7 @@ func TestLocalActivityResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := h.RequestCounter().Snapshot()
-	res := &sp.TaskMessage{Event: &sp.HistoryEvent{EventType: sp.EventTaskCompleted, EventID: -1, Timestamp: stamp(),
-		TaskScheduledID: awi.Message.Event.EventID, Result: awi.Message.Event.Input}, Target: awi.Message.Target}
+	res := &sp.TaskMessage{Event: sp.NewTaskCompletedEvent(sp.Now(), awi.Message.Event.EventID, awi.Message.Event.Input), Target: awi.Message.Target}
 	if err := h.CompleteActivityWorkItem(ctx, awi, res); err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +420,7 @@ func TestEarlyResultForUncommittedInstance(t *testing.T) {
 	defer cancel()
 	id := "early-" + newExecID()[:8]
 	exec := newExecID()
-	res := &sp.TaskMessage{Event: &sp.HistoryEvent{EventType: sp.EventTaskCompleted, EventID: -1, Timestamp: stamp(), TaskScheduledID: 0, Result: `1`},
+	res := &sp.TaskMessage{Event: sp.NewTaskCompletedEvent(sp.Now(), 0, `1`),
 		Target: sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec}}
 	if err := h.SendTaskMessages(ctx, res); err != nil {
 		t.Fatal(err)
@@ -436,10 +434,10 @@ func TestEarlyResultForUncommittedInstance(t *testing.T) {
 	}
 	// The previous owner commits the first episode now.
 	other := newTestHub(t, conn, func(o *Options) { o.TaskHubName = h.Name(); o.PartitionCount = 1 })
-	first := []*sp.HistoryEvent{{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: stamp()},
-		{EventType: sp.EventExecutionStarted, EventID: -1, Timestamp: stamp(), Name: "Seq", OrchestrationInstance: &res.Target},
-		{EventType: sp.EventTaskScheduled, EventID: 0, Timestamp: stamp(), Name: "Echo"},
-		{EventType: sp.EventOrchestratorCompleted, EventID: -1, Timestamp: stamp()}}
+	first := []*sp.HistoryEvent{sp.NewOrchestratorStartedEvent(sp.Now()),
+		sp.NewExecutionStartedEvent(sp.Now(), res.Target, "Seq", "", ""),
+		sp.NewTaskScheduledEvent(sp.Now(), 0, "Echo", "", ""),
+		sp.NewOrchestratorCompletedEvent(sp.Now())}
 	if _, err := other.commitHistory(ctx, id, exec, 0, first, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -468,14 +466,13 @@ func TestFirstCommitOverLeftoverRows(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	id := "leftover-" + newExecID()[:6]
-	old := historyEntity(sanitizeKey(id), 1, "oldexec", &sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: 0, Timestamp: stamp(), Name: "Old"})
+	old := historyEntity(sanitizeKey(id), 1, "oldexec", sp.NewTaskScheduledEvent(sp.Now(), 0, "Old", "", ""))
 	b, _ := json.Marshal(old)
 	if _, err := h.history.AddEntity(ctx, b, nil); err != nil {
 		t.Fatal(err)
 	}
-	events := []*sp.HistoryEvent{{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: stamp()},
-		{EventType: sp.EventExecutionStarted, EventID: -1, Timestamp: stamp(), Name: "New",
-			OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: id, ExecutionID: "newexec"}}}
+	events := []*sp.HistoryEvent{sp.NewOrchestratorStartedEvent(sp.Now()),
+		sp.NewExecutionStartedEvent(sp.Now(), sp.OrchestrationInstance{InstanceID: id, ExecutionID: "newexec"}, "New", "", "")}
 	etag, err := h.commitHistory(ctx, id, "newexec", 0, events, "")
 	if err != nil || etag == "" {
 		t.Fatalf("commit over leftover rows = %q, %v", etag, err)

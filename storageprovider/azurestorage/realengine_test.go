@@ -127,7 +127,7 @@ func TestStatusRowLastUpdatedFollowsVisibleChanges(t *testing.T) {
 	defer runEngine(t, h, reg, engine.Options{MaxConcurrentOrchestrations: 2, MaxConcurrentActivities: 1}, nil)()
 	createNamed(t, h, "stepper1", "Stepper")
 	raise := func() {
-		if err := h.SendTaskMessages(context.Background(), &sp.TaskMessage{Event: &sp.HistoryEvent{EventType: sp.EventEventRaised, EventID: -1, Name: "go"},
+		if err := h.SendTaskMessages(context.Background(), &sp.TaskMessage{Event: sp.NewEventRaisedEvent(sp.Now(), "go", ""),
 			Target: sp.OrchestrationInstance{InstanceID: "stepper1"}}); err != nil {
 			t.Fatal(err)
 		}

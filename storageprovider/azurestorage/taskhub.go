@@ -267,7 +267,7 @@ func (h *TaskHub) CreateIfNotExists(ctx context.Context) error {
 		for _, q := range h.names.controlQueues {
 			names = append(names, leaseBlobName(q))
 		}
-		info := fmt.Sprintf(`{"TaskHubName":%q,"CreatedAt":%q,"PartitionCount":%d}`, h.Name(), now().Format(timeLayout), h.opts.PartitionCount)
+		info := fmt.Sprintf(`{"TaskHubName":%q,"CreatedAt":%q,"PartitionCount":%d}`, h.Name(), sp.Now().Format(timeLayout), h.opts.PartitionCount)
 		err := parallel(ctx, 8, len(names), func(ctx context.Context, i int) error {
 			body := []byte{}
 			if i == 0 {

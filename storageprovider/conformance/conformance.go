@@ -207,9 +207,6 @@ func (s *suite) waitCtx() context.Context {
 	return ctx
 }
 
-// stamp is "now" as the message conventions store timestamps.
-func stamp() time.Time { return time.Now().UTC().Truncate(100 * time.Nanosecond) }
-
 // newID returns a 32-hex-digit ID, the form of system-made instance and
 // execution IDs.
 func newID() string {
@@ -227,15 +224,7 @@ func uniqueID(prefix string) string { return prefix + "-" + newID()[:12] }
 func startMessage(id, name, input string) *sp.TaskMessage {
 	exec := newID()
 	return &sp.TaskMessage{
-		Event: &sp.HistoryEvent{
-			EventType:             sp.EventExecutionStarted,
-			EventID:               -1,
-			Timestamp:             stamp(),
-			Name:                  name,
-			Version:               "1.0",
-			Input:                 input,
-			OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec},
-		},
+		Event:  sp.NewExecutionStartedEvent(sp.Now(), sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec}, name, "1.0", input),
 		Target: sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec},
 	}
 }
@@ -243,7 +232,7 @@ func startMessage(id, name, input string) *sp.TaskMessage {
 // eventMessage builds an external-event message for id's current execution.
 func eventMessage(id, name, input string) *sp.TaskMessage {
 	return &sp.TaskMessage{
-		Event:  &sp.HistoryEvent{EventType: sp.EventEventRaised, EventID: -1, Timestamp: stamp(), Name: name, Input: input},
+		Event:  sp.NewEventRaisedEvent(sp.Now(), name, input),
 		Target: sp.OrchestrationInstance{InstanceID: id},
 	}
 }
@@ -412,7 +401,7 @@ func running(wi *sp.OrchestrationWorkItem, customStatus string) *sp.Orchestratio
 	}
 	st.RuntimeStatus = sp.StatusRunning
 	st.CustomStatus = customStatus
-	st.LastUpdatedTime = stamp()
+	st.LastUpdatedTime = sp.Now()
 	return st
 }
 
@@ -421,19 +410,19 @@ func finished(wi *sp.OrchestrationWorkItem, status sp.OrchestrationStatus, outpu
 	st := running(wi, "")
 	st.RuntimeStatus = status
 	st.Output = output
-	st.CompletedTime = stamp()
+	st.CompletedTime = sp.Now()
 	return st
 }
 
 // episode is the history an engine appends for one work item: its
 // messages framed by OrchestratorStarted/Completed, plus extra events.
 func episode(wi *sp.OrchestrationWorkItem, extra ...*sp.HistoryEvent) []*sp.HistoryEvent {
-	evs := []*sp.HistoryEvent{{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: stamp()}}
+	evs := []*sp.HistoryEvent{sp.NewOrchestratorStartedEvent(sp.Now())}
 	for _, m := range wi.NewMessages {
 		evs = append(evs, m.Event.Clone())
 	}
 	evs = append(evs, extra...)
-	return append(evs, &sp.HistoryEvent{EventType: sp.EventOrchestratorCompleted, EventID: -1, Timestamp: stamp()})
+	return append(evs, sp.NewOrchestratorCompletedEvent(sp.Now()))
 }
 
 // runToStatus drives a freshly created instance through one episode that
@@ -446,8 +435,7 @@ func (s *suite) runToStatus(id string, status sp.OrchestrationStatus) {
 	wi := s.lockFor(id)
 	c := &sp.OrchestrationCheckpoint{NewEvents: episode(wi)}
 	if status.IsTerminal() {
-		c.NewEvents = episode(wi, &sp.HistoryEvent{EventType: sp.EventExecutionCompleted, EventID: 0,
-			Timestamp: stamp(), OrchestrationStatus: status, Result: `"done"`})
+		c.NewEvents = episode(wi, sp.NewExecutionCompletedEvent(sp.Now(), 0, status, `"done"`, nil))
 		c.State = finished(wi, status, `"done"`)
 	} else {
 		c.State = running(wi, "")

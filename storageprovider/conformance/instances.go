@@ -253,15 +253,14 @@ func testRoundTrip(s *suite) {
 	if in := wi.NewMessages[0].Event.Input; in != quoted {
 		s.t.Errorf("start message input = %q, want %q", in, quoted)
 	}
-	ts := stamp().Add(-time.Hour)
+	ts := sp.Now().Add(-time.Hour)
 	fire := ts.Add(90 * time.Minute)
 	sched := ts.Add(3 * time.Minute)
 	events := episode(wi,
-		&sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: 0, Timestamp: ts, Name: "Say", Version: "2", Input: quoted},
-		&sp.HistoryEvent{EventType: sp.EventTimerCreated, EventID: 1, Timestamp: ts, FireAt: fire},
-		&sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceCreated, EventID: 2, Timestamp: ts, Name: "Child",
-			InstanceID: id + ":child", Input: `null`},
-		&sp.HistoryEvent{EventType: sp.EventEventSent, EventID: 3, Timestamp: ts, Name: "ping", InstanceID: "other", Input: `{"a":[1,2]}`},
+		sp.NewTaskScheduledEvent(ts, 0, "Say", "2", quoted),
+		sp.NewTimerCreatedEvent(ts, 1, fire),
+		sp.NewSubOrchestrationInstanceCreatedEvent(ts, 2, "Child", "", id+":child", `null`),
+		sp.NewEventSentEvent(ts, 3, "other", "ping", `{"a":[1,2]}`),
 	)
 	s.commit(wi, &sp.OrchestrationCheckpoint{NewEvents: events, State: running(wi, quoted)})
 	want := events
@@ -274,22 +273,24 @@ func testRoundTrip(s *suite) {
 	if wi.State != nil && (wi.State.RuntimeStatus != sp.StatusRunning || wi.State.CustomStatus != quoted) {
 		s.t.Errorf("work item state = %+v, want the committed row", wi.State)
 	}
+	// Details differs from the stack trace so that a provider storing one
+	// column for both fails.
+	failed := sp.NewTaskFailedEvent(ts, 4, &sp.FailureDetails{ErrorType: "MyError", ErrorMessage: unicodeText,
+		StackTrace: "at main()", InnerFailure: &sp.FailureDetails{ErrorType: "Inner", ErrorMessage: "cause"}})
+	failed.Details = "stack\nline 2"
+	nested := sp.NewExecutionStartedEvent(ts, sp.OrchestrationInstance{InstanceID: id, ExecutionID: newID()}, "Nested", "3", quoted)
+	nested.ParentInstance = &sp.ParentInstance{Name: "Parent", Version: "1", TaskScheduleID: 7,
+		OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: "parent", ExecutionID: newID()}}
+	nested.Tags, nested.ScheduledStartTime, nested.Generation = map[string]string{"k": "v", "ü": "ß"}, &sched, 2
 	more := episode(wi,
-		&sp.HistoryEvent{EventType: sp.EventTaskCompleted, EventID: -1, Timestamp: ts, TaskScheduledID: 0, Result: quoted},
-		&sp.HistoryEvent{EventType: sp.EventTaskFailed, EventID: -1, Timestamp: ts, TaskScheduledID: 4, Reason: unicodeText,
-			Details: "stack\nline 2", FailureDetails: &sp.FailureDetails{ErrorType: "MyError", ErrorMessage: unicodeText,
-				StackTrace: "at main()", InnerFailure: &sp.FailureDetails{ErrorType: "Inner", ErrorMessage: "cause"}}},
-		&sp.HistoryEvent{EventType: sp.EventTimerFired, EventID: -1, Timestamp: ts, TimerID: 1, FireAt: fire},
-		&sp.HistoryEvent{EventType: sp.EventExecutionSuspended, EventID: -1, Timestamp: ts, Reason: "pause"},
-		&sp.HistoryEvent{EventType: sp.EventExecutionResumed, EventID: -1, Timestamp: ts, Reason: "go"},
-		&sp.HistoryEvent{EventType: sp.EventGenericEvent, EventID: -1, Timestamp: ts, Data: unicodeText},
-		&sp.HistoryEvent{EventType: sp.EventExecutionStarted, EventID: -1, Timestamp: ts, Name: "Nested", Version: "3",
-			Input: quoted, OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: id, ExecutionID: newID()},
-			ParentInstance: &sp.ParentInstance{Name: "Parent", Version: "1", TaskScheduleID: 7,
-				OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: "parent", ExecutionID: newID()}},
-			Tags: map[string]string{"k": "v", "ü": "ß"}, ScheduledStartTime: &sched, Generation: 2},
-		&sp.HistoryEvent{EventType: sp.EventExecutionCompleted, EventID: 9, Timestamp: ts,
-			OrchestrationStatus: sp.StatusFailed, Result: quoted, FailureDetails: &sp.FailureDetails{ErrorType: "E", ErrorMessage: "m"}},
+		sp.NewTaskCompletedEvent(ts, 0, quoted),
+		failed,
+		sp.NewTimerFiredEvent(ts, 1, fire),
+		sp.NewExecutionSuspendedEvent(ts, "pause"),
+		sp.NewExecutionResumedEvent(ts, "go"),
+		sp.NewGenericEvent(ts, unicodeText),
+		nested,
+		sp.NewExecutionCompletedEvent(ts, 9, sp.StatusFailed, quoted, &sp.FailureDetails{ErrorType: "E", ErrorMessage: "m"}),
 	)
 	st := finished(wi, sp.StatusFailed, quoted)
 	st.CustomStatus = `{"step":"ü"}`
@@ -401,7 +402,7 @@ func testLargePayloads(s *suite) {
 		s.t.Errorf("start message input: %d bytes back, want %d", len(in), len(big))
 	}
 	events := episode(wi,
-		&sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: 0, Timestamp: stamp(), Name: "Act", Input: big2},
+		sp.NewTaskScheduledEvent(sp.Now(), 0, "Act", "", big2),
 	)
 	s.commit(wi, &sp.OrchestrationCheckpoint{
 		NewEvents:        events,
@@ -415,8 +416,7 @@ func testLargePayloads(s *suite) {
 	if in := awi.Message.Event.Input; in != big2 {
 		s.t.Errorf("activity input: %d bytes back, want %d", len(in), len(big2))
 	}
-	res := &sp.TaskMessage{Event: &sp.HistoryEvent{EventType: sp.EventTaskCompleted, EventID: -1, Timestamp: stamp(),
-		TaskScheduledID: 0, Result: big}, Target: awi.Message.Target}
+	res := &sp.TaskMessage{Event: sp.NewTaskCompletedEvent(sp.Now(), 0, big), Target: awi.Message.Target}
 	if err := s.hub.CompleteActivityWorkItem(s.waitCtx(), awi, res); err != nil {
 		s.t.Fatalf("CompleteActivityWorkItem: %v", err)
 	}
@@ -427,8 +427,7 @@ func testLargePayloads(s *suite) {
 	if err := sameEvents(wi.History, events); err != nil {
 		s.t.Errorf("work item history: %v", err)
 	}
-	more := episode(wi, &sp.HistoryEvent{EventType: sp.EventExecutionCompleted, EventID: 1, Timestamp: stamp(),
-		OrchestrationStatus: sp.StatusCompleted, Result: big2})
+	more := episode(wi, sp.NewExecutionCompletedEvent(sp.Now(), 1, sp.StatusCompleted, big2, nil))
 	s.commit(wi, &sp.OrchestrationCheckpoint{NewEvents: more, State: finished(wi, sp.StatusCompleted, big2)})
 	st := s.state(id)
 	if st.Output != big2 || st.Input != big {
@@ -445,7 +444,7 @@ func testReplaceHistory(s *suite) {
 	id := uniqueID("replace")
 	s.create(id, "Loop", `0`)
 	wi := s.lockFor(id)
-	first := episode(wi, &sp.HistoryEvent{EventType: sp.EventContinueAsNew, EventID: 0, Timestamp: stamp(), Result: `1`})
+	first := episode(wi, sp.NewContinueAsNewEvent(sp.Now(), 0, `1`))
 	s.commit(wi, &sp.OrchestrationCheckpoint{NewEvents: first, State: running(wi, "")})
 	if err := sameEvents(s.history(id), first); err != nil {
 		s.t.Fatalf("first generation: %v", err)
@@ -456,12 +455,11 @@ func testReplaceHistory(s *suite) {
 	s.send(eventMessage(id, "go", `1`))
 	wi = s.lockFor(id)
 	exec := newID()
-	restart := &sp.HistoryEvent{EventType: sp.EventExecutionStarted, EventID: -1, Timestamp: stamp(), Name: "Loop", Input: `1`,
-		OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec}}
+	restart := sp.NewExecutionStartedEvent(sp.Now(), sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec}, "Loop", "", `1`)
 	second := []*sp.HistoryEvent{
-		{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: stamp()},
+		sp.NewOrchestratorStartedEvent(sp.Now()),
 		restart,
-		{EventType: sp.EventOrchestratorCompleted, EventID: -1, Timestamp: stamp()},
+		sp.NewOrchestratorCompletedEvent(sp.Now()),
 	}
 	st := running(wi, "")
 	st.ExecutionID = exec
@@ -494,7 +492,7 @@ func testReplaceHistory(s *suite) {
 func testDelayedStart(s *suite) {
 	id := uniqueID("delayed")
 	m := startMessage(id, "Later", `1`)
-	at := stamp().Add(s.opts.QuietPeriod)
+	at := sp.Now().Add(s.opts.QuietPeriod)
 	m.Event.ScheduledStartTime = &at
 	if err := s.hub.CreateInstance(s.waitCtx(), m); err != nil {
 		s.t.Fatalf("CreateInstance: %v", err)

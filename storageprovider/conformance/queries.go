@@ -63,7 +63,7 @@ func (s *suite) queryAll(q sp.InstanceQuery) []string {
 // testQueryFilters: each filter of InstanceQuery alone and combined.
 func testQueryFilters(s *suite) {
 	p := "qf-" + newID()[:8] + "-"
-	base := stamp().Add(-10 * time.Hour).Truncate(time.Second)
+	base := sp.Now().Add(-10 * time.Hour).Truncate(time.Second)
 	hour := time.Hour
 	rows := []struct {
 		id     string
@@ -132,7 +132,7 @@ func testQueryFilters(s *suite) {
 func testQueryPaging(s *suite) {
 	p := "page-" + newID()[:8] + "-"
 	n := s.opts.PagingInstances
-	base := stamp().Add(-time.Hour)
+	base := sp.Now().Add(-time.Hour)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	work := make(chan int)
@@ -176,7 +176,7 @@ func testQueryPaging(s *suite) {
 // status; the ID is then free (Generation 0 again).
 func testPurgeInstance(s *suite) {
 	done, pending := uniqueID("purge-done"), uniqueID("purge-pending")
-	s.createAt(done, stamp(), sp.StatusCompleted)
+	s.createAt(done, sp.Now(), sp.StatusCompleted)
 	s.create(pending, "Orch", `null`)
 	for _, id := range []string{done, pending} {
 		if err := s.hub.PurgeInstance(s.waitCtx(), id); err != nil {
@@ -205,7 +205,7 @@ func testPurgeInstance(s *suite) {
 // matching the filter and counts them.
 func testPurgeInstances(s *suite) {
 	p := "pf-" + newID()[:8] + "-"
-	base := stamp().Add(-10 * time.Hour).Truncate(time.Second)
+	base := sp.Now().Add(-10 * time.Hour).Truncate(time.Second)
 	rows := []struct {
 		id     string
 		status sp.OrchestrationStatus
@@ -231,7 +231,7 @@ func testPurgeInstances(s *suite) {
 			[]string{"completed", "pending", "running", "terminated"}},
 		{"created to (inclusive)", sp.PurgeFilter{CreatedTimeTo: base}, 1,
 			[]string{"pending", "running", "terminated"}},
-		{"created from, future", sp.PurgeFilter{CreatedTimeFrom: stamp().Add(time.Hour)}, 0,
+		{"created from, future", sp.PurgeFilter{CreatedTimeFrom: sp.Now().Add(time.Hour)}, 0,
 			[]string{"pending", "running", "terminated"}},
 		{"everything", sp.PurgeFilter{}, 1, []string{"pending", "running"}},
 	}
@@ -331,8 +331,7 @@ func testWakeOnWork(s *suite) {
 		s.t.Fatalf("waiting lock returned %s, want %s", wi.InstanceID, id)
 	}
 	s.commit(wi, &sp.OrchestrationCheckpoint{NewEvents: episode(wi), State: running(wi, ""),
-		ActivityMessages: []*sp.TaskMessage{{Event: &sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: 0,
-			Timestamp: stamp(), Name: "Act"}, Target: wi.NewMessages[0].Target}}})
+		ActivityMessages: []*sp.TaskMessage{{Event: sp.NewTaskScheduledEvent(sp.Now(), 0, "Act", "", ""), Target: wi.NewMessages[0].Target}}})
 	select {
 	case awi := <-act:
 		if awi.Message.Target.InstanceID != id {

@@ -168,10 +168,10 @@ func testStaleCommit(s *suite) {
 	s.create(id, "Orch", `null`)
 	wi1 := s.lockFor(id)
 	wi2 := s.lockFor(id) // after wi1's lock expired
-	second := episode(wi2, &sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: 0, Timestamp: stamp(), Name: "Second"})
+	second := episode(wi2, sp.NewTaskScheduledEvent(sp.Now(), 0, "Second", "", ""))
 	s.commit(wi2, &sp.OrchestrationCheckpoint{NewEvents: second, State: running(wi2, `"second"`)})
 
-	first := episode(wi1, &sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: 0, Timestamp: stamp(), Name: "First"})
+	first := episode(wi1, sp.NewTaskScheduledEvent(sp.Now(), 0, "First", "", ""))
 	err := s.hub.CompleteOrchestrationWorkItem(s.waitCtx(), wi1, &sp.OrchestrationCheckpoint{
 		NewEvents: first, State: running(wi1, `"first"`)})
 	if !errors.Is(err, sp.ErrWorkItemLost) {
@@ -199,16 +199,15 @@ func testTimers(s *suite) {
 	s.create(id, "Orch", `null`)
 	wi := s.lockFor(id)
 	target := wi.NewMessages[0].Target
-	future := stamp().Add(s.opts.QuietPeriod)
-	past := stamp().Add(-time.Second)
+	future := sp.Now().Add(s.opts.QuietPeriod)
+	past := sp.Now().Add(-time.Second)
 	timer := func(tid int, at time.Time) *sp.TaskMessage {
-		return &sp.TaskMessage{Event: &sp.HistoryEvent{EventType: sp.EventTimerFired, EventID: -1, Timestamp: stamp(),
-			TimerID: tid, FireAt: at}, Target: target}
+		return &sp.TaskMessage{Event: sp.NewTimerFiredEvent(sp.Now(), tid, at), Target: target}
 	}
 	s.commit(wi, &sp.OrchestrationCheckpoint{
 		NewEvents: episode(wi,
-			&sp.HistoryEvent{EventType: sp.EventTimerCreated, EventID: 0, Timestamp: stamp(), FireAt: future},
-			&sp.HistoryEvent{EventType: sp.EventTimerCreated, EventID: 1, Timestamp: stamp(), FireAt: past}),
+			sp.NewTimerCreatedEvent(sp.Now(), 0, future),
+			sp.NewTimerCreatedEvent(sp.Now(), 1, past)),
 		State:         running(wi, ""),
 		TimerMessages: []*sp.TaskMessage{timer(0, future), timer(1, past)},
 	})
@@ -249,17 +248,12 @@ func testSubOrchestrationStart(s *suite) {
 	ps := s.create(parent, "Parent", `null`)
 	wi := s.lockFor(parent)
 	childExec := newID()
-	childStart := &sp.TaskMessage{
-		Event: &sp.HistoryEvent{EventType: sp.EventExecutionStarted, EventID: -1, Timestamp: stamp(), Name: "Child",
-			Version: "1", Input: `{"n":1}`,
-			OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: child, ExecutionID: childExec},
-			ParentInstance: &sp.ParentInstance{Name: "Parent", TaskScheduleID: 0,
-				OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: parent, ExecutionID: ps.Target.ExecutionID}}},
-		Target: sp.OrchestrationInstance{InstanceID: child, ExecutionID: childExec},
-	}
+	childTarget := sp.OrchestrationInstance{InstanceID: child, ExecutionID: childExec}
+	childStart := &sp.TaskMessage{Event: sp.NewExecutionStartedEvent(sp.Now(), childTarget, "Child", "1", `{"n":1}`), Target: childTarget}
+	childStart.Event.ParentInstance = &sp.ParentInstance{Name: "Parent", TaskScheduleID: 0,
+		OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: parent, ExecutionID: ps.Target.ExecutionID}}
 	s.commit(wi, &sp.OrchestrationCheckpoint{
-		NewEvents: episode(wi, &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceCreated, EventID: 0,
-			Timestamp: stamp(), Name: "Child", InstanceID: child, Input: `{"n":1}`}),
+		NewEvents:        episode(wi, sp.NewSubOrchestrationInstanceCreatedEvent(sp.Now(), 0, "Child", "", child, `{"n":1}`)),
 		State:            running(wi, ""),
 		OutboundMessages: []*sp.TaskMessage{childStart},
 	})
@@ -286,13 +280,11 @@ func testSubOrchestrationStart(s *suite) {
 	}
 	cwi = s.lockFor(child) // the duplicate start; the engine would drop it
 	done := &sp.TaskMessage{
-		Event: &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceCompleted, EventID: -1, Timestamp: stamp(),
-			TaskScheduledID: 0, Result: `"child result"`},
+		Event:  sp.NewSubOrchestrationInstanceCompletedEvent(sp.Now(), 0, `"child result"`),
 		Target: ps.Target,
 	}
 	s.commit(cwi, &sp.OrchestrationCheckpoint{
-		NewEvents: episode(cwi, &sp.HistoryEvent{EventType: sp.EventExecutionCompleted, EventID: 0, Timestamp: stamp(),
-			OrchestrationStatus: sp.StatusCompleted, Result: `"child result"`}),
+		NewEvents:        episode(cwi, sp.NewExecutionCompletedEvent(sp.Now(), 0, sp.StatusCompleted, `"child result"`, nil)),
 		State:            finished(cwi, sp.StatusCompleted, `"child result"`),
 		OutboundMessages: []*sp.TaskMessage{done},
 	})
@@ -312,8 +304,7 @@ func testOutboundEvents(s *suite) {
 	s.create(a, "Sender", `null`)
 	wi := s.lockFor(a)
 	s.commit(wi, &sp.OrchestrationCheckpoint{
-		NewEvents: episode(wi, &sp.HistoryEvent{EventType: sp.EventEventSent, EventID: 0, Timestamp: stamp(),
-			Name: "hello", InstanceID: b, Input: `"hi"`}),
+		NewEvents:        episode(wi, sp.NewEventSentEvent(sp.Now(), 0, b, "hello", `"hi"`)),
 		State:            running(wi, ""),
 		OutboundMessages: []*sp.TaskMessage{eventMessage(b, "hello", `"hi"`)},
 	})
@@ -334,7 +325,7 @@ func (s *suite) scheduleActivities(id string, n int) sp.OrchestrationInstance {
 	var evs []*sp.HistoryEvent
 	var msgs []*sp.TaskMessage
 	for i := range n {
-		e := &sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: i, Timestamp: stamp(), Name: "Act", Input: fmt.Sprintf(`%d`, i)}
+		e := sp.NewTaskScheduledEvent(sp.Now(), i, "Act", "", fmt.Sprintf(`%d`, i))
 		evs = append(evs, e)
 		msgs = append(msgs, &sp.TaskMessage{Event: e.Clone(), Target: target})
 	}
@@ -357,8 +348,7 @@ func (s *suite) lockActivity() *sp.ActivityWorkItem {
 func completed(awi *sp.ActivityWorkItem) *sp.TaskMessage {
 	e := awi.Message.Event
 	return &sp.TaskMessage{
-		Event: &sp.HistoryEvent{EventType: sp.EventTaskCompleted, EventID: -1, Timestamp: stamp(),
-			TaskScheduledID: e.EventID, Result: fmt.Sprintf(`"result %s"`, e.Input)},
+		Event:  sp.NewTaskCompletedEvent(sp.Now(), e.EventID, fmt.Sprintf(`"result %s"`, e.Input)),
 		Target: awi.Message.Target,
 	}
 }
@@ -515,9 +505,9 @@ func testMessageRoundTrip(s *suite) {
 	s.create(id, "Orch", `null`)
 	wi := s.lockFor(id)
 	target := wi.NewMessages[0].Target
-	ts := stamp().Add(-time.Minute)
-	scheduled := &sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: 0, Timestamp: ts, Name: "Grüße", Version: "2", Input: quoted}
-	timer := &sp.HistoryEvent{EventType: sp.EventTimerFired, EventID: -1, Timestamp: ts, TimerID: 1, FireAt: ts.Add(time.Second)}
+	ts := sp.Now().Add(-time.Minute)
+	scheduled := sp.NewTaskScheduledEvent(ts, 0, "Grüße", "2", quoted)
+	timer := sp.NewTimerFiredEvent(ts, 1, ts.Add(time.Second))
 	s.commit(wi, &sp.OrchestrationCheckpoint{
 		NewEvents:        episode(wi, scheduled.Clone()),
 		State:            running(wi, ""),
@@ -531,18 +521,18 @@ func testMessageRoundTrip(s *suite) {
 	if awi.Message.Target != target {
 		s.t.Errorf("activity target = %+v, want %+v", awi.Message.Target, target)
 	}
-	failed := &sp.HistoryEvent{EventType: sp.EventTaskFailed, EventID: -1, Timestamp: ts, TaskScheduledID: 0,
-		Reason: unicodeText, Details: "line 1\nline 2", FailureDetails: &sp.FailureDetails{ErrorType: "Boom", ErrorMessage: unicodeText,
-			StackTrace: "main.go:1", IsNonRetriable: true, InnerFailure: &sp.FailureDetails{ErrorType: "Cause", ErrorMessage: "x"}}}
+	failed := sp.NewTaskFailedEvent(ts, 0, &sp.FailureDetails{ErrorType: "Boom", ErrorMessage: unicodeText,
+		StackTrace: "main.go:1", IsNonRetriable: true, InnerFailure: &sp.FailureDetails{ErrorType: "Cause", ErrorMessage: "x"}})
+	failed.Details = "line 1\nline 2" // not the stack trace: the columns are separate
 	if err := s.hub.CompleteActivityWorkItem(s.waitCtx(), awi, &sp.TaskMessage{Event: failed.Clone(), Target: target}); err != nil {
 		s.t.Fatalf("CompleteActivityWorkItem: %v", err)
 	}
 	client := []*sp.HistoryEvent{
-		{EventType: sp.EventEventRaised, EventID: -1, Timestamp: ts, Name: "Ereignis ü", Input: quoted},
-		{EventType: sp.EventExecutionSuspended, EventID: -1, Timestamp: ts, Reason: "pause ⏸"},
-		{EventType: sp.EventExecutionResumed, EventID: -1, Timestamp: ts, Reason: "go ▶"},
-		{EventType: sp.EventExecutionRewound, EventID: -1, Timestamp: ts, Reason: "again"},
-		{EventType: sp.EventExecutionTerminated, EventID: -1, Timestamp: ts, Input: `"stop ✋"`},
+		sp.NewEventRaisedEvent(ts, "Ereignis ü", quoted),
+		sp.NewExecutionSuspendedEvent(ts, "pause ⏸"),
+		sp.NewExecutionResumedEvent(ts, "go ▶"),
+		sp.NewExecutionRewoundEvent(ts, "again"),
+		sp.NewExecutionTerminatedEvent(ts, `"stop ✋"`),
 	}
 	for _, e := range client {
 		s.send(&sp.TaskMessage{Event: e.Clone(), Target: sp.OrchestrationInstance{InstanceID: id}})

@@ -30,14 +30,14 @@ func BenchmarkCreateLockComplete(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		now := stamp()
+		now := sp.Now()
 		st := wi.State.Clone()
 		st.RuntimeStatus, st.Output, st.CompletedTime = sp.StatusCompleted, `"ok"`, now
 		c := &sp.OrchestrationCheckpoint{State: st, NewEvents: []*sp.HistoryEvent{
-			{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: now},
+			sp.NewOrchestratorStartedEvent(now),
 			wi.NewMessages[0].Event,
-			{EventType: sp.EventExecutionCompleted, EventID: 0, Timestamp: now, Result: `"ok"`},
-			{EventType: sp.EventOrchestratorCompleted, EventID: -1, Timestamp: now},
+			sp.NewExecutionCompletedEvent(now, 0, sp.StatusCompleted, `"ok"`, nil),
+			sp.NewOrchestratorCompletedEvent(now),
 		}}
 		if err := h.CompleteOrchestrationWorkItem(ctx, wi, c); err != nil {
 			b.Fatal(err)

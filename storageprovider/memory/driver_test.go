@@ -17,13 +17,10 @@ import (
 // benchmarks: each orchestration calls `activities` activities one after
 // the other (a HelloSequence) and completes.
 
-func stamp() time.Time { return time.Now().UTC().Truncate(100 * time.Nanosecond) }
-
 func start(id string) *sp.TaskMessage {
 	exec := "e-" + id
 	return &sp.TaskMessage{
-		Event: &sp.HistoryEvent{EventType: sp.EventExecutionStarted, EventID: -1, Timestamp: stamp(), Name: "Seq",
-			Input: `"Tokyo"`, OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec}},
+		Event:  sp.NewExecutionStartedEvent(sp.Now(), sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec}, "Seq", "", `"Tokyo"`),
 		Target: sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec},
 	}
 }
@@ -88,8 +85,8 @@ func (d *driver) step(ctx context.Context, wi *sp.OrchestrationWorkItem) error {
 			doneTasks++
 		}
 	}
-	now := stamp()
-	evs := []*sp.HistoryEvent{{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: now}}
+	now := sp.Now()
+	evs := []*sp.HistoryEvent{sp.NewOrchestratorStartedEvent(now)}
 	for _, m := range wi.NewMessages {
 		evs = append(evs, m.Event)
 		switch m.Event.EventType {
@@ -107,17 +104,16 @@ func (d *driver) step(ctx context.Context, wi *sp.OrchestrationWorkItem) error {
 	c := &sp.OrchestrationCheckpoint{}
 	if doneTasks < d.activities {
 		st.RuntimeStatus = sp.StatusRunning
-		ev := &sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: doneTasks, Timestamp: now, Name: "SayHello", Input: `"Tokyo"`}
+		ev := sp.NewTaskScheduledEvent(now, doneTasks, "SayHello", "", `"Tokyo"`)
 		evs = append(evs, ev)
 		c.ActivityMessages = []*sp.TaskMessage{{Event: ev, Target: target}}
 	} else {
 		st.RuntimeStatus = sp.StatusCompleted
 		st.Output = `["Hello Tokyo!","Hello Seattle!","Hello London!"]`
 		st.CompletedTime = now
-		evs = append(evs, &sp.HistoryEvent{EventType: sp.EventExecutionCompleted, EventID: doneTasks, Timestamp: now,
-			OrchestrationStatus: sp.StatusCompleted, Result: st.Output})
+		evs = append(evs, sp.NewExecutionCompletedEvent(now, doneTasks, sp.StatusCompleted, st.Output, nil))
 	}
-	c.NewEvents = append(evs, &sp.HistoryEvent{EventType: sp.EventOrchestratorCompleted, EventID: -1, Timestamp: now})
+	c.NewEvents = append(evs, sp.NewOrchestratorCompletedEvent(now))
 	c.State = st
 	if err := d.hub.CompleteOrchestrationWorkItem(ctx, wi, c); err != nil {
 		return err
@@ -141,8 +137,7 @@ func (d *driver) actLoop(ctx context.Context) {
 			}
 			return
 		}
-		res := &sp.TaskMessage{Event: &sp.HistoryEvent{EventType: sp.EventTaskCompleted, EventID: -1, Timestamp: stamp(),
-			TaskScheduledID: awi.Message.Event.EventID, Result: `"Hello Tokyo!"`}, Target: awi.Message.Target}
+		res := &sp.TaskMessage{Event: sp.NewTaskCompletedEvent(sp.Now(), awi.Message.Event.EventID, `"Hello Tokyo!"`), Target: awi.Message.Target}
 		if err := d.hub.CompleteActivityWorkItem(ctx, awi, res); err != nil {
 			d.fail(err)
 			return

@@ -63,7 +63,7 @@ func (h *TaskHub) createRowLocked(inst *instance, m *sp.TaskMessage, gen int) {
 	if m.Target.ExecutionID == "" {
 		m.Target.ExecutionID = execID
 	}
-	n := now()
+	n := sp.Now()
 	created := ev.Timestamp.UTC()
 	if created.IsZero() {
 		created = n

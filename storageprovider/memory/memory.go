@@ -188,10 +188,6 @@ func (h *TaskHub) Stop(ctx context.Context) error {
 	return nil
 }
 
-// now returns the current time as stored timestamps have it: UTC,
-// truncated to 100 ns.
-func now() time.Time { return time.Now().UTC().Truncate(100 * time.Nanosecond) }
-
 func (h *TaskHub) closedErr() error {
 	return fmt.Errorf("memory task hub %q: %w", h.opts.Name, sp.ErrTaskHubClosed)
 }

@@ -40,7 +40,7 @@ func lock(t testing.TB, h *memory.TaskHub) *sp.OrchestrationWorkItem {
 }
 
 func raise(id, name string) *sp.TaskMessage {
-	return &sp.TaskMessage{Event: &sp.HistoryEvent{EventType: sp.EventEventRaised, EventID: -1, Name: name, Timestamp: stamp()},
+	return &sp.TaskMessage{Event: sp.NewEventRaisedEvent(sp.Now(), name, ""),
 		Target: sp.OrchestrationInstance{InstanceID: id}}
 }
 
@@ -191,15 +191,15 @@ func TestTerminalHistoryCompaction(t *testing.T) {
 				t.Fatal(err)
 			}
 			wi := lock(t, h)
-			sched := stamp().Add(time.Hour)
+			sched := sp.Now().Add(time.Hour)
 			evs := []*sp.HistoryEvent{
-				{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: stamp()},
+				sp.NewOrchestratorStartedEvent(sp.Now()),
 				wi.NewMessages[0].Event,
-				{EventType: sp.EventTaskFailed, EventID: -1, Timestamp: stamp(), TaskScheduledID: 3, Reason: "ü",
+				{EventType: sp.EventTaskFailed, EventID: -1, Timestamp: sp.Now(), TaskScheduledID: 3, Reason: "ü",
 					FailureDetails: &sp.FailureDetails{ErrorType: "E", InnerFailure: &sp.FailureDetails{ErrorMessage: "x"}}},
 				{EventType: sp.EventExecutionStarted, EventID: -1, Tags: map[string]string{"a": "b"}, ScheduledStartTime: &sched,
 					ParentInstance: &sp.ParentInstance{Name: "p", OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: "p"}}},
-				{EventType: sp.EventExecutionCompleted, EventID: 1, Timestamp: stamp(), OrchestrationStatus: sp.StatusCompleted, Result: `1`},
+				sp.NewExecutionCompletedEvent(sp.Now(), 1, sp.StatusCompleted, `1`, nil),
 			}
 			st := wi.State.Clone()
 			st.RuntimeStatus = sp.StatusCompleted
@@ -223,7 +223,7 @@ func TestTerminalHistoryCompaction(t *testing.T) {
 			if !reflect.DeepEqual(wi.History, evs) {
 				t.Errorf("work item history differs after compaction")
 			}
-			extra := &sp.HistoryEvent{EventType: sp.EventGenericEvent, EventID: -1, Data: "x"}
+			extra := sp.NewGenericEvent(sp.Now(), "x")
 			if err := h.CompleteOrchestrationWorkItem(ctx, wi, &sp.OrchestrationCheckpoint{NewEvents: []*sp.HistoryEvent{extra}}); err != nil {
 				t.Fatal(err)
 			}
@@ -251,7 +251,7 @@ func TestHubCopiesData(t *testing.T) {
 	if wi.NewMessages[0].Event.Input != `"Tokyo"` {
 		t.Errorf("stored start message changed with the caller's copy")
 	}
-	ev := &sp.HistoryEvent{EventType: sp.EventGenericEvent, EventID: -1, Data: "orig"}
+	ev := sp.NewGenericEvent(sp.Now(), "orig")
 	if err := h.CompleteOrchestrationWorkItem(ctx, wi, &sp.OrchestrationCheckpoint{NewEvents: []*sp.HistoryEvent{ev}}); err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestTimersSameInstantKeepOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	wi := lock(t, h)
-	at := stamp().Add(30 * time.Millisecond)
+	at := sp.Now().Add(30 * time.Millisecond)
 	var timers []*sp.TaskMessage
 	for i := range 5 {
 		timers = append(timers, &sp.TaskMessage{Event: &sp.HistoryEvent{EventType: sp.EventTimerFired, EventID: -1,
@@ -357,7 +357,7 @@ func TestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	wi := lock(t, h)
-	timer := &sp.TaskMessage{Event: &sp.HistoryEvent{EventType: sp.EventTimerFired, EventID: -1, FireAt: stamp().Add(20 * time.Millisecond)}}
+	timer := &sp.TaskMessage{Event: sp.NewTimerFiredEvent(sp.Now(), 0, sp.Now().Add(20*time.Millisecond))}
 	if err := h.CompleteOrchestrationWorkItem(ctx, wi, &sp.OrchestrationCheckpoint{TimerMessages: []*sp.TaskMessage{timer}}); err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +483,7 @@ func TestCompactionKeepsInvalidUTF8(t *testing.T) {
 		t.Fatal(err)
 	}
 	wi := lock(t, h)
-	evs := []*sp.HistoryEvent{{EventType: sp.EventGenericEvent, EventID: -1, Data: "bad \xff byte"}}
+	evs := []*sp.HistoryEvent{sp.NewGenericEvent(sp.Now(), "bad \xff byte")}
 	st := wi.State.Clone()
 	st.RuntimeStatus = sp.StatusCompleted
 	if err := h.CompleteOrchestrationWorkItem(ctx, wi, &sp.OrchestrationCheckpoint{NewEvents: evs, State: st}); err != nil {
