@@ -18,11 +18,15 @@
 // Orchestrator code is every function or function literal whose first
 // parameter is a bindings.OrchestrationContext (the bindings.Orchestrator
 // shape, functions given to bindings.TypedOrchestrator, and the handlers
-// registered as orchestrators), plus the helpers in the same module that it
-// calls, followed across packages. Helper findings are reported at the call
-// inside the orchestrator, with the chain:
+// registered as orchestrators), plus what it reaches in the same module:
+// the helpers it calls (followed across packages), the implementations of
+// the module's interfaces it calls through, and the initialisers of the
+// package-level variables it reads. Findings are reported at the call (or
+// read) inside the orchestrator, with the chain:
 //
 //	HelloSequence → formatGreeting → time.Now: orchestrator code must not read the clock; use ctx.CurrentUTCDateTime()
+//	Service.Run → Store.Save → blobStore.Save → azblob.Client.UploadBuffer: orchestrator code must not call network, storage or database clients; do it in an activity (ctx.CallActivity)
+//	Orchestrate → var region → os.Getenv: orchestrator code must not read the process or machine environment ...
 //
 // What is reported, and the alternative each message names:
 //
@@ -30,30 +34,45 @@
 //     AfterFunc, Tick, NewTimer, NewTicker, context.WithTimeout and
 //     WithDeadline): ctx.CurrentUTCDateTime() and ctx.CreateTimer;
 //   - random numbers and GUIDs (math/rand, math/rand/v2 except the seeded
-//     constructors, crypto/rand, uuid New* generators): ctx.NewGUID() or an
-//     activity;
-//   - the process environment (os.Getenv, LookupEnv, Environ, Hostname, ...):
-//     the input or an activity;
+//     constructors, crypto/rand, uuid New* generators), and package-level
+//     generators shared by all instances: ctx.NewGUID() or an activity;
+//   - the process and machine environment (os.Getenv, LookupEnv, Environ,
+//     Hostname, Getpid, runtime.NumCPU, GOMAXPROCS, os/user, time zones,
+//     ...): the input or an activity;
 //   - I/O: os file and process calls, os/exec, io/ioutil, net, net/http
-//     clients and servers, database/sql, bindings.DurableClient methods:
-//     activities (or ctx.CallSubOrchestrator / ctx.SendEvent);
+//     clients and servers, database/sql, bindings.DurableClient methods,
+//     every function and method of the well-known client packages (Azure
+//     SDK, AWS, Google Cloud, gRPC, Redis, SQL drivers, message brokers;
+//     see docs/durablevet.md), of the packages given with -io-packages, and
+//     of code marked //durablevet:io: activities (or ctx.CallSubOrchestrator
+//     / ctx.SendEvent);
 //   - printing: fmt.Print*, log.*, the log/slog package functions (and
 //     slog.Default()), os.Stdout, print/println. They are I/O that repeats
 //     on every replay; use ctx.Logger(), which is silent while replaying;
-//   - concurrency: go statements, channel sends, receives, close, range over
-//     a channel, select, and sync / sync/atomic: ctx.WhenAll / ctx.WhenAny;
+//   - concurrency: go statements and the libraries that start goroutines
+//     (errgroup.Group.Go, sync.WaitGroup.Go, conc, worker pools), channel
+//     sends, receives, close, range over a channel, select, and sync /
+//     sync/atomic: ctx.WhenAll / ctx.WhenAny;
 //   - writes to package-level variables (and their fields and elements),
-//     and taking their address (&state), through which they get written;
+//     taking their address (&state), and reads of package-level variables
+//     whose initialiser is non-deterministic;
 //   - range over a map, or over maps.Keys/Values/All (Go randomises the
-//     order): range over sorted keys. Bodies whose result does not depend
-//     on the order are allowed: filling another map, adding up integers, or
-//     appending to a slice the function then sorts;
+//     order), and slices of a map's keys or values (slices.Collect(
+//     maps.Keys(m))) used unsorted: range over sorted keys. Bodies whose
+//     result does not depend on the order are allowed (counting, integer
+//     sums, min/max, any/all, filling maps and sets), and so are slices
+//     that the function, or its caller, sorts;
 //   - unbounded loops (for {} or for cond {} whose condition is not stepped
 //     in the body) that schedule work without calling ctx.ContinueAsNew.
 //
 // The context's own APIs (ctx.CurrentUTCDateTime, ctx.NewGUID,
 // ctx.CreateTimer, bindings.Await, bindings.CallActivity, ...) are never
 // reported, nor are activities, HTTP handlers and other ordinary code.
+//
+// The -io-packages=a,b flag adds import paths (and the packages below them)
+// to the I/O list. A //durablevet:io comment in the doc comment of a
+// function, a type, an interface method or the package clause marks that
+// code as I/O.
 //
 // # Suppressing a finding
 //

@@ -72,6 +72,22 @@ func TestCommand(t *testing.T) {
 				"helpers/helpers.go:19:7: HelloSequence → util.Region → util.lookup → os.Getenv: ",
 			}},
 		{name: "vet clean", tool: "vet", args: []string{"./negatives"}, wantClean: true},
+		// -io-packages adds a client package to the I/O list, in both modes.
+		{name: "standalone without -io-packages", args: []string{"./ioflag"}, wantClean: true},
+		{name: "standalone -io-packages", args: []string{"-io-packages=example.com/dvtest/ioflag/kv", "./ioflag"},
+			wantLines: []string{
+				"ioflag/ioflag.go:11:9: Lookup → kv.Get: orchestrator code must not call network, storage or database clients; do it in an activity (ctx.CallActivity)",
+			}},
+		// go vet passes package facts only from direct imports: the
+		// implementation in a package imported through another is still
+		// seen.
+		{name: "vet follows interfaces", tool: "vet", args: []string{"./ifaces"},
+			wantLines: []string{
+				"ifaces/ifaces.go:105:6: Service.Run → Pinger.Ping → deep.Pinger.Ping → time.Now: ",
+				"ifaces/ifaces.go:100:9: Service.Run → Fetcher.Fetch → impl.httpFetcher.Fetch → http.Get: ",
+			}},
+		{name: "vet -io-packages", tool: "vet", args: []string{"-io-packages=example.com/dvtest/ioflag/kv", "./ioflag"},
+			wantLines: []string{"ioflag/ioflag.go:11:9: Lookup → kv.Get: "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

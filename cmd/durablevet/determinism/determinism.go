@@ -1,16 +1,22 @@
 // Package determinism defines an analyzer that checks funchost orchestrator
 // code for the things that break replay: reading the clock, random numbers
-// and GUIDs, the process environment, I/O and network calls, goroutines,
-// channels and sync primitives, writes to package-level variables, ranging
-// over maps, and unbounded loops that schedule work without ContinueAsNew.
+// and GUIDs, the process and machine environment, I/O (including the
+// well-known network, storage and database client packages and code marked
+// //durablevet:io), goroutines (also through errgroup and worker-pool
+// libraries), channels and sync primitives, writes to package-level
+// variables and reads of non-deterministically initialised ones, map
+// iteration order, and unbounded loops that schedule work without
+// ContinueAsNew.
 //
 // Orchestrator code is the body of every function or function literal whose
 // first parameter is a bindings.OrchestrationContext: the Orchestrator
 // shape, functions given to bindings.TypedOrchestrator and whatever is
-// registered with the host as an orchestrator. Helpers that orchestrator
-// code calls (or passes as a value) are followed through the whole module,
-// across packages, using analysis facts; their findings are reported at the
-// call inside the orchestrator with the call chain, e.g.
+// registered with the host as an orchestrator. What it reaches in the
+// module is followed across packages using analysis facts: the helpers it
+// calls (or passes as a value), the implementations of the module's
+// interfaces it calls through, and the initialisers of the package-level
+// variables it reads. Their findings are reported at the call inside the
+// orchestrator with the chain, e.g.
 //
 //	HelloSequence → formatGreeting → time.Now: orchestrator code must not read the clock; use ctx.CurrentUTCDateTime()
 //
@@ -26,13 +32,10 @@ package determinism
 
 import (
 	"go/ast"
-	"go/constant"
 	"go/token"
 	"go/types"
-	"strings"
 
 	"golang.org/x/tools/go/analysis"
-	"golang.org/x/tools/go/types/typeutil"
 )
 
 const (
@@ -51,37 +54,57 @@ var Analyzer = &analysis.Analyzer{
 Orchestrators (functions whose first parameter is a
 bindings.OrchestrationContext) are replayed from their history, so they must
 make the same decisions every time they run. durablevet reports, in them and
-in the module's helpers they call: clock reads and Go timers, random numbers
-and GUIDs, environment reads, file/network/database I/O and durable-client
-calls, printing, goroutines, channels, select and sync primitives, writes to
-package-level variables, ranging over maps, and unbounded loops that schedule
-work without ContinueAsNew. Each finding names the safe alternative.
+in what they reach in the module (helpers, implementations of the module's
+interfaces, initialisers of package-level variables they read): clock reads
+and Go timers, random numbers and GUIDs, environment reads, file, network,
+database and client-library I/O, durable-client calls, printing, goroutines
+(also through errgroup and worker pools), channels, select and sync
+primitives, writes to package-level variables, map iteration order, and
+unbounded loops that schedule work without ContinueAsNew. Each finding names
+the safe alternative.
 
-Silence a finding with a //durablevet:ignore comment (optionally followed by a
-reason) at the end of its line or alone on the line above.`,
+-io-packages adds client packages to the I/O list; a //durablevet:io comment
+marks a function, type, interface method or package as I/O. Silence a
+finding with a //durablevet:ignore comment (optionally followed by a reason)
+at the end of its line or alone on the line above.`,
 	Run:       run,
-	FactTypes: []analysis.Fact{new(Summary)},
+	FactTypes: []analysis.Fact{new(Summary), new(Impls)},
 }
 
-// site is one non-deterministic operation in a function body.
+// site is one non-deterministic operation in a function body, with the
+// helpers between the body and it (for unsorted results of helpers).
 type site struct {
-	pos token.Pos
-	op  string
-	cat category
+	pos   token.Pos
+	chain []Link
+	op    string
+	cat   category
 }
 
-// edge is one use of a helper function from a function body.
+// edge is one use of a helper function, or a read of a package-level
+// variable, from a function body.
 type edge struct {
 	pos token.Pos
-	fn  *types.Func
+	obj types.Object
 }
 
-// scan is what walking one function body found.
+// scan is what walking one function body (or initialiser) found.
 type scan struct {
 	sites     []site
 	edges     []edge
+	icalls    []ifaceCall
 	schedules bool
 	continues bool
+	// unordered is set when the body returns a slice in map order.
+	unordered *Finding
+}
+
+// node is one thing the analyzer summarises: a function declaration, or a
+// package-level variable with its initialisers (the expression it is
+// declared with and what init functions assign to it).
+type node struct {
+	obj  types.Object
+	body *ast.BlockStmt
+	init []ast.Expr
 }
 
 type checker struct {
@@ -93,12 +116,16 @@ type checker struct {
 	parents map[ast.Node]ast.Node
 	// rootLits are the function literals that are orchestrator code.
 	rootLits map[*ast.FuncLit]bool
-	// sums holds the summaries of the package's own functions.
-	sums map[*types.Func]*Summary
-	// funcVars maps the package's function-typed variables to the function
-	// they are initialised with (var now = time.Now), so that calling them
-	// counts as calling it.
-	funcVars map[*types.Var]*types.Func
+	// sums holds the summaries of the package's own functions and
+	// package-level variables.
+	sums map[types.Object]*Summary
+	// ioMarked holds the functions and interface methods IODirective
+	// marks.
+	ioMarked map[*types.Func]bool
+	// moduleImpls caches the types of the module's other packages that
+	// this one imports, directly or not.
+	moduleImpls []ImplPackage
+	implsLoaded bool
 }
 
 func run(pass *analysis.Pass) (any, error) {
@@ -115,19 +142,43 @@ func run(pass *analysis.Pass) (any, error) {
 		ignored:  map[string]map[int]bool{},
 		parents:  map[ast.Node]ast.Node{},
 		rootLits: map[*ast.FuncLit]bool{},
-		sums:     map[*types.Func]*Summary{},
-		funcVars: map[*types.Var]*types.Func{},
+		sums:     map[types.Object]*Summary{},
+		ioMarked: map[*types.Func]bool{},
 	}
 	c.indexIgnores()
+	c.markDeclaredIO()
+	nodes, lits := c.collect()
+	c.summarise(nodes)
+	c.exportFacts(nodes)
 
-	// Pass 1: find the function declarations and orchestrator literals.
-	type decl struct {
-		fn *types.Func
-		fd *ast.FuncDecl
+	// Report inside orchestrator code.
+	for _, n := range nodes {
+		if fn, ok := n.obj.(*types.Func); ok && isOrchestratorFunc(fn) {
+			c.report(linkOf(fn).Name, c.scanBody(n.body, modeOrchestrator))
+		}
 	}
-	var decls []decl
+	for _, lit := range lits {
+		c.report(c.litName(lit), c.scanBody(lit.Body, modeOrchestrator))
+	}
+	return nil, nil
+}
+
+// collect records the parent of every syntax node and returns the
+// package's function declarations and package-level variables with
+// initialisers, and its orchestrator function literals.
+func (c *checker) collect() ([]node, []*ast.FuncLit) {
+	info := c.pass.TypesInfo
+	var nodes []node
 	var lits []*ast.FuncLit
-	for _, f := range pass.Files {
+	inits := map[*types.Var][]ast.Expr{}
+	var vars []*types.Var
+	addInit := func(v *types.Var, e ast.Expr) {
+		if _, ok := inits[v]; !ok {
+			vars = append(vars, v)
+		}
+		inits[v] = append(inits[v], e)
+	}
+	for _, f := range c.pass.Files {
 		var stack []ast.Node
 		ast.Inspect(f, func(n ast.Node) bool {
 			if n == nil {
@@ -139,98 +190,209 @@ func run(pass *analysis.Pass) (any, error) {
 			}
 			stack = append(stack, n)
 			switch n := n.(type) {
-			case *ast.ValueSpec:
-				c.noteFuncVars(n)
 			case *ast.FuncDecl:
-				if fn, ok := pass.TypesInfo.Defs[n.Name].(*types.Func); ok && n.Body != nil {
-					decls = append(decls, decl{fn, n})
+				if fn, ok := info.Defs[n.Name].(*types.Func); ok && n.Body != nil {
+					nodes = append(nodes, node{obj: fn, body: n.Body})
 				}
 			case *ast.FuncLit:
-				if sig, ok := pass.TypesInfo.TypeOf(n).(*types.Signature); ok && isOrchestratorSig(sig) {
+				if sig, ok := info.TypeOf(n).(*types.Signature); ok && isOrchestratorSig(sig) {
 					c.rootLits[n] = true
 					lits = append(lits, n)
 				}
 			}
 			return true
 		})
-	}
-
-	// Pass 2: summarise every function declared here, then propagate the
-	// helpers' findings up the call graph until nothing changes. Each
-	// summary keeps one finding per operation with its shortest chain, so
-	// cycles terminate.
-	scans := map[*types.Func]*scan{}
-	for _, d := range decls {
-		sc := c.scanBody(d.fd.Body, false)
-		scans[d.fn] = sc
-		s := &Summary{Module: module, Schedules: sc.schedules, ContinuesAsNew: sc.continues}
-		for _, st := range sc.sites {
-			s.add(Finding{Op: st.op, Cat: st.cat})
+		for _, d := range f.Decls {
+			for v, e := range c.initialisers(d) {
+				addInit(v, e)
+			}
 		}
-		c.sums[d.fn] = s
 	}
-	for changed := true; changed; {
-		changed = false
-		for _, d := range decls {
-			s := c.sums[d.fn]
-			for _, e := range scans[d.fn].edges {
-				cs := c.summaryOf(e.fn)
-				if cs == nil || cs == s {
+	for _, v := range vars {
+		nodes = append(nodes, node{obj: v, init: inits[v]})
+	}
+	return nodes, lits
+}
+
+// initialisers yields the package-level variables a declaration gives a
+// value: var x = expr, and x = expr at the top of an init function.
+func (c *checker) initialisers(d ast.Decl) func(yield func(*types.Var, ast.Expr) bool) {
+	info := c.pass.TypesInfo
+	return func(yield func(*types.Var, ast.Expr) bool) {
+		pairs := func(names []ast.Expr, values []ast.Expr, def bool) bool {
+			for i, name := range names {
+				id, ok := name.(*ast.Ident)
+				if !ok || len(values) == 0 {
 					continue
 				}
-				if cs.Schedules && !s.Schedules {
-					s.Schedules, changed = true, true
+				obj := info.Uses[id]
+				if def {
+					obj = info.Defs[id]
 				}
-				if cs.ContinuesAsNew && !s.ContinuesAsNew {
-					s.ContinuesAsNew, changed = true, true
+				v, ok := obj.(*types.Var)
+				if !ok || !isPackageLevel(v) || v.Pkg() != c.pass.Pkg {
+					continue
 				}
-				if isOrchestratorFunc(e.fn) {
-					continue // orchestrator code of its own: reported inside it
+				e := values[0] // var a, b = f(): both come from f
+				if len(values) == len(names) {
+					e = values[i]
 				}
-				for _, f := range cs.Findings {
-					nf := Finding{Chain: append([]Link{linkOf(e.fn)}, f.Chain...), Op: f.Op, Cat: f.Cat}
-					if s.add(nf) {
-						changed = true
+				if !yield(v, e) {
+					return false
+				}
+			}
+			return true
+		}
+		switch d := d.(type) {
+		case *ast.GenDecl:
+			for _, spec := range d.Specs {
+				if vs, ok := spec.(*ast.ValueSpec); ok && d.Tok == token.VAR {
+					names := make([]ast.Expr, len(vs.Names))
+					for i, n := range vs.Names {
+						names[i] = n
+					}
+					if !pairs(names, vs.Values, true) {
+						return
 					}
 				}
 			}
-		}
-	}
-	for _, d := range decls {
-		if s := c.sums[d.fn]; !s.empty() {
-			pass.ExportObjectFact(d.fn, s)
-		}
-	}
-
-	// Pass 3: report inside orchestrator code.
-	for _, d := range decls {
-		if isOrchestratorFunc(d.fn) {
-			c.report(linkOf(d.fn).Name, c.scanBody(d.fd.Body, true))
-		}
-	}
-	for _, lit := range lits {
-		c.report(c.litName(lit), c.scanBody(lit.Body, true))
-	}
-	return nil, nil
-}
-
-// noteFuncVars records package-level variables initialised with a
-// function: var now = time.Now.
-func (c *checker) noteFuncVars(vs *ast.ValueSpec) {
-	if len(vs.Values) != len(vs.Names) {
-		return
-	}
-	for i, name := range vs.Names {
-		v, ok := c.pass.TypesInfo.Defs[name].(*types.Var)
-		if !ok || !isPackageLevel(v) {
-			continue
-		}
-		if id := identOf(vs.Values[i]); id != nil {
-			if fn, ok := c.pass.TypesInfo.Uses[id].(*types.Func); ok {
-				c.funcVars[v] = fn.Origin()
+		case *ast.FuncDecl:
+			if d.Recv != nil || d.Name.Name != "init" || d.Body == nil {
+				return
+			}
+			for _, st := range d.Body.List {
+				if as, ok := st.(*ast.AssignStmt); ok && as.Tok == token.ASSIGN && !pairs(as.Lhs, as.Rhs, false) {
+					return
+				}
 			}
 		}
 	}
+}
+
+// summarise computes the summaries of the package's nodes. First the
+// properties that change how bodies are scanned (scheduling, continuing as
+// new, unsorted results) are iterated until no body changes its mind; then
+// the findings are propagated up the call graph until nothing changes.
+// Each summary keeps one finding per operation with its shortest chain, so
+// cycles terminate.
+func (c *checker) summarise(nodes []node) {
+	for _, n := range nodes {
+		s := &Summary{Module: c.module}
+		if fn, ok := n.obj.(*types.Func); ok {
+			s.DeclaredIO = c.ioMarked[fn]
+		}
+		c.sums[n.obj] = s
+	}
+	scans := make([]*scan, len(nodes))
+	for changed := true; changed; {
+		changed = false
+		for i, n := range nodes {
+			sc := c.scanNode(n)
+			scans[i] = sc
+			s := c.sums[n.obj]
+			if sc.schedules && !s.Schedules {
+				s.Schedules, changed = true, true
+			}
+			if sc.continues && !s.ContinuesAsNew {
+				s.ContinuesAsNew, changed = true, true
+			}
+			if sc.unordered != nil && s.Unordered == nil {
+				s.Unordered, changed = sc.unordered, true
+			}
+		}
+	}
+	for i, n := range nodes {
+		for _, st := range scans[i].sites {
+			c.addFinding(n, Finding{Chain: st.chain, Op: st.op, Cat: st.cat})
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for i, n := range nodes {
+			for _, f := range c.reached(scans[i]) {
+				if c.addFinding(n, f) {
+					changed = true
+				}
+			}
+		}
+	}
+}
+
+// reached returns what a body reaches through its helpers, variables and
+// interface calls, as seen from the body.
+func (c *checker) reached(sc *scan) []Finding {
+	var out []Finding
+	for _, e := range sc.edges {
+		if fn, ok := e.obj.(*types.Func); ok && isOrchestratorFunc(fn) {
+			continue // orchestrator code of its own: reported inside it
+		}
+		if cs := c.summaryOf(e.obj); cs != nil {
+			for _, f := range cs.Findings {
+				out = append(out, f.via(linkOf(e.obj)))
+			}
+		}
+	}
+	for _, ic := range sc.icalls {
+		out = append(out, c.ifaceFindings(ic)...)
+	}
+	return out
+}
+
+// addFinding adds f to n's summary, unless n is a variable whose
+// initialiser's f does not make its value differ between processes. It
+// reports whether the summary changed.
+func (c *checker) addFinding(n node, f Finding) bool {
+	if _, ok := n.obj.(*types.Var); ok && !n.holdsFunc() && !affectsValue(f.Cat) {
+		return false
+	}
+	return c.sums[n.obj].add(f)
+}
+
+// holdsFunc reports whether a variable node is initialised with a function
+// itself (a literal or a function's name, not the result of a call such as
+// sync.OnceValue): whoever reads it calls that function, so everything the
+// function does matters.
+func (n node) holdsFunc() bool {
+	if _, ok := n.obj.Type().Underlying().(*types.Signature); !ok {
+		return false
+	}
+	for _, e := range n.init {
+		if _, ok := ast.Unparen(e).(*ast.CallExpr); !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// affectsValue reports whether a finding of category cat in a variable's
+// initialiser makes the value differ between processes. Printing,
+// locking, goroutines or writes while the variable is initialised happen
+// once per process, not on replay.
+func affectsValue(cat category) bool {
+	switch cat {
+	case catClockRead, catRandom, catGUID, catEnv, catFile, catNetwork, catDatabase, catIO,
+		catDeclaredIO, catDurableClient, catMapRange, catMapOrder, catSharedRand:
+		return true
+	}
+	return false
+}
+
+// exportFacts exports the summaries that say something, the marks of
+// interface methods, and the package's method sets.
+func (c *checker) exportFacts(nodes []node) {
+	exported := map[types.Object]bool{}
+	for _, n := range nodes {
+		if s := c.sums[n.obj]; !s.empty() {
+			c.pass.ExportObjectFact(n.obj, s)
+			exported[n.obj] = true
+		}
+	}
+	for fn := range c.ioMarked {
+		if !exported[fn] {
+			c.pass.ExportObjectFact(fn, &Summary{Module: c.module, DeclaredIO: true})
+		}
+	}
+	c.pass.ExportPackageFact(c.localImpls())
 }
 
 // localModule returns the module path of the package under analysis when
@@ -248,236 +410,19 @@ func localModule(pass *analysis.Pass) (string, bool) {
 	return m.Path, true
 }
 
-// summaryOf returns what fn does, from this package's summaries or from a
-// fact exported by another package of the same module.
-func (c *checker) summaryOf(fn *types.Func) *Summary {
-	if fn.Pkg() == nil || fn.Pkg().Path() == bindingsPath {
+// summaryOf returns what a function (or a variable's initialiser) does,
+// from this package's summaries or from a fact exported by another package
+// of the same module.
+func (c *checker) summaryOf(obj types.Object) *Summary {
+	if obj.Pkg() == nil || obj.Pkg().Path() == bindingsPath {
 		return nil
 	}
-	if fn.Pkg() == c.pass.Pkg {
-		return c.sums[fn]
+	if obj.Pkg() == c.pass.Pkg {
+		return c.sums[obj]
 	}
 	var s Summary
-	if !c.pass.ImportObjectFact(fn, &s) || s.Module != c.module {
+	if !c.pass.ImportObjectFact(obj, &s) || s.Module != c.module {
 		return nil
 	}
 	return &s
-}
-
-// report emits the findings of one orchestrator's body: its own
-// operations where they are, and its helpers' at the call.
-func (c *checker) report(root string, sc *scan) {
-	pkg := c.pass.Pkg.Path()
-	for _, st := range sc.sites {
-		c.pass.Reportf(st.pos, "%s → %s: %s", root, st.op, hints[st.cat])
-	}
-	for _, e := range sc.edges {
-		if isOrchestratorFunc(e.fn) {
-			continue // checked as an orchestrator itself
-		}
-		cs := c.summaryOf(e.fn)
-		if cs == nil {
-			continue
-		}
-		for _, f := range cs.Findings {
-			chain := []string{root, linkOf(e.fn).render(pkg)}
-			for _, l := range f.Chain {
-				chain = append(chain, l.render(pkg))
-			}
-			chain = append(chain, f.Op)
-			c.pass.Reportf(e.pos, "%s: %s", strings.Join(chain, " → "), hints[f.Cat])
-		}
-	}
-}
-
-// litName names an orchestrator function literal after what it is bound
-// to: the string it is registered under, the variable or key it is
-// assigned to, or else the function it appears in.
-func (c *checker) litName(lit *ast.FuncLit) string {
-	var child ast.Node = lit
-	for p := c.parents[lit]; p != nil; child, p = p, c.parents[p] {
-		switch p := p.(type) {
-		case *ast.CallExpr:
-			// app.Register("Name", func...) or bindings.TypedOrchestrator(func...)
-			for _, a := range p.Args {
-				if tv, ok := c.pass.TypesInfo.Types[a]; ok && tv.Value != nil && tv.Value.Kind() == constant.String {
-					return constant.StringVal(tv.Value)
-				}
-			}
-			continue
-		case *ast.ParenExpr:
-			continue
-		case *ast.AssignStmt:
-			for i, r := range p.Rhs {
-				if r == child && i < len(p.Lhs) {
-					return types.ExprString(p.Lhs[i])
-				}
-			}
-		case *ast.ValueSpec:
-			for i, v := range p.Values {
-				if v == child && i < len(p.Names) {
-					return p.Names[i].Name
-				}
-			}
-		case *ast.KeyValueExpr:
-			if tv, ok := c.pass.TypesInfo.Types[p.Key]; ok && tv.Value != nil && tv.Value.Kind() == constant.String {
-				return constant.StringVal(tv.Value)
-			}
-			return types.ExprString(p.Key)
-		case *ast.FuncDecl:
-			return "func literal in " + p.Name.Name
-		}
-		if _, ok := p.(ast.Expr); !ok {
-			break
-		}
-	}
-	for p := c.parents[lit]; p != nil; p = c.parents[p] {
-		if fd, ok := p.(*ast.FuncDecl); ok {
-			return "func literal in " + fd.Name.Name
-		}
-	}
-	return "func literal"
-}
-
-// indexIgnores records the lines silenced by IgnoreDirective comments.
-func (c *checker) indexIgnores() {
-	for _, f := range c.pass.Files {
-		for _, cg := range f.Comments {
-			for _, cm := range cg.List {
-				rest, ok := strings.CutPrefix(cm.Text, IgnoreDirective)
-				if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
-					continue
-				}
-				pos := c.pass.Fset.Position(cm.Pos())
-				lines := c.ignored[pos.Filename]
-				if lines == nil {
-					lines = map[int]bool{}
-					c.ignored[pos.Filename] = lines
-				}
-				alone, known := c.aloneOnLine(cm)
-				if alone || !known {
-					lines[pos.Line+1] = true
-				}
-				if !alone || !known {
-					lines[pos.Line] = true
-				}
-			}
-		}
-	}
-}
-
-// aloneOnLine reports whether only blanks precede cm on its line; known is
-// false when the source cannot be read.
-func (c *checker) aloneOnLine(cm *ast.Comment) (alone, known bool) {
-	tf := c.pass.Fset.File(cm.Pos())
-	if tf == nil || c.pass.ReadFile == nil {
-		return false, false
-	}
-	src, err := c.pass.ReadFile(tf.Name())
-	if err != nil {
-		return false, false
-	}
-	off := tf.Offset(cm.Pos())
-	start := tf.Offset(tf.LineStart(tf.Line(cm.Pos())))
-	if start > off || off > len(src) {
-		return false, false
-	}
-	return strings.TrimSpace(string(src[start:off])) == "", true
-}
-
-func (c *checker) isIgnored(pos token.Pos) bool {
-	p := c.pass.Fset.Position(pos)
-	return c.ignored[p.Filename][p.Line]
-}
-
-// isOrchestratorSig reports whether sig's first parameter is a
-// bindings.OrchestrationContext.
-func isOrchestratorSig(sig *types.Signature) bool {
-	return sig.Params().Len() > 0 && isBindingsType(sig.Params().At(0).Type(), "OrchestrationContext")
-}
-
-func isOrchestratorFunc(fn *types.Func) bool {
-	sig, ok := fn.Type().(*types.Signature)
-	return ok && isOrchestratorSig(sig)
-}
-
-// isForeignSig reports whether sig is shaped for code that does not run in
-// an orchestrator: an activity (ActivityContext or context.Context first;
-// orchestrators have no context.Context) or an HTTP handler.
-func isForeignSig(sig *types.Signature) bool {
-	p := sig.Params()
-	if p.Len() == 0 {
-		return false
-	}
-	first := p.At(0).Type()
-	if isBindingsType(first, "ActivityContext") || isNamedType(first, "context", "Context") {
-		return true
-	}
-	return p.Len() == 2 && isNamedType(first, "net/http", "ResponseWriter")
-}
-
-func isBindingsType(t types.Type, name string) bool { return isNamedType(t, bindingsPath, name) }
-
-// isNamedType reports whether t is the named type path.name.
-func isNamedType(t types.Type, path, name string) bool {
-	n, ok := types.Unalias(t).(*types.Named)
-	if !ok {
-		return false
-	}
-	obj := n.Obj()
-	return obj.Name() == name && obj.Pkg() != nil && obj.Pkg().Path() == path
-}
-
-// contextMethod returns the name of the OrchestrationContext method fn, or
-// "".
-func contextMethod(fn *types.Func) string {
-	sig, ok := fn.Type().(*types.Signature)
-	if !ok || sig.Recv() == nil {
-		return ""
-	}
-	t := sig.Recv().Type()
-	if p, ok := t.(*types.Pointer); ok {
-		t = p.Elem()
-	}
-	if isBindingsType(t, "OrchestrationContext") {
-		return fn.Name()
-	}
-	return ""
-}
-
-// schedulingMethods are the OrchestrationContext methods that add events to
-// the history.
-var schedulingMethods = map[string]bool{
-	"CallActivity": true, "CallSubOrchestrator": true, "CreateTimer": true,
-	"WaitForExternalEvent": true, "SendEvent": true,
-}
-
-// schedulingFuncs are the bindings helpers that schedule work.
-var schedulingFuncs = map[string]bool{
-	"CallActivity": true, "CallSubOrchestrator": true, "WaitForExternalEvent": true,
-}
-
-// callEffects reports whether the call to fn schedules durable work or
-// continues the orchestration as new, directly or through a helper.
-func (c *checker) callEffects(fn *types.Func) (schedules, continues bool) {
-	if m := contextMethod(fn); m != "" {
-		return schedulingMethods[m], m == "ContinueAsNew"
-	}
-	if fn.Pkg() != nil && fn.Pkg().Path() == bindingsPath {
-		sig, _ := fn.Type().(*types.Signature)
-		return sig != nil && sig.Recv() == nil && schedulingFuncs[fn.Name()], false
-	}
-	if s := c.summaryOf(fn); s != nil {
-		return s.Schedules, s.ContinuesAsNew
-	}
-	return false, false
-}
-
-// staticFunc returns the function a call invokes, when it is statically
-// known (for generic functions, the generic declaration).
-func staticFunc(info *types.Info, call *ast.CallExpr) *types.Func {
-	if fn, ok := typeutil.Callee(info, call).(*types.Func); ok {
-		return fn.Origin()
-	}
-	return nil
 }

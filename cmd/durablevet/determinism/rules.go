@@ -18,6 +18,8 @@ const (
 	catFile
 	catNetwork
 	catDatabase
+	catIO
+	catDeclaredIO
 	catDurableClient
 	catPrint
 	catGoroutine
@@ -25,6 +27,8 @@ const (
 	catSync
 	catGlobal
 	catMapRange
+	catMapOrder
+	catSharedRand
 	catLoop
 )
 
@@ -35,10 +39,12 @@ var hints = map[category]string{
 	catClockWait:     "orchestrator code must not sleep or use Go timers; use a durable timer: ctx.CreateTimer(fireAt).Await(nil)",
 	catRandom:        "orchestrator code must not use random numbers; use ctx.NewGUID() or get the value from an activity",
 	catGUID:          "orchestrator code must not generate random GUIDs; use ctx.NewGUID()",
-	catEnv:           "orchestrator code must not read the process environment; pass the value in the orchestration input or read it in an activity",
+	catEnv:           "orchestrator code must not read the process or machine environment (it can differ when the orchestration is replayed); pass the value in the orchestration input or read it in an activity",
 	catFile:          "orchestrator code must not do file or process I/O; do it in an activity (ctx.CallActivity)",
 	catNetwork:       "orchestrator code must not use the network; do it in an activity (ctx.CallActivity)",
 	catDatabase:      "orchestrator code must not use a database; do it in an activity (ctx.CallActivity)",
+	catIO:            "orchestrator code must not call network, storage or database clients; do it in an activity (ctx.CallActivity)",
+	catDeclaredIO:    "orchestrator code must not call code marked //durablevet:io (it does I/O); do it in an activity (ctx.CallActivity)",
 	catDurableClient: "orchestrator code must not use a durable client; use ctx.CallSubOrchestrator or ctx.SendEvent, or do it in an activity",
 	catPrint:         "orchestrator code must not print or log to the process output (it repeats on every replay); use ctx.Logger()",
 	catGoroutine:     "orchestrator code must not start goroutines; schedule tasks and wait for them with ctx.WhenAll / ctx.WhenAny",
@@ -46,6 +52,8 @@ var hints = map[category]string{
 	catSync:          "orchestrator code must not use sync or sync/atomic primitives (it runs on one goroutine); combine tasks with ctx.WhenAll / ctx.WhenAny",
 	catGlobal:        "orchestrator code must not write package-level variables (they outlive a replay and are shared by all instances); keep state in local variables, the input, or ctx.ContinueAsNew",
 	catMapRange:      "Go randomises map iteration order, so a replay may take a different path; range over sorted keys instead (slices.Sorted(maps.Keys(m)))",
+	catMapOrder:      "the slice comes in Go's random map order, so a replay may take a different path; sort it (slices.Sort, sort.Strings) before using it, or collect it sorted: slices.Sorted(maps.Keys(m))",
+	catSharedRand:    "a package-level random generator is shared by every instance and keeps advancing across replays; seed a local generator from the input or ctx.NewGUID(), or get the value from an activity",
 	catLoop:          "unbounded loop schedules work without ctx.ContinueAsNew, so the history grows forever; call ctx.ContinueAsNew(state) and return to restart with an empty history",
 }
 
@@ -59,6 +67,21 @@ var funcRules = map[string]map[string]category{
 		"Now": catClockRead, "Since": catClockRead, "Until": catClockRead,
 		"Sleep": catClockWait, "After": catClockWait, "AfterFunc": catClockWait,
 		"Tick": catClockWait, "NewTimer": catClockWait, "NewTicker": catClockWait,
+		"LoadLocation": catEnv, // reads the host's time-zone database
+	},
+	// The machine and the running binary: they change between hosts,
+	// restarts and deployments, and a replay may run on any of them.
+	"runtime": {
+		"NumCPU": catEnv, "GOMAXPROCS": catEnv, "NumGoroutine": catEnv, "NumCgoCall": catEnv,
+		"ReadMemStats": catEnv, "GOROOT": catEnv, "Version": catEnv,
+	},
+	"runtime/debug": {"ReadBuildInfo": catEnv, "SetMaxThreads": catEnv, "SetGCPercent": catEnv, "SetMemoryLimit": catEnv},
+	"os/user":       {all: catEnv},
+	"flag":          {"Arg": catEnv, "Args": catEnv, "NArg": catEnv, "Parse": catEnv},
+	"syscall": {
+		"Getenv": catEnv, "Environ": catEnv, "Getpid": catEnv, "Getppid": catEnv, "Getuid": catEnv,
+		"Geteuid": catEnv, "Getgid": catEnv, "Getegid": catEnv, "Getpagesize": catEnv, "Getwd": catEnv,
+		"Gettimeofday": catClockRead, "Time": catClockRead, all: catFile,
 	},
 	"context": {
 		"WithTimeout": catClockWait, "WithTimeoutCause": catClockWait,
@@ -71,7 +94,7 @@ var funcRules = map[string]map[string]category{
 		"Hostname": catEnv, "Getpid": catEnv, "Getppid": catEnv, "Getuid": catEnv,
 		"Geteuid": catEnv, "Getgid": catEnv, "Getegid": catEnv, "Getgroups": catEnv,
 		"Getwd": catEnv, "Executable": catEnv, "TempDir": catEnv, "UserHomeDir": catEnv,
-		"UserCacheDir": catEnv, "UserConfigDir": catEnv,
+		"UserCacheDir": catEnv, "UserConfigDir": catEnv, "Getpagesize": catEnv,
 		"Open": catFile, "OpenFile": catFile, "Create": catFile, "CreateTemp": catFile,
 		"MkdirTemp": catFile, "ReadFile": catFile, "WriteFile": catFile, "ReadDir": catFile,
 		"Remove": catFile, "RemoveAll": catFile, "Rename": catFile, "Mkdir": catFile,
@@ -125,6 +148,28 @@ var funcRules = map[string]map[string]category{
 	},
 	"sync":        {all: catSync},
 	"sync/atomic": {all: catSync},
+
+	// Libraries that run functions on goroutines of their own, or block.
+	"golang.org/x/sync/errgroup":       {all: catSync},
+	"golang.org/x/sync/semaphore":      {all: catSync},
+	"golang.org/x/sync/singleflight":   {all: catSync},
+	"github.com/sourcegraph/conc":      {all: catSync},
+	"github.com/sourcegraph/conc/pool": {all: catSync},
+	"github.com/sourcegraph/conc/iter": {all: catGoroutine},
+	"github.com/panjf2000/ants/v2":     {"Submit": catGoroutine, all: catSync},
+	"github.com/alitto/pond":           {all: catSync},
+	"github.com/alitto/pond/v2":        {"Submit": catGoroutine, "SubmitErr": catGoroutine, all: catSync},
+	"github.com/gammazero/workerpool":  {all: catSync},
+}
+
+// goroutineStarters are the methods that run a function on a new
+// goroutine, whatever the type: errgroup.Group.Go, sync.WaitGroup.Go,
+// conc and worker-pool Go / Submit. The rest of those types' methods block
+// or synchronise (catSync).
+var goroutineStarters = map[string]category{
+	"Go": catGoroutine, "TryGo": catGoroutine, "Submit": catGoroutine, "SubmitErr": catGoroutine,
+	"TrySubmit": catGoroutine, "TrySubmitErr": catGoroutine, "SubmitWait": catGoroutine,
+	"Invoke": catGoroutine, all: catSync,
 }
 
 // methodRules bans methods: import path → receiver type name → method name
@@ -160,9 +205,27 @@ var methodRules = map[string]map[string]map[string]category{
 			"Panic": catPrint, "Panicf": catPrint, "Panicln": catPrint, "Output": catPrint,
 		},
 	},
-	"sync":        {all: {all: catSync}},
+	"sync":        {"WaitGroup": goroutineStarters, all: {all: catSync}},
 	"sync/atomic": {all: {all: catSync}},
+	"time":        {"Time": {"Local": catEnv}},
 	bindingsPath:  {"DurableClient": {all: catDurableClient}},
+
+	"golang.org/x/sync/errgroup":         {all: goroutineStarters},
+	"golang.org/x/sync/semaphore":        {all: {all: catSync}},
+	"golang.org/x/sync/singleflight":     {all: {all: catSync}},
+	"github.com/sourcegraph/conc":        {all: goroutineStarters},
+	"github.com/sourcegraph/conc/pool":   {all: goroutineStarters},
+	"github.com/sourcegraph/conc/stream": {all: goroutineStarters},
+	"github.com/sourcegraph/conc/iter":   {all: {all: catGoroutine}},
+	"github.com/panjf2000/ants/v2":       {all: goroutineStarters},
+	"github.com/alitto/pond":             {all: goroutineStarters},
+	"github.com/alitto/pond/v2":          {all: goroutineStarters},
+	"github.com/gammazero/workerpool":    {all: goroutineStarters},
+
+	// Pagers and pollers of the Azure SDK fetch pages over the network.
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime": {
+		"Pager": {"NextPage": catIO}, "Poller": {all: catIO},
+	},
 }
 
 // varRules bans reading package-level variables that stand for I/O or
@@ -170,6 +233,7 @@ var methodRules = map[string]map[string]map[string]category{
 // does.
 var varRules = map[string]map[string]category{
 	"os":          {"Stdin": catFile, "Stdout": catPrint, "Stderr": catPrint, "Args": catEnv},
+	"time":        {"Local": catEnv},
 	"crypto/rand": {"Reader": catRandom},
 	"net/http":    {"DefaultClient": catNetwork, "DefaultTransport": catNetwork},
 }
@@ -216,8 +280,12 @@ func classifyFunc(fn *types.Func) (op string, cat category, banned bool) {
 		if !ok {
 			methods = byType[all]
 		}
+		op = fn.Pkg().Name() + "." + tn + "." + name
 		if c, ok := ruleFor(methods, name); ok {
-			return fn.Pkg().Name() + "." + tn + "." + name, c, true
+			return op, c, true
+		}
+		if isIOPackage(path) {
+			return op, catIO, true
 		}
 		return "", 0, false
 	}
@@ -239,6 +307,9 @@ func classifyFunc(fn *types.Func) (op string, cat category, banned bool) {
 	}
 	if c, ok := ruleFor(funcRules[path], name); ok {
 		return op, c, true
+	}
+	if isIOPackage(path) {
+		return op, catIO, true
 	}
 	return "", 0, false
 }

@@ -6,36 +6,72 @@ import (
 	"go/types"
 )
 
+// mode says what kind of code a walker scans.
+type mode int
+
+const (
+	// modeHelper scans a function that orchestrator code may call.
+	modeHelper mode = iota
+	// modeOrchestrator scans orchestrator code, which also gets the loop
+	// rule (a helper without the context cannot schedule).
+	modeOrchestrator
+	// modeInit scans a package-level variable's initialisers: what makes
+	// the value differ between processes.
+	modeInit
+)
+
 // walker collects the sites and helper edges of one function body.
 type walker struct {
-	c *checker
-	s *scan
-	// orchestrator is set when the body is orchestrator code, which also
-	// gets the loop rule (a helper without the context cannot schedule).
-	orchestrator bool
-	// bodies are the enclosing function bodies, innermost last.
-	bodies []*ast.BlockStmt
+	c    *checker
+	s    *scan
+	mode mode
+	// bodies are the enclosing function bodies (for an initialiser, the
+	// expression), innermost last.
+	bodies []ast.Node
 	// stack holds the nodes being visited.
 	stack []ast.Node
 	// called holds the identifiers in call position.
 	called map[*ast.Ident]bool
+	// written holds the identifiers being assigned (not read).
+	written map[*ast.Ident]bool
 	// commOps are the channel operations of select cases, reported once as
 	// the select statement.
 	commOps map[ast.Node]bool
 }
 
+func (c *checker) newWalker(m mode, outer ast.Node) *walker {
+	return &walker{
+		c:       c,
+		s:       &scan{},
+		mode:    m,
+		bodies:  []ast.Node{outer},
+		called:  map[*ast.Ident]bool{},
+		written: map[*ast.Ident]bool{},
+		commOps: map[ast.Node]bool{},
+	}
+}
+
+// scanNode walks a function body or a variable's initialisers.
+func (c *checker) scanNode(n node) *scan {
+	if n.body != nil {
+		return c.scanBody(n.body, modeHelper)
+	}
+	s := &scan{}
+	for _, e := range n.init {
+		w := c.newWalker(modeInit, e)
+		w.walk(e)
+		s.sites = append(s.sites, w.s.sites...)
+		s.edges = append(s.edges, w.s.edges...)
+		s.icalls = append(s.icalls, w.s.icalls...)
+	}
+	return s
+}
+
 // scanBody walks body. Nested function literals are part of the body
 // (they run when it calls them), except those that are orchestrators of
 // their own or are shaped as activities or HTTP handlers.
-func (c *checker) scanBody(body *ast.BlockStmt, orchestrator bool) *scan {
-	w := &walker{
-		c:            c,
-		s:            &scan{},
-		orchestrator: orchestrator,
-		bodies:       []*ast.BlockStmt{body},
-		called:       map[*ast.Ident]bool{},
-		commOps:      map[ast.Node]bool{},
-	}
+func (c *checker) scanBody(body *ast.BlockStmt, m mode) *scan {
+	w := c.newWalker(m, body)
 	w.walk(body)
 	return w.s
 }
@@ -45,8 +81,12 @@ func (w *walker) walk(n ast.Node) { ast.Inspect(n, w.visit) }
 func (w *walker) info() *types.Info { return w.c.pass.TypesInfo }
 
 func (w *walker) add(pos token.Pos, op string, cat category) {
+	w.addChain(pos, nil, op, cat)
+}
+
+func (w *walker) addChain(pos token.Pos, chain []Link, op string, cat category) {
 	if !w.c.isIgnored(pos) {
-		w.s.sites = append(w.s.sites, site{pos, op, cat})
+		w.s.sites = append(w.s.sites, site{pos, chain, op, cat})
 	}
 }
 
@@ -84,26 +124,11 @@ func (w *walker) visit(n ast.Node) bool {
 			w.globalRoot(n, n.X, "address of package-level variable ")
 		}
 	case *ast.SelectStmt:
-		w.add(n.Pos(), "select statement", catChannel)
-		for _, cl := range n.Body.List {
-			if cc, ok := cl.(*ast.CommClause); ok && cc.Comm != nil {
-				ast.Inspect(cc.Comm, func(m ast.Node) bool {
-					switch m := m.(type) {
-					case *ast.SendStmt:
-						w.commOps[m] = true
-					case *ast.UnaryExpr:
-						if m.Op == token.ARROW {
-							w.commOps[m] = true
-						}
-					}
-					return true
-				})
-			}
-		}
+		w.selectStmt(n)
 	case *ast.RangeStmt:
 		w.rangeStmt(n)
 	case *ast.ForStmt:
-		if w.orchestrator && !w.c.isBounded(n) {
+		if w.mode == modeOrchestrator && !w.c.isBounded(n) {
 			sched, cont := w.c.loopEffects(n.Body)
 			if sched && !cont {
 				w.add(n.Pos(), "unbounded loop", catLoop)
@@ -120,7 +145,11 @@ func (w *walker) visit(n ast.Node) bool {
 	case *ast.CallExpr:
 		w.call(n)
 	case *ast.SelectorExpr:
-		w.use(n.Sel, n.Pos())
+		if sel, ok := w.info().Selections[n]; ok && sel.Kind() == types.MethodVal && types.IsInterface(sel.Recv()) {
+			w.useIfaceMethod(n, sel)
+		} else {
+			w.use(n.Sel, n.Pos())
+		}
 		w.push(n)
 		w.walk(n.X)
 		w.visit(nil)
@@ -134,8 +163,29 @@ func (w *walker) visit(n ast.Node) bool {
 
 func (w *walker) push(n ast.Node) { w.stack = append(w.stack, n) }
 
-// call handles builtins, notes which identifier is called, and records
-// whether the call schedules work or continues as new.
+// selectStmt reports a select once, not each of its channel operations.
+func (w *walker) selectStmt(n *ast.SelectStmt) {
+	w.add(n.Pos(), "select statement", catChannel)
+	for _, cl := range n.Body.List {
+		if cc, ok := cl.(*ast.CommClause); ok && cc.Comm != nil {
+			ast.Inspect(cc.Comm, func(m ast.Node) bool {
+				switch m := m.(type) {
+				case *ast.SendStmt:
+					w.commOps[m] = true
+				case *ast.UnaryExpr:
+					if m.Op == token.ARROW {
+						w.commOps[m] = true
+					}
+				}
+				return true
+			})
+		}
+	}
+}
+
+// call handles builtins, notes which identifier is called, records
+// whether the call schedules work or continues as new, and follows slices
+// that come out in map order.
 func (w *walker) call(call *ast.CallExpr) {
 	fun := ast.Unparen(call.Fun)
 	switch f := fun.(type) {
@@ -168,9 +218,11 @@ func (w *walker) call(call *ast.CallExpr) {
 			}
 		}
 	case *types.Func:
-		sched, cont := w.c.callEffects(obj.Origin())
+		fn := obj.Origin()
+		sched, cont := w.c.callEffects(fn)
 		w.s.schedules = w.s.schedules || sched
 		w.s.continues = w.s.continues || cont
+		w.unorderedCall(call, fn)
 	}
 }
 
@@ -186,21 +238,33 @@ func (w *walker) use(id *ast.Ident, pos token.Pos) {
 		}
 		if op, cat, ok := classifyVar(obj); ok {
 			w.add(pos, op, cat)
+			return
 		}
-		if fn := w.c.funcVars[obj]; fn != nil && w.called[id] {
-			w.useFunc(id, fn, pos) // now() where var now = time.Now
+		if w.written[id] {
+			return // assigned, not read: the write rule reports it
+		}
+		if w.c.summaryOf(obj) != nil && !w.c.isIgnored(pos) {
+			w.s.edges = append(w.s.edges, edge{pos, obj})
 		}
 	}
 }
 
-// useFunc checks a use of fn through id: a banned function is a site, a
-// helper of the module an edge.
+// useFunc checks a use of fn through id: a banned function or one marked
+// as I/O is a site, a helper of the module an edge.
 func (w *walker) useFunc(id *ast.Ident, fn *types.Func, pos token.Pos) {
+	if w.mode == modeInit && len(w.bodies) == 1 && w.sharedGenerator(id, fn) {
+		w.add(pos, fn.Pkg().Name()+"."+fn.Name(), catSharedRand)
+		return
+	}
 	if op, cat, ok := classifyFunc(fn); ok {
 		w.add(pos, op, cat)
 		return
 	}
 	if fn.Pkg() == nil || fn.Pkg().Path() == bindingsPath {
+		return
+	}
+	if w.c.isDeclaredIO(fn) {
+		w.add(pos, linkOf(fn).qualified(), catDeclaredIO)
 		return
 	}
 	if sig, ok := fn.Type().(*types.Signature); ok && isForeignSig(sig) && !w.called[id] {
@@ -213,10 +277,34 @@ func (w *walker) useFunc(id *ast.Ident, fn *types.Func, pos token.Pos) {
 	}
 }
 
+// sharedGenerator reports whether id, in a package-level variable's
+// initialiser, calls a math/rand constructor whose generator the variable
+// then shares (rand.New(rand.NewSource(1)) counts once, as rand.New).
+func (w *walker) sharedGenerator(id *ast.Ident, fn *types.Func) bool {
+	if fn.Pkg() == nil || !isMathRand(fn.Pkg().Path()) || !seededRandConstructors[fn.Name()] || !w.called[id] {
+		return false
+	}
+	for p := w.c.parents[id]; p != nil; p = w.c.parents[p] {
+		call, ok := p.(*ast.CallExpr)
+		if !ok {
+			continue
+		}
+		if identOf(call.Fun) == id {
+			continue // the call id makes
+		}
+		outer := staticFunc(w.info(), call)
+		return outer == nil || !isMathRand(pkgPath(outer)) || !seededRandConstructors[outer.Name()]
+	}
+	return true
+}
+
 // write reports an assignment to lhs when it lands in a package-level
 // variable: the variable itself, one of its fields or elements, or what it
 // points to.
 func (w *walker) write(lhs ast.Expr) {
+	if id, ok := ast.Unparen(lhs).(*ast.Ident); ok {
+		w.written[id] = true
+	}
 	w.globalRoot(lhs, lhs, "write to package-level variable ")
 }
 
@@ -244,6 +332,7 @@ func (w *walker) globalRoot(at ast.Node, e ast.Expr, what string) {
 			continue
 		case *ast.Ident:
 			if v, ok := w.info().Uses[x].(*types.Var); ok && isPackageLevel(v) {
+				w.written[x] = true // written through, not read
 				w.add(at.Pos(), what+v.Name(), catGlobal)
 			}
 		}
@@ -255,286 +344,11 @@ func isPackageLevel(v *types.Var) bool {
 	return v.Pkg() != nil && !v.IsField() && v.Parent() == v.Pkg().Scope()
 }
 
-// rangeStmt checks ranging over a channel or a map (directly or through
-// maps.Keys, maps.Values or maps.All, which keep the map's order).
-func (w *walker) rangeStmt(rs *ast.RangeStmt) {
-	t := w.info().TypeOf(rs.X)
-	if t == nil {
-		return
-	}
-	switch t.Underlying().(type) {
-	case *types.Chan:
-		w.add(rs.Pos(), "range over channel", catChannel)
-		return
-	case *types.Map:
-		if !w.orderInsensitive(rs) {
-			w.add(rs.Pos(), "range over map", catMapRange)
-		}
-		return
-	}
-	if call, ok := ast.Unparen(rs.X).(*ast.CallExpr); ok {
-		if fn := staticFunc(w.info(), call); fn != nil && fn.Pkg() != nil && fn.Pkg().Path() == "maps" {
-			switch fn.Name() {
-			case "Keys", "Values", "All":
-				if !w.orderInsensitive(rs) {
-					w.add(rs.Pos(), "range over maps."+fn.Name(), catMapRange)
-				}
-			}
-		}
-	}
-}
+func isMathRand(path string) bool { return path == "math/rand" || path == "math/rand/v2" }
 
-// orderInsensitive reports whether a map range's body gives the same
-// result in any order: it only fills another map, adds up integers, or
-// appends to slices that the function sorts afterwards (the recommended way
-// to get a map's keys in order).
-func (w *walker) orderInsensitive(rs *ast.RangeStmt) bool {
-	if w.c.usesContext(rs.Body) {
-		return false // results[k] = ctx.CallActivity(...) schedules in map order
+func pkgPath(obj types.Object) string {
+	if obj.Pkg() == nil {
+		return ""
 	}
-	var appended []types.Object
-	for _, st := range rs.Body.List {
-		switch st := st.(type) {
-		case *ast.IncDecStmt:
-			if !w.isMapElem(st.X) && !w.isInteger(st.X) {
-				return false
-			}
-		case *ast.AssignStmt:
-			if len(st.Lhs) != 1 || len(st.Rhs) != 1 {
-				return false
-			}
-			lhs := ast.Unparen(st.Lhs[0])
-			switch st.Tok {
-			case token.ASSIGN:
-				if w.isMapElem(lhs) {
-					continue
-				}
-				id, ok := lhs.(*ast.Ident)
-				call, ok2 := ast.Unparen(st.Rhs[0]).(*ast.CallExpr)
-				if !ok || !ok2 || len(call.Args) == 0 {
-					return false
-				}
-				if b, ok := w.info().Uses[identOf(call.Fun)].(*types.Builtin); !ok || b.Name() != "append" {
-					return false
-				}
-				first, ok := ast.Unparen(call.Args[0]).(*ast.Ident)
-				obj := w.info().ObjectOf(id)
-				if !ok || obj == nil || w.info().ObjectOf(first) != obj {
-					return false
-				}
-				appended = append(appended, obj)
-			case token.ADD_ASSIGN, token.OR_ASSIGN, token.AND_ASSIGN, token.XOR_ASSIGN:
-				if !w.isInteger(lhs) && !w.isMapElem(lhs) {
-					return false
-				}
-			default:
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	for _, obj := range appended {
-		if !w.sortedLater(obj) {
-			return false
-		}
-	}
-	return true
-}
-
-func (w *walker) isMapElem(e ast.Expr) bool {
-	ix, ok := ast.Unparen(e).(*ast.IndexExpr)
-	if !ok {
-		return false
-	}
-	_, ok = w.info().TypeOf(ix.X).Underlying().(*types.Map)
-	return ok
-}
-
-func (w *walker) isInteger(e ast.Expr) bool {
-	b, ok := w.info().TypeOf(e).Underlying().(*types.Basic)
-	return ok && b.Info()&types.IsInteger != 0
-}
-
-// sortFuncs sort their first argument in place.
-var sortFuncs = map[string]map[string]bool{
-	"sort":   {"Strings": true, "Ints": true, "Float64s": true, "Slice": true, "SliceStable": true},
-	"slices": {"Sort": true, "SortFunc": true, "SortStableFunc": true},
-}
-
-// sortedLater reports whether the enclosing function sorts obj.
-func (w *walker) sortedLater(obj types.Object) bool {
-	found := false
-	ast.Inspect(w.bodies[len(w.bodies)-1], func(n ast.Node) bool {
-		call, ok := n.(*ast.CallExpr)
-		if !ok || found || len(call.Args) == 0 {
-			return !found
-		}
-		fn := staticFunc(w.info(), call)
-		if fn == nil || fn.Pkg() == nil || !sortFuncs[fn.Pkg().Path()][fn.Name()] {
-			return true
-		}
-		if id, ok := ast.Unparen(call.Args[0]).(*ast.Ident); ok && w.info().ObjectOf(id) == obj {
-			found = true
-		}
-		return !found
-	})
-	return found
-}
-
-func identOf(e ast.Expr) *ast.Ident {
-	switch e := ast.Unparen(e).(type) {
-	case *ast.Ident:
-		return e
-	case *ast.SelectorExpr:
-		return e.Sel
-	}
-	return nil
-}
-
-// isBounded reports whether a for loop has a bound: a condition or an exit
-// (an if whose body ends in break or return) that depends on a counter the
-// loop steps (i++, n -= k, queue = queue[1:]) or on the deterministic clock
-// (ctx.CurrentUTCDateTime(), directly or through a variable the loop
-// refreshes from it) — the monitor pattern. A three-clause loop with a
-// condition is bounded too. Loops that end only on events or results are
-// not: their history grows with every iteration.
-func (c *checker) isBounded(fs *ast.ForStmt) bool {
-	if fs.Cond != nil && fs.Post != nil {
-		return true
-	}
-	info := c.pass.TypesInfo
-	// moving holds the variables the loop steps or refreshes from the clock.
-	moving := map[types.Object]bool{}
-	mark := func(e ast.Expr) {
-		if id, ok := ast.Unparen(e).(*ast.Ident); ok {
-			if obj := info.ObjectOf(id); obj != nil {
-				moving[obj] = true
-			}
-		}
-	}
-	var exits []ast.Expr
-	if fs.Cond != nil {
-		exits = append(exits, fs.Cond)
-	}
-	ast.Inspect(fs.Body, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.FuncLit:
-			return false
-		case *ast.IncDecStmt:
-			mark(n.X)
-		case *ast.IfStmt:
-			if k := len(n.Body.List); k > 0 {
-				switch last := n.Body.List[k-1].(type) {
-				case *ast.ReturnStmt:
-					exits = append(exits, n.Cond)
-				case *ast.BranchStmt:
-					if last.Tok == token.BREAK {
-						exits = append(exits, n.Cond)
-					}
-				}
-			}
-		case *ast.AssignStmt:
-			switch n.Tok {
-			case token.ADD_ASSIGN, token.SUB_ASSIGN, token.MUL_ASSIGN, token.QUO_ASSIGN,
-				token.SHL_ASSIGN, token.SHR_ASSIGN:
-				mark(n.Lhs[0])
-			case token.ASSIGN:
-				for i, rhs := range n.Rhs {
-					if i >= len(n.Lhs) {
-						break
-					}
-					if c.readsClock(rhs) {
-						mark(n.Lhs[i])
-					}
-					if sl, ok := ast.Unparen(rhs).(*ast.SliceExpr); ok {
-						if x, ok := ast.Unparen(sl.X).(*ast.Ident); ok {
-							if l, ok := ast.Unparen(n.Lhs[i]).(*ast.Ident); ok && info.ObjectOf(x) == info.ObjectOf(l) {
-								mark(l) // queue = queue[1:]
-							}
-						}
-					}
-				}
-			}
-		}
-		return true
-	})
-	for _, e := range exits {
-		if c.readsClock(e) {
-			return true
-		}
-		found := false
-		ast.Inspect(e, func(n ast.Node) bool {
-			if id, ok := n.(*ast.Ident); ok && moving[info.ObjectOf(id)] {
-				found = true
-			}
-			return !found
-		})
-		if found {
-			return true
-		}
-	}
-	return false
-}
-
-// readsClock reports whether e calls ctx.CurrentUTCDateTime().
-func (c *checker) readsClock(e ast.Expr) bool {
-	found := false
-	ast.Inspect(e, func(n ast.Node) bool {
-		if call, ok := n.(*ast.CallExpr); ok {
-			if fn := staticFunc(c.pass.TypesInfo, call); fn != nil && contextMethod(fn) == "CurrentUTCDateTime" {
-				found = true
-			}
-		}
-		return !found
-	})
-	return found
-}
-
-// loopEffects reports whether a loop body schedules durable work and
-// whether it continues as new, directly or through helpers.
-func (c *checker) loopEffects(body *ast.BlockStmt) (schedules, continues bool) {
-	ast.Inspect(body, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.FuncLit:
-			if c.rootLits[n] {
-				return false
-			}
-			if sig, ok := c.pass.TypesInfo.TypeOf(n).(*types.Signature); ok && isForeignSig(sig) {
-				return false
-			}
-		case *ast.CallExpr:
-			if fn := staticFunc(c.pass.TypesInfo, n); fn != nil {
-				s, k := c.callEffects(fn)
-				schedules = schedules || s
-				continues = continues || k
-			}
-		}
-		return true
-	})
-	return schedules, continues
-}
-
-// usesContext reports whether n calls into the durable context: a method of
-// OrchestrationContext or Task, a bindings function, or a helper that
-// schedules work. Their order is part of the history (even NewGUID's).
-func (c *checker) usesContext(n ast.Node) bool {
-	found := false
-	ast.Inspect(n, func(m ast.Node) bool {
-		call, ok := m.(*ast.CallExpr)
-		if !ok || found {
-			return !found
-		}
-		fn := staticFunc(c.pass.TypesInfo, call)
-		if fn == nil {
-			return true
-		}
-		if fn.Pkg() != nil && fn.Pkg().Path() == bindingsPath {
-			found = true
-		} else if sched, cont := c.callEffects(fn); sched || cont {
-			found = true
-		}
-		return !found
-	})
-	return found
+	return obj.Pkg().Path()
 }

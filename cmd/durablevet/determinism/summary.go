@@ -6,21 +6,32 @@ import (
 	"strings"
 )
 
-// Link is one function of a call chain.
+// Link is one function (or package-level variable) of a call chain.
 type Link struct {
 	PkgPath string
 	PkgName string
-	Name    string // "F" or "T.M"
+	Name    string // "F" or "T.M", or the variable's name
+	// Var is set when the link is a package-level variable whose
+	// initialiser the chain goes through; it renders as "var name".
+	Var bool
 }
 
 // render names the link as seen from package pkgPath: unqualified inside
 // it, qualified with the package name outside.
 func (l Link) render(pkgPath string) string {
-	if l.PkgPath == pkgPath {
-		return l.Name
+	name := l.Name
+	if l.PkgPath != pkgPath {
+		name = l.PkgName + "." + name
 	}
-	return l.PkgName + "." + l.Name
+	if l.Var {
+		name = "var " + name
+	}
+	return name
 }
+
+// qualified names the link with its package name wherever it is seen, as
+// the operations of other packages are (time.Now).
+func (l Link) qualified() string { return l.PkgName + "." + l.Name }
 
 // Finding is one non-deterministic operation a function reaches.
 type Finding struct {
@@ -34,9 +45,15 @@ type Finding struct {
 
 func (f Finding) key() string { return fmt.Sprintf("%d|%s", f.Cat, f.Op) }
 
-// Summary is what a function does that matters to an orchestrator calling
-// it. It is exported as a fact so that helpers in other packages of the
-// same module are checked too.
+// via returns f as seen from a caller of l: l prepended to the chain.
+func (f Finding) via(l ...Link) Finding {
+	return Finding{Chain: append(append([]Link(nil), l...), f.Chain...), Op: f.Op, Cat: f.Cat}
+}
+
+// Summary is what a function (or a package-level variable's initialiser)
+// does that matters to an orchestrator calling it (or reading it). It is
+// exported as a fact so that helpers in other packages of the same module
+// are checked too.
 type Summary struct {
 	// Module is the path of the summarised function's module; summaries
 	// are only followed within one module.
@@ -49,6 +66,14 @@ type Summary struct {
 	// ContinuesAsNew is set when the function calls ctx.ContinueAsNew,
 	// directly or through helpers.
 	ContinuesAsNew bool
+	// DeclaredIO is set when a //durablevet:io directive marks the function
+	// (or its type or package): calling it is I/O, whatever its body does.
+	DeclaredIO bool
+	// Unordered is set when the function returns a slice in Go's random
+	// map order (keys collected from a map and not sorted). It says where
+	// the order comes from; a caller that sorts the result is fine, one
+	// that uses it as it is gets this finding.
+	Unordered *Finding
 }
 
 // AFact marks Summary as an analysis fact.
@@ -59,11 +84,13 @@ func (*Summary) AFact() {}
 func (s *Summary) String() string {
 	var parts []string
 	for _, f := range s.Findings {
-		var chain []string
-		for _, l := range f.Chain {
-			chain = append(chain, l.PkgName+"."+l.Name)
-		}
-		parts = append(parts, strings.Join(append(chain, f.Op), " → "))
+		parts = append(parts, f.String())
+	}
+	if s.Unordered != nil {
+		parts = append(parts, "unordered result: "+s.Unordered.String())
+	}
+	if s.DeclaredIO {
+		parts = append(parts, "declared I/O")
 	}
 	if s.Schedules {
 		parts = append(parts, "schedules")
@@ -74,8 +101,17 @@ func (s *Summary) String() string {
 	return "summary(" + strings.Join(parts, ", ") + ")"
 }
 
+// String renders the finding's chain with qualified names.
+func (f Finding) String() string {
+	var chain []string
+	for _, l := range f.Chain {
+		chain = append(chain, l.render(""))
+	}
+	return strings.Join(append(chain, f.Op), " → ")
+}
+
 func (s *Summary) empty() bool {
-	return len(s.Findings) == 0 && !s.Schedules && !s.ContinuesAsNew
+	return len(s.Findings) == 0 && !s.Schedules && !s.ContinuesAsNew && !s.DeclaredIO && s.Unordered == nil
 }
 
 // add merges f into s, keeping one finding per operation with the shortest
@@ -94,15 +130,20 @@ func (s *Summary) add(f Finding) bool {
 	return true
 }
 
-// linkOf names fn as a chain link.
-func linkOf(fn *types.Func) Link {
-	l := Link{Name: fn.Name()}
-	if fn.Pkg() != nil {
-		l.PkgPath, l.PkgName = fn.Pkg().Path(), fn.Pkg().Name()
+// linkOf names a function or package-level variable as a chain link.
+func linkOf(obj types.Object) Link {
+	l := Link{Name: obj.Name()}
+	if obj.Pkg() != nil {
+		l.PkgPath, l.PkgName = obj.Pkg().Path(), obj.Pkg().Name()
 	}
-	if sig, ok := fn.Type().(*types.Signature); ok && sig.Recv() != nil {
-		if tn := recvTypeName(sig.Recv().Type()); tn != "" {
-			l.Name = tn + "." + fn.Name()
+	switch obj := obj.(type) {
+	case *types.Var:
+		l.Var = true
+	case *types.Func:
+		if sig, ok := obj.Type().(*types.Signature); ok && sig.Recv() != nil {
+			if tn := recvTypeName(sig.Recv().Type()); tn != "" {
+				l.Name = tn + "." + obj.Name()
+			}
 		}
 	}
 	return l

@@ -26,8 +26,8 @@ func HelloSequence(ctx bindings.OrchestrationContext) (any, error) {
 	bump()                       // want `^HelloSequence → bump → write to package-level variable calls: `
 	s += both()                  // want `^HelloSequence → both → time\.Now: ` `^HelloSequence → both → util\.Region → util\.lookup → os\.Getenv: `
 	schedule(ctx)                // orchestrator code itself: reported inside schedule, not here
-	_ = now()                    // want `^HelloSequence → time\.Now: `
-	s += greet("x")              // want `^HelloSequence → formatGreeting → time\.Now: `
+	_ = now()                    // want `^HelloSequence → var now → time\.Now: `
+	s += greet("x")              // want `^HelloSequence → var greet → formatGreeting → time\.Now: `
 	return s, nil
 }
 
