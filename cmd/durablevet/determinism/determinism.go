@@ -78,6 +78,9 @@ type site struct {
 	chain []Link
 	op    string
 	cat   category
+	// direct is set for an operation of a variable's initialiser itself,
+	// outside any function literal: var out = os.Stdout.
+	direct bool
 }
 
 // edge is one use of a helper function, or a read of a package-level
@@ -303,14 +306,14 @@ func (c *checker) summarise(nodes []node) {
 	}
 	for i, n := range nodes {
 		for _, st := range scans[i].sites {
-			c.addFinding(n, Finding{Chain: st.chain, Op: st.op, Cat: st.cat})
+			c.addFinding(n, Finding{Chain: st.chain, Op: st.op, Cat: st.cat}, st.direct)
 		}
 	}
 	for changed := true; changed; {
 		changed = false
 		for i, n := range nodes {
 			for _, f := range c.reached(scans[i]) {
-				if c.addFinding(n, f) {
+				if c.addFinding(n, f, false) {
 					changed = true
 				}
 			}
@@ -340,10 +343,16 @@ func (c *checker) reached(sc *scan) []Finding {
 
 // addFinding adds f to n's summary, unless n is a variable whose
 // initialiser's f does not make its value differ between processes. It
-// reports whether the summary changed.
-func (c *checker) addFinding(n node, f Finding) bool {
+// reports whether the summary changed. direct is set when f is an
+// operation of the initialiser itself.
+func (c *checker) addFinding(n node, f Finding, direct bool) bool {
 	if _, ok := n.obj.(*types.Var); ok && !n.holdsFunc() && !affectsValue(f.Cat) {
-		return false
+		// A handle on the process output (var logger = log.New(os.Stderr,
+		// "", 0)) prints whenever it is used; printing while computing the
+		// value happens once.
+		if f.Cat != catPrint || !direct {
+			return false
+		}
 	}
 	return c.sums[n.obj].add(f)
 }

@@ -86,7 +86,8 @@ func (w *walker) add(pos token.Pos, op string, cat category) {
 
 func (w *walker) addChain(pos token.Pos, chain []Link, op string, cat category) {
 	if !w.c.isIgnored(pos) {
-		w.s.sites = append(w.s.sites, site{pos, chain, op, cat})
+		direct := w.mode == modeInit && len(w.bodies) == 1
+		w.s.sites = append(w.s.sites, site{pos, chain, op, cat, direct})
 	}
 }
 

@@ -4,6 +4,8 @@ package globalinit
 
 import (
 	"fmt"
+	"log"
+	"log/slog"
 	"maps"
 	"math/rand"
 	rand2 "math/rand/v2"
@@ -34,6 +36,8 @@ var (
 	names    = []string{"a"}
 	sorted   = slices.Sorted(maps.Keys(map[string]int{"a": 1}))
 	local    = func() int { return rand.New(rand.NewSource(1)).Intn(3) } // a generator per call
+	logger   = log.New(os.Stderr, "app: ", 0)
+	slogger  = slog.Default()
 	fromInit string
 )
 
@@ -63,6 +67,8 @@ func Orchestrate(ctx bindings.OrchestrationContext) (any, error) {
 	_ = settings.Region // want `^Orchestrate → var settings\.Region → os\.Getenv: `
 	_ = regionOf()      // want `^Orchestrate → regionOf → var region → os\.Getenv: `
 	_ = once()          // printing once per process does not repeat on replay
+	logger.Println("x") // want `^Orchestrate → var logger → os\.Stderr: orchestrator code must not print or log to the process output \(it repeats on every replay\); use ctx\.Logger\(\)$` `^Orchestrate → log\.Logger\.Println: `
+	slogger.Info("x")   // want `^Orchestrate → var slogger → slog\.Default: `
 	_ = banner + names[0] + sorted[0] + settings.Name
 	_ = local()
 	region := "a local shadows the variable"
