@@ -1,7 +1,8 @@
 // Package durableclient implements bindings.DurableClient over a
 // storageprovider.TaskHub: the orchestrationClient / durableClient binding
 // that starts, queries and controls orchestration instances, and the
-// check-status responses that Durable Functions' HTTP starters return.
+// check-status responses that Durable Functions' HTTP starters return
+// (in package dfwire's JSON).
 //
 // The client never runs orchestrations; it writes start messages through
 // TaskHub.CreateInstance and control messages (events, terminate, suspend,
@@ -12,7 +13,6 @@ package durableclient
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/host/dfwire"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -32,7 +33,7 @@ const DefaultConnectionName = "Storage"
 
 // DefaultWebhookBase is the management API base used when
 // Options.WebhookBase is empty.
-const DefaultWebhookBase = "http://localhost:7071/runtime/webhooks/durabletask"
+const DefaultWebhookBase = "http://localhost:7071" + dfwire.WebhookPath
 
 // Options configure a Client.
 type Options struct {
@@ -88,10 +89,7 @@ func New(opts Options) *Client {
 	if c.conn == "" {
 		c.conn = DefaultConnectionName
 	}
-	c.linkQuery = "taskHub=" + url.QueryEscape(c.hub.Name()) + "&connection=" + url.QueryEscape(c.conn)
-	if opts.Code != "" {
-		c.linkQuery += "&code=" + url.QueryEscape(opts.Code)
-	}
+	c.linkQuery = dfwire.LinkQuery(c.hub.Name(), c.conn, opts.Code)
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -106,7 +104,7 @@ func New(opts Options) *Client {
 		base = u.String()
 		c.basePath = strings.TrimSuffix(u.EscapedPath(), "/")
 	} else {
-		c.basePath = "/runtime/webhooks/durabletask"
+		c.basePath = dfwire.WebhookPath
 	}
 	c.webhookBase = strings.TrimSuffix(base, "/")
 	return c
@@ -198,7 +196,7 @@ func (c *Client) create(ctx context.Context, id, name, version, input string, st
 
 // GetStatus returns an instance's status, or an error wrapping
 // storageprovider.ErrInstanceNotFound. History, when requested, is in the
-// Durable Functions HTTP API's shape (see HistoryJSON).
+// Durable Functions HTTP API's shape (see dfwire.History).
 func (c *Client) GetStatus(ctx context.Context, instanceID string, opts bindings.StatusOptions) (*bindings.OrchestrationStatus, error) {
 	st, err := c.hub.GetOrchestrationState(ctx, instanceID, true)
 	if err != nil {
@@ -212,7 +210,7 @@ func (c *Client) GetStatus(ctx context.Context, instanceID string, opts bindings
 		if err != nil && !errors.Is(err, sp.ErrInstanceNotFound) {
 			return nil, fmt.Errorf("durableclient: history of instance %q: %w", instanceID, err)
 		}
-		s.History = HistoryJSON(events, !opts.HideInput, opts.ShowHistoryOutput)
+		s.History = dfwire.MarshalHistory(dfwire.History(events, !opts.HideInput, opts.ShowHistoryOutput))
 	}
 	return s, nil
 }
@@ -228,33 +226,30 @@ func statusFromState(st *sp.OrchestrationState, showInput bool) *bindings.Orches
 		Name:            st.Name,
 		InstanceID:      st.InstanceID,
 		RuntimeStatus:   st.RuntimeStatus,
-		CustomStatus:    payloadJSON(st.CustomStatus),
-		Output:          payloadJSON(st.Output),
+		CustomStatus:    dfwire.Payload(st.CustomStatus),
+		Output:          dfwire.Payload(st.Output),
 		CreatedTime:     st.CreatedTime,
 		LastUpdatedTime: st.LastUpdatedTime,
 	}
 	if showInput {
-		s.Input = payloadJSON(st.Input)
+		s.Input = dfwire.Payload(st.Input)
 	}
 	return s
 }
 
-// payloadJSON turns stored payload text into a JSON value as Durable
-// Functions does: valid JSON is used as is, anything else becomes a JSON
-// string of the raw text (whitespace-only text gives ""), and no text gives
-// nil (null).
-func payloadJSON(s string) json.RawMessage {
-	if s == "" {
-		return nil
+// WireStatus returns s as the HTTP API's status object.
+func WireStatus(s *bindings.OrchestrationStatus) *dfwire.Status {
+	return &dfwire.Status{
+		Name:            s.Name,
+		InstanceID:      s.InstanceID,
+		RuntimeStatus:   s.RuntimeStatus.String(),
+		Input:           s.Input,
+		CustomStatus:    s.CustomStatus,
+		Output:          s.Output,
+		CreatedTime:     s.CreatedTime,
+		LastUpdatedTime: s.LastUpdatedTime,
+		HistoryEvents:   s.History,
 	}
-	if strings.TrimSpace(s) == "" {
-		return json.RawMessage(`""`)
-	}
-	if json.Valid([]byte(s)) {
-		return json.RawMessage(s)
-	}
-	b, _ := marshalNoEscape(s)
-	return b
 }
 
 // ListInstances returns one page of instances matching q. Inputs are
@@ -328,7 +323,7 @@ func (c *Client) Terminate(ctx context.Context, instanceID, reason string) error
 	if err := c.checkRunning(ctx, "terminate", instanceID); err != nil {
 		return err
 	}
-	r, _ := marshalNoEscape(reason)
+	r, _ := dfwire.Marshal(reason)
 	return c.send(ctx, "terminate", instanceID, &sp.HistoryEvent{EventType: sp.EventExecutionTerminated, Input: string(r)})
 }
 

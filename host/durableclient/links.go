@@ -1,16 +1,15 @@
 package durableclient
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/host/dfwire"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -54,45 +53,27 @@ func firstValue(h string) string {
 	return strings.TrimSpace(h)
 }
 
-// payload builds the management URLs of instanceID under base (absolute
-// URL of the management API, no trailing slash).
-func (c *Client) payload(base, instanceID string, failOnError bool) bindings.HTTPManagementPayload {
-	// PathEscape writes a space as %20 (never +), so IDs with spaces
-	// round-trip (Durable Functions issue #2590).
-	inst := base + "/instances/" + url.PathEscape(instanceID)
-	q := c.linkQuery
-	status := inst + "?" + q
-	if failOnError {
-		status += "&returnInternalServerErrorOnFailure=true"
-	}
-	return bindings.HTTPManagementPayload{
-		ID:                    instanceID,
-		StatusQueryGetURI:     status,
-		SendEventPostURI:      inst + "/raiseEvent/{eventName}?" + q,
-		TerminatePostURI:      inst + "/terminate?reason={text}&" + q,
-		PurgeHistoryDeleteURI: inst + "?" + q,
-		RestartPostURI:        inst + "/restart?" + q,
-		SuspendPostURI:        inst + "/suspend?reason={text}&" + q,
-		ResumePostURI:         inst + "/resume?reason={text}&" + q,
-		RewindPostURI:         inst + "/rewind?reason={text}&" + q,
-	}
+// links returns the management URL builder for base (absolute URL of the
+// management API, no trailing slash).
+func (c *Client) links(base string) dfwire.Links {
+	return dfwire.Links{Base: base, Query: c.linkQuery}
 }
 
 // CreateHTTPManagementPayload returns the management URLs of an instance
 // relative to Options.WebhookBase, rewindPostUri included.
 func (c *Client) CreateHTTPManagementPayload(instanceID string) bindings.HTTPManagementPayload {
-	return c.payload(c.webhookBase, instanceID, false)
+	return bindings.HTTPManagementPayload(c.links(c.webhookBase).CheckStatus(instanceID, false))
 }
 
 // ManagementPayload returns the management URLs of an instance built from
 // the request's scheme and host, as the check-status response carries them
 // (without rewindPostUri).
-func (c *Client) ManagementPayload(r *http.Request, instanceID string, o LinkOptions) bindings.HTTPManagementPayload {
+func (c *Client) ManagementPayload(r *http.Request, instanceID string, o LinkOptions) dfwire.CheckStatus {
 	path := c.basePath
 	if o.BasePath != "" {
 		path = strings.TrimSuffix(o.BasePath, "/")
 	}
-	p := c.payload(c.RequestBaseURL(r)+path, instanceID, o.ReturnInternalServerErrorOnFailure)
+	p := c.links(c.RequestBaseURL(r)+path).CheckStatus(instanceID, o.ReturnInternalServerErrorOnFailure)
 	p.RewindPostURI = ""
 	return p
 }
@@ -106,18 +87,7 @@ func (c *Client) CreateCheckStatusResponse(w http.ResponseWriter, r *http.Reques
 
 // WriteCheckStatusResponse is CreateCheckStatusResponse with LinkOptions.
 func (c *Client) WriteCheckStatusResponse(w http.ResponseWriter, r *http.Request, instanceID string, o LinkOptions) error {
-	p := c.ManagementPayload(r, instanceID, o)
-	body, err := marshalNoEscape(p)
-	if err != nil {
-		return fmt.Errorf("durableclient: check-status response for instance %q: %w", instanceID, err)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Location", p.StatusQueryGetURI)
-	h.Set("Retry-After", "10")
-	w.WriteHeader(http.StatusAccepted)
-	_, err = w.Write(body)
-	return err
+	return dfwire.WriteCheckStatus(w, c.ManagementPayload(r, instanceID, o))
 }
 
 // Defaults of WaitForCompletionOrCreateCheckStatusResponse, as in Durable
@@ -149,19 +119,13 @@ func (c *Client) WaitAndRespond(w http.ResponseWriter, r *http.Request, instance
 		if out == nil {
 			out = json.RawMessage("null")
 		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusOK)
-		_, err = w.Write(out)
-		return err
+		return dfwire.WriteJSON(w, http.StatusOK, out)
 	case st.RuntimeStatus.IsTerminal():
 		code := http.StatusOK
 		if st.RuntimeStatus == sp.StatusFailed && o.ReturnInternalServerErrorOnFailure {
 			code = http.StatusInternalServerError
 		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(code)
-		_, err = w.Write(MarshalStatus(st))
-		return err
+		return dfwire.WriteStatus(w, code, WireStatus(st))
 	}
 	return c.WriteCheckStatusResponse(w, r, instanceID, o)
 }
@@ -196,16 +160,4 @@ func (c *Client) WaitForCompletion(ctx context.Context, instanceID string, timeo
 		case <-t.C:
 		}
 	}
-}
-
-// marshalNoEscape encodes v as JSON without HTML escaping (URLs keep their
-// '&') and without the encoder's trailing newline.
-func marshalNoEscape(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

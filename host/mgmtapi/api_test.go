@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funchost/funchost/host/dfwire"
 	"github.com/funchost/funchost/host/durableclient"
 	"github.com/funchost/funchost/host/durableclient/fakehub"
 	"github.com/funchost/funchost/host/mgmtapi"
@@ -42,7 +43,7 @@ func TestStartAndStatus(t *testing.T) {
 	if r.header.Get("Location") != p.StatusQueryGetURI || r.header.Get("Retry-After") != "5" {
 		t.Fatalf("headers %v", r.header)
 	}
-	created := durableclient.FormatStatusTime(time.Now())[:10] // date part
+	created := dfwire.FormatStatusTime(time.Now())[:10] // date part
 	body := string(r.body)
 	prefix := `{"name":"Echo","instanceId":"` + p.ID + `","runtimeStatus":"Pending","input":{"a":1},"customStatus":null,"output":null,"createdTime":"` + created
 	if !strings.HasPrefix(body, prefix) || strings.Contains(body, "historyEvents") {

@@ -2,33 +2,43 @@
 // under /runtime/webhooks/durabletask) over durable clients, with the
 // paths, query parameters, status codes, headers and JSON of the Durable
 // Functions extension, so that tools written for Durable Functions work
-// unchanged.
+// unchanged. The JSON itself is package dfwire's; docs/http-api.md walks
+// through every route.
 //
+// The routes are a table (routes.go) served by chi, one line per route.
 // The handler serves the route tree relative to where it is mounted: the
 // host mounts it (with http.StripPrefix) at /runtime/webhooks/durabletask
 // behind its system-key check, and at /durabletask/ on the loopback
-// listener. Where the two generations of the extension differ, the newer
-// one is followed: 409 for starting a running ID, 412 for purging a
-// non-terminal instance or rewinding a non-failed one.
+// listener. Options.Mounts adds other handlers under the same tree (a
+// dashboard), behind the same checks. Where the two generations of the
+// extension differ, the newer one is followed: 409 for starting a running
+// ID, 412 for purging a non-terminal instance or rewinding a non-failed
+// one.
 //
-// Wrong methods: a method the host's webhook route accepts (GET, PUT, POST,
-// DELETE, OPTIONS) that a route does not handle gets 404 with an empty body
-// as from the extension; any other method gets 405.
+// Route literals match case-insensitively and path parameters are
+// percent-decoded after routing, so an instance ID containing an encoded
+// '/' cannot change the route. Wrong methods: a method the host's webhook
+// route accepts (GET, PUT, POST, DELETE, OPTIONS) that a route does not
+// handle gets 404 with an empty body as from the extension; any other
+// method gets 405.
 package mgmtapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
+	"github.com/funchost/funchost/host/dfwire"
 	"github.com/funchost/funchost/host/durableclient"
 )
 
 // DefaultBasePath is where the host mounts the management API.
-const DefaultBasePath = "/runtime/webhooks/durabletask"
+const DefaultBasePath = dfwire.WebhookPath
 
 // DefaultMaxBodyBytes bounds request bodies (the Functions host's default
 // request size limit).
@@ -45,19 +55,29 @@ var ErrUnknownTaskHub = errors.New("task hub not served by this host")
 // ErrUnknownTaskHub for hubs the host does not serve.
 type ClientFunc func(taskHub, connection string) (*durableclient.Client, error)
 
+// Mount is a handler served under Prefix of the management API (e.g.
+// "/dashboard" serves /runtime/webhooks/durabletask/dashboard/...). The
+// handler sees the path below Prefix.
+type Mount struct {
+	Prefix  string
+	Handler http.Handler
+}
+
 // Options configure the handler.
 type Options struct {
 	// Client resolves the client of a request. Required; Hubs builds one.
 	Client ClientFunc
 	// BasePath is the path the handler is mounted at, used for the URLs in
 	// check-status responses (default DefaultBasePath; the loopback
-	// listener uses "/durabletask").
+	// listener uses dfwire.LocalRPCPath).
 	BasePath string
 	// MaxBodyBytes bounds request bodies (default DefaultMaxBodyBytes);
 	// larger bodies get 413.
 	MaxBodyBytes int64
 	// Logger receives unexpected errors (default slog.Default()).
 	Logger *slog.Logger
+	// Mounts are extra handlers served under the API's path.
+	Mounts []Mount
 }
 
 // Hubs returns a ClientFunc serving the given clients: the first is the
@@ -86,6 +106,8 @@ type handler struct {
 	basePath string
 	maxBody  int64
 	log      *slog.Logger
+	mux      *chi.Mux
+	literals literalFolder
 }
 
 // New returns the management API handler.
@@ -101,10 +123,21 @@ func New(opts Options) http.Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.mux = chi.NewMux()
+	h.mux.NotFound(notFound)
+	h.mux.MethodNotAllowed(notFound)
+	for _, rt := range routes {
+		h.mux.Method(rt.method, rt.pattern, h.serve(rt.serve))
+	}
+	for _, m := range opts.Mounts {
+		prefix := "/" + strings.Trim(m.Prefix, "/")
+		h.mux.Mount(prefix, http.StripPrefix(prefix, m.Handler))
+	}
+	h.literals = newLiteralFolder(routes)
 	return h
 }
 
-// webhookMethods are the methods the Functions host's webhook route
+// webhookMethod reports the methods the Functions host's webhook route
 // accepts; the extension answers 404 to the ones a route does not handle.
 func webhookMethod(m string) bool {
 	switch m {
@@ -114,79 +147,18 @@ func webhookMethod(m string) bool {
 	return false
 }
 
-// segments splits the escaped path into unescaped segments, so that an
-// instance ID containing an encoded '/' can't change the route.
-func segments(r *http.Request) ([]string, bool) {
-	p := strings.Trim(r.URL.EscapedPath(), "/")
-	if p == "" {
-		return nil, true
-	}
-	parts := strings.Split(p, "/")
-	for i, s := range parts {
-		u, err := url.PathUnescape(s)
-		if err != nil {
-			return nil, false
-		}
-		parts[i] = u
-	}
-	return parts, true
-}
-
+// ServeHTTP routes on the escaped path (so that %2F stays inside its
+// segment), with route literals folded to the table's spelling, in a
+// routing context of its own (the host's router has one of its own).
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !webhookMethod(r.Method) {
 		w.Header().Set("Allow", "GET, PUT, POST, DELETE, OPTIONS")
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	seg, ok := segments(r)
-	if !ok || len(seg) == 0 {
-		notFound(w)
-		return
-	}
-	q := newQuery(r.URL.RawQuery)
-	rq := &request{h: h, w: w, r: r, q: q}
-	switch {
-	case strings.EqualFold(seg[0], "orchestrators") && (len(seg) == 2 || len(seg) == 3):
-		if r.Method != http.MethodPost {
-			notFound(w)
-			return
-		}
-		id := ""
-		if len(seg) == 3 {
-			id = seg[2]
-		}
-		rq.start(seg[1], id)
-	case strings.EqualFold(seg[0], "instances") && len(seg) == 1:
-		switch r.Method {
-		case http.MethodGet:
-			rq.list()
-		case http.MethodDelete:
-			rq.purgeByFilter()
-		default:
-			notFound(w)
-		}
-	case strings.EqualFold(seg[0], "instances") && len(seg) == 2:
-		switch r.Method {
-		case http.MethodGet:
-			rq.status(seg[1])
-		case http.MethodDelete:
-			rq.purge(seg[1])
-		default:
-			notFound(w)
-		}
-	case strings.EqualFold(seg[0], "instances") && len(seg) == 4 && strings.EqualFold(seg[2], "raiseEvent"):
-		if r.Method != http.MethodPost {
-			notFound(w)
-			return
-		}
-		rq.raiseEvent(seg[1], seg[3])
-	case strings.EqualFold(seg[0], "instances") && len(seg) == 3:
-		if r.Method != http.MethodPost {
-			notFound(w)
-			return
-		}
-		rq.operation(seg[1], strings.ToLower(seg[2]))
-	default:
-		notFound(w)
-	}
+	rctx := chi.NewRouteContext()
+	rctx.RoutePath = h.literals.fold(r.URL.EscapedPath())
+	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx)))
 }
+
+func notFound(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/funchost/funchost/host/dfwire"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -32,12 +33,6 @@ func newHTTPTarget(base string, concurrency int, poll time.Duration, hostPID int
 	tr.MaxIdleConnsPerHost = concurrency + 8
 	return &httpTarget{base: strings.TrimRight(base, "/"), client: &http.Client{Transport: tr, Timeout: time.Minute},
 		poll: poll, hostPID: hostPID, provider: provider}
-}
-
-// statusBody is the part of the DF status response the benchmark reads.
-type statusBody struct {
-	InstanceID    string `json:"instanceId"`
-	RuntimeStatus string `json:"runtimeStatus"`
 }
 
 func (h *httpTarget) run(ctx context.Context, orchestrator string, input any) (outcome, error) {
@@ -63,10 +58,7 @@ func (h *httpTarget) run(ctx context.Context, orchestrator string, input any) (o
 	if resp.StatusCode != http.StatusAccepted {
 		return outcome{}, fmt.Errorf("starting %s: HTTP %d: %s", orchestrator, resp.StatusCode, bytes.TrimSpace(b))
 	}
-	var payload struct {
-		ID                string `json:"id"`
-		StatusQueryGetURI string `json:"statusQueryGetUri"`
-	}
+	var payload dfwire.CheckStatus
 	if err := json.Unmarshal(b, &payload); err != nil || payload.StatusQueryGetURI == "" {
 		return outcome{}, fmt.Errorf("starting %s: no statusQueryGetUri in %q", orchestrator, b)
 	}
@@ -86,7 +78,7 @@ func (h *httpTarget) run(ctx context.Context, orchestrator string, input any) (o
 	}
 }
 
-func (h *httpTarget) status(ctx context.Context, uri string) (*statusBody, error) {
+func (h *httpTarget) status(ctx context.Context, uri string) (*dfwire.Status, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
 		return nil, err
@@ -100,7 +92,7 @@ func (h *httpTarget) status(ctx context.Context, uri string) (*statusBody, error
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
 		return nil, fmt.Errorf("status query: HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
 	}
-	var st statusBody
+	var st dfwire.Status
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("status query: %w", err)
 	}

@@ -1,0 +1,138 @@
+package mgmtapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/host/dfwire"
+	"github.com/funchost/funchost/host/durableclient"
+	sp "github.com/funchost/funchost/storageprovider"
+)
+
+// status serves GET /instances/{instanceId}.
+func (rq *request) status() {
+	if !rq.client() {
+		return
+	}
+	st, err := rq.c.GetStatus(rq.r.Context(), rq.param("instanceId"), bindings.StatusOptions{
+		ShowHistory:       rq.q.boolean("showHistory", false),
+		ShowHistoryOutput: rq.q.boolean("showHistoryOutput", false),
+		HideInput:         !rq.q.boolean("showInput", true),
+	})
+	if errors.Is(err, sp.ErrInstanceNotFound) {
+		notFound(rq.w, rq.r)
+		return
+	}
+	if err != nil {
+		rq.internal(err)
+		return
+	}
+	code := http.StatusOK
+	switch st.RuntimeStatus {
+	case sp.StatusRunning, sp.StatusPending, sp.StatusContinuedAsNew, sp.StatusSuspended:
+		code = http.StatusAccepted
+		rq.w.Header().Set("Location", rq.requestURL())
+		rq.w.Header().Set("Retry-After", "5")
+	case sp.StatusFailed:
+		if rq.q.boolean("returnInternalServerErrorOnFailure", false) {
+			code = http.StatusInternalServerError
+		}
+	case sp.StatusCompleted, sp.StatusTerminated, sp.StatusCanceled:
+	default:
+		code = http.StatusInternalServerError
+	}
+	_ = dfwire.WriteStatus(rq.w, code, durableclient.WireStatus(st))
+}
+
+// list serves GET /instances.
+func (rq *request) list() {
+	if !rq.client() {
+		return
+	}
+	var iq bindings.InstanceQuery
+	var err error
+	iq.CreatedTimeFrom, iq.CreatedTimeTo, iq.RuntimeStatus, err = rq.q.filter()
+	if err == nil && rq.q.has("top") {
+		iq.PageSize, err = strconv.Atoi(strings.TrimSpace(rq.q.get("top")))
+		if err != nil || iq.PageSize <= 0 {
+			err = fmt.Errorf("'%s' is not a valid value for top; give a positive number", rq.q.get("top"))
+		}
+	}
+	if err != nil {
+		rq.writeError(http.StatusBadRequest, err.Error())
+		return
+	}
+	if iq.PageSize == 0 {
+		iq.PageSize = 100
+	}
+	iq.InstanceIDPrefix = rq.q.get("instanceIdPrefix")
+	iq.ShowInput = rq.q.boolean("showInput", true)
+	iq.ContinuationToken = rq.r.Header.Get(ContinuationTokenHeader)
+	page, err := rq.c.ListInstances(rq.r.Context(), iq)
+	if err != nil {
+		rq.internal(err)
+		return
+	}
+	list := make([]*dfwire.Status, len(page.Instances))
+	for i, s := range page.Instances {
+		list[i] = durableclient.WireStatus(s)
+	}
+	// Always present; empty on the last page.
+	rq.w.Header().Set(ContinuationTokenHeader, page.ContinuationToken)
+	_ = dfwire.WriteJSON(rq.w, http.StatusOK, dfwire.MarshalStatusList(list))
+}
+
+// purge serves DELETE /instances/{instanceId}.
+func (rq *request) purge() {
+	if !rq.client() {
+		return
+	}
+	id := rq.param("instanceId")
+	n, err := rq.c.PurgeInstance(rq.r.Context(), id)
+	switch {
+	case errors.Is(err, sp.ErrInstanceNotFound):
+		notFound(rq.w, rq.r)
+	case errors.Is(err, bindings.ErrInstanceNotTerminal):
+		rq.writeError(http.StatusPreconditionFailed, fmt.Sprintf("The orchestration instance '%s' is not in a terminal state (Completed, Failed, Terminated or Canceled); terminate it before purging.", id))
+	case err != nil:
+		rq.internal(err)
+	default:
+		_ = dfwire.WritePurgeResult(rq.w, n)
+	}
+}
+
+// purgeByFilter serves DELETE /instances.
+func (rq *request) purgeByFilter() {
+	if !rq.client() {
+		return
+	}
+	if strings.TrimSpace(rq.q.get("createdTimeFrom")) == "" {
+		rq.writeError(http.StatusBadRequest, "Please provide value for 'createdTimeFrom' parameter.")
+		return
+	}
+	var f bindings.PurgeFilter
+	var err error
+	f.CreatedTimeFrom, f.CreatedTimeTo, f.RuntimeStatus, err = rq.q.filter()
+	if err != nil {
+		rq.writeError(http.StatusBadRequest, err.Error())
+		return
+	}
+	if f.CreatedTimeTo.IsZero() {
+		f.CreatedTimeTo = time.Now().UTC()
+	}
+	n, err := rq.c.PurgeInstances(rq.r.Context(), f)
+	if err != nil {
+		rq.internal(err)
+		return
+	}
+	if n == 0 {
+		notFound(rq.w, rq.r)
+		return
+	}
+	_ = dfwire.WritePurgeResult(rq.w, n)
+}
