@@ -1,15 +1,15 @@
 package config
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/funchost/funchost/internal/jsonpos"
 )
 
 // node is one value of a decoded JSON document. Objects keep their keys as
@@ -21,58 +21,15 @@ type node = any
 // (numbers kept as json.Number) whose top level must be an object. Syntax
 // errors become "file: invalid JSON at line L, column C" messages.
 func decodeObject(file string, data []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
 	var v node
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, describeJSONError(data, err, dec.InputOffset()))
-	}
-	// Anything after the first value is a syntax error too.
-	if _, err := dec.Token(); err == nil {
-		line, col := lineCol(data, dec.InputOffset())
-		return nil, fmt.Errorf("%s: invalid JSON at line %d, column %d: unexpected data after the top-level value", file, line, col)
+	if err := jsonpos.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("%s: the top-level value must be a JSON object", file)
 	}
 	return obj, nil
-}
-
-func describeJSONError(data []byte, err error, fallback int64) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		line, col := lineCol(data, se.Offset)
-		return fmt.Errorf("invalid JSON at line %d, column %d: %s", line, col, se.Error())
-	case errors.As(err, &te):
-		line, col := lineCol(data, te.Offset)
-		return fmt.Errorf("invalid JSON at line %d, column %d: %s", line, col, te.Error())
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		line, col := lineCol(data, int64(len(data)))
-		return fmt.Errorf("invalid JSON at line %d, column %d: unexpected end of file", line, col)
-	default:
-		line, col := lineCol(data, fallback)
-		return fmt.Errorf("invalid JSON at line %d, column %d: %v", line, col, err)
-	}
-}
-
-// lineCol converts a byte offset into 1-based line and column numbers.
-func lineCol(data []byte, offset int64) (int, int) {
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
-	}
-	line, col := 1, 1
-	for _, b := range data[:offset] {
-		if b == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }
 
 // lookup finds key in obj ignoring case, returning the key as written.

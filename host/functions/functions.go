@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/funchost/funchost/internal/jsonpos"
 )
 
 // Binding types funchost understands.
@@ -244,14 +246,8 @@ func Parse(name, path string, data []byte) (*Definition, []Problem) {
 		problems = append(problems, Problem{Path: path, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	var f fileShape
-	if err := json.Unmarshal(data, &f); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			line, col := lineCol(data, se.Offset)
-			add("", "invalid JSON at line %d, column %d: %v", line, col, err)
-		} else {
-			add("", "invalid function.json: %v", err)
-		}
+	if err := jsonpos.Unmarshal(data, &f); err != nil {
+		add("", "%v", err)
 		return nil, problems
 	}
 	def := &Definition{Name: name, Path: path}
@@ -423,19 +419,4 @@ func intersectMethods(a, b []string) string {
 		}
 	}
 	return strings.Join(shared, ",")
-}
-
-func lineCol(data []byte, offset int64) (int, int) {
-	line, col := 1, 1
-	for i, c := range data {
-		if int64(i) >= offset {
-			break
-		}
-		if c == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }
