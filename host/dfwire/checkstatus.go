@@ -4,25 +4,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/funchost/funchost/bindings"
 )
 
 // CheckStatus is the body of the 202 check-status response that HTTP
 // starters return (Durable Functions' HttpManagementPayload): the URLs
-// that query and control one instance. {eventName} and {text} are
-// placeholders for the caller to fill in.
-type CheckStatus struct {
-	ID                    string `json:"id"`
-	StatusQueryGetURI     string `json:"statusQueryGetUri"`
-	SendEventPostURI      string `json:"sendEventPostUri"`
-	TerminatePostURI      string `json:"terminatePostUri"`
-	PurgeHistoryDeleteURI string `json:"purgeHistoryDeleteUri"`
-	RestartPostURI        string `json:"restartPostUri"`
-	SuspendPostURI        string `json:"suspendPostUri"`
-	ResumePostURI         string `json:"resumePostUri"`
-	// RewindPostURI is set by CreateHttpManagementPayload only; the
-	// check-status response leaves it out.
-	RewindPostURI string `json:"rewindPostUri,omitempty"`
-}
+// that query and control one instance, with {eventName} and {text} as
+// placeholders for the caller to fill in. It is the author API's type, so
+// that what a starter returns and what the API writes cannot differ;
+// rewindPostUri is left out of the check-status response.
+type CheckStatus = bindings.HTTPManagementPayload
 
 // Links builds the management URLs of the instances of one task hub.
 type Links struct {

@@ -62,7 +62,7 @@ func (c *Client) links(base string) dfwire.Links {
 // CreateHTTPManagementPayload returns the management URLs of an instance
 // relative to Options.WebhookBase, rewindPostUri included.
 func (c *Client) CreateHTTPManagementPayload(instanceID string) bindings.HTTPManagementPayload {
-	return bindings.HTTPManagementPayload(c.links(c.webhookBase).CheckStatus(instanceID, false))
+	return c.links(c.webhookBase).CheckStatus(instanceID, false)
 }
 
 // ManagementPayload returns the management URLs of an instance built from

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funchost/funchost/host/dfwire"
 	"github.com/funchost/funchost/host/engine"
 	"github.com/funchost/funchost/samples/sampleapp"
 	sp "github.com/funchost/funchost/storageprovider"
@@ -48,15 +49,7 @@ func runHub(t *testing.T, hub sp.TaskHub) {
 }
 
 // statusBody is the decoded status JSON.
-type statusBody struct {
-	Name          string            `json:"name"`
-	InstanceID    string            `json:"instanceId"`
-	RuntimeStatus string            `json:"runtimeStatus"`
-	Input         json.RawMessage   `json:"input"`
-	CustomStatus  json.RawMessage   `json:"customStatus"`
-	Output        json.RawMessage   `json:"output"`
-	History       []json.RawMessage `json:"historyEvents"`
-}
+type statusBody = dfwire.Status
 
 // poll GETs url like Durable Functions tools do (following 202s) until the
 // status satisfies done, and returns the last response and its status. It
@@ -114,7 +107,7 @@ func endToEnd(t *testing.T, s *server) {
 		var hst statusBody
 		r.json(t, &hst)
 		var completed int
-		for _, h := range hst.History {
+		for _, h := range hst.HistoryEvents {
 			var ev struct{ EventType, FunctionName string }
 			_ = json.Unmarshal(h, &ev)
 			if ev.EventType == "TaskCompleted" && ev.FunctionName == "SayHello" {
