@@ -8,17 +8,15 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/funchost/funchost/host/config"
-	"github.com/funchost/funchost/host/functions"
+	"github.com/funchost/funchost/host/durable"
 	"github.com/funchost/funchost/host/httpserver"
 )
 
@@ -85,267 +83,88 @@ func Main(app *App) {
 // stops accepting connections, lets in-flight requests and work items
 // finish (up to Options.ShutdownTimeout), stops the task hub and returns
 // nil. Startup problems are returned as one error.
+//
+// The steps: load the configuration, bind the functions to their
+// handlers, read the keys, listen, start the durable side, build the HTTP
+// server and the loopback listener, serve, drain.
 func Run(ctx context.Context, app *App, opts Options) error {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(opts)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(opts.ScriptRoot, opts.Env, log)
+	if err != nil {
+		return err
+	}
+	fns, err := bindFunctions(app, cfg.ScriptRoot, opts.Env, log)
+	if err != nil {
+		return err
+	}
+	keys := httpserver.KeysFromSettings(opts.Env.LookupEnv, functionNames(fns))
+	ln, err := listen(opts, cfg)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	settings := durable.Settings{Host: cfg.Host, Env: opts.Env, Logger: log}
+	d, err := startDurable(ctx, settings, fns, keys, websiteHostname(opts.Env, port))
+	if err != nil {
+		return err
+	}
+	// From here on every exit path stops the durable side (the drain stops
+	// it first; stopping again does nothing).
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
+		defer cancel()
+		_ = d.stop(sctx)
+	}()
+
+	srv, err := newHTTPServer(cfg, keys, fns, d, log)
+	if err != nil {
+		return err
+	}
+	local, err := newLocalEndpoint(cfg, opts.LocalRPCAddr, d, log)
+	if err != nil {
+		return err
+	}
+	logStartup(log, cfg, srv, keys, port, d, local)
+	return serve(ctx, opts, log, ln, srv, local, d)
+}
+
+// withDefaults fills in the environment, the shutdown timeout and an
+// absolute script root.
+func (opts Options) withDefaults() (Options, error) {
 	if opts.Env == nil {
 		opts.Env = config.OSEnv{}
 	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
-	log, err := newLogger(opts)
-	if err != nil {
-		return err
-	}
 	root := opts.ScriptRoot
+	var err error
 	if root == "" {
 		if root, err = os.Getwd(); err != nil {
-			return err
+			return opts, err
 		}
 	}
-	if root, err = filepath.Abs(root); err != nil {
-		return err
+	if opts.ScriptRoot, err = filepath.Abs(root); err != nil {
+		return opts, err
 	}
-
-	cfg, err := config.Load(root, opts.Env, log)
-	if err != nil {
-		return err
-	}
-	handlers, err := app.snapshot()
-	if err != nil {
-		return err
-	}
-	defs, err := functions.Discover(root)
-	if err != nil {
-		return err
-	}
-	fns, err := functions.Bind(defs, handlers)
-	if err != nil {
-		return err
-	}
-	var names []string
-	for _, f := range fns {
-		names = append(names, f.Def.Name)
-		// AzureWebJobs.<Name>.Disabled=true disables a function, as in
-		// Functions.
-		if v, _ := opts.Env.LookupEnv("AzureWebJobs." + f.Def.Name + ".Disabled"); strings.EqualFold(v, "true") || v == "1" {
-			f.Def.Disabled = true
-		}
-		if f.Def.Disabled {
-			log.Info("Function is disabled", "function", f.Def.Name)
-		}
-	}
-	keys := httpserver.KeysFromSettings(opts.Env.LookupEnv, names)
-
-	ln := opts.Listener
-	if ln == nil {
-		port := opts.Port
-		if port == 0 {
-			port = cfg.Local.LocalHTTPPort
-		}
-		if ln, err = net.Listen("tcp", ":"+strconv.Itoa(port)); err != nil {
-			return fmt.Errorf("listening on port %d: %w", port, err)
-		}
-	}
-	defer ln.Close()
-	addr := ln.Addr().String()
-	port := ln.Addr().(*net.TCPAddr).Port
-	// Management URLs are built from WEBSITE_HOSTNAME, as in Functions; Core
-	// Tools sets it to localhost:<port>.
-	if v, ok := opts.Env.LookupEnv("WEBSITE_HOSTNAME"); !ok || v == "" {
-		_ = opts.Env.Setenv("WEBSITE_HOSTNAME", "localhost:"+strconv.Itoa(port))
-	}
-
-	startCtx, cancelStart := context.WithCancel(ctx)
-	defer cancelStart()
-	d, err := startDurable(startCtx, durableParams{cfg: cfg, env: opts.Env, log: log, fns: fns, keys: keys})
-	if err != nil {
-		return err
-	}
-	// From here on every exit path stops the durable side.
-	stopped := false
-	stopDurable := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
-		defer cancel()
-		return d.stop(sctx)
-	}
-	defer stopDurable()
-
-	sopts := httpserver.Options{
-		RoutePrefix:        cfg.Host.HTTP.RoutePrefix,
-		Keys:               keys,
-		MaxRequestBodySize: cfg.Host.HTTP.MaxRequestBodySize,
-		FunctionTimeout:    cfg.Host.FunctionTimeout,
-		CORS:               cfg.Local.CORS,
-		CORSCredentials:    cfg.Local.CORSCredentials,
-		Logger:             log,
-		Client:             d.client,
-	}
-	for _, f := range fns {
-		if f.Def.Kind != functions.KindHTTP || f.Def.Disabled {
-			continue
-		}
-		var clients []string
-		for _, b := range f.Def.Clients() {
-			clients = append(clients, b.Name)
-		}
-		sopts.Functions = append(sopts.Functions, httpserver.Function{
-			Name: f.Def.Name, Route: f.Def.Route(), Methods: f.Def.Methods(), AuthLevel: f.Def.AuthLevel(),
-			Handler: f.HTTP, ClientBindings: clients,
-		})
-	}
-	if d.mgmt != nil {
-		sopts.Mounts = append(sopts.Mounts, httpserver.Mount{
-			Prefix:  webhookPath,
-			Handler: httpserver.RequireSystemKey(keys, httpserver.DurableTaskSystemKeyName)(d.mgmt),
-		})
-	}
-	srv, err := httpserver.New(sopts)
-	if err != nil {
-		return err
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-
-	// The loopback listener serves the management API without keys, for
-	// local tools, as the Durable extension's local RPC endpoint does.
-	var rpc *http.Server
-	var rpcLn net.Listener
-	if d.rpc != nil {
-		rpcAddr := cfg.Host.Durable.LocalRPCEndpointAddress
-		if opts.LocalRPCAddr != "" {
-			rpcAddr = opts.LocalRPCAddr
-		}
-		if cfg.Host.Durable.LocalRPCEndpointEnabled && rpcAddr != "off" {
-			if err := checkLoopback(rpcAddr); err != nil {
-				return err
-			}
-			rpcLn, err = net.Listen("tcp", rpcAddr)
-			if err != nil {
-				log.Warn("local management endpoint disabled: cannot listen", "address", rpcAddr, "err", err)
-			} else {
-				mux := http.NewServeMux()
-				mux.Handle(rpcPath+"/", http.StripPrefix(rpcPath, d.rpc))
-				rpc = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
-			}
-		}
-	}
-
-	logStartup(log, cfg, srv, keys, port, d, rpcLn)
-	errc := make(chan error, 2)
-	go func() { errc <- hs.Serve(ln) }()
-	if rpc != nil {
-		go func() { errc <- rpc.Serve(rpcLn) }()
-	}
-	if opts.Ready != nil {
-		opts.Ready(addr)
-	}
-
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-errc:
-	}
-	log.Info("Stopping the host: draining in-flight requests and work items", "timeout", opts.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
-	defer cancel()
-	var errs []error
-	if err := hs.Shutdown(sctx); err != nil {
-		errs = append(errs, fmt.Errorf("draining HTTP requests: %w", err))
-	}
-	if rpc != nil {
-		if err := rpc.Shutdown(sctx); err != nil {
-			errs = append(errs, fmt.Errorf("draining the local management endpoint: %w", err))
-		}
-	}
-	if err := stopDurable(); err != nil {
-		errs = append(errs, fmt.Errorf("stopping the durable engine: %w", err))
-	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		errs = append(errs, fmt.Errorf("serving HTTP: %w", serveErr))
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	log.Info("Host stopped")
-	return nil
+	return opts, nil
 }
 
-// Paths of the management API on the main listener and on the loopback
-// listener.
-const (
-	webhookPath = "/runtime/webhooks/durabletask"
-	rpcPath     = "/durabletask"
-)
-
-// checkLoopback refuses to serve the keyless management API on anything
-// but a loopback address.
-func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("localRpcEndpointAddress %q: %w", addr, err)
+// websiteHostname is the host[:port] management URLs are built from:
+// WEBSITE_HOSTNAME as in Functions, else localhost:<port> as Core Tools
+// sets it.
+func websiteHostname(env config.Env, port int) string {
+	if v, ok := env.LookupEnv("WEBSITE_HOSTNAME"); ok && v != "" {
+		return v
 	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("localRpcEndpointAddress %q: must be a loopback address (it serves the management API without keys)", addr)
-	}
-	return nil
-}
-
-func newLogger(opts Options) (*slog.Logger, error) {
-	if opts.Logger != nil {
-		return opts.Logger, nil
-	}
-	out := opts.LogOutput
-	if out == nil {
-		out = os.Stderr
-	}
-	format := opts.LogFormat
-	if format == "" {
-		format, _ = opts.Env.LookupEnv(SettingLogFormat)
-	}
-	switch strings.ToLower(format) {
-	case "", "text":
-		return slog.New(slog.NewTextHandler(out, nil)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(out, nil)), nil
-	}
-	return nil, fmt.Errorf("unknown log format %q (want text or json)", format)
-}
-
-// logStartup prints what Core Tools prints: the function list with URLs,
-// plus the facts an operator needs (task hub, provider, auth mode).
-func logStartup(log *slog.Logger, cfg *config.Config, srv *httpserver.Server, keys httpserver.Keys, port int, d *durable, rpcLn net.Listener) {
-	log.Info("Host started", "scriptRoot", cfg.ScriptRoot, "port", port, "routePrefix", cfg.Host.HTTP.RoutePrefix)
-	if d.hubName != "" {
-		log.Info("Durable task hub", "hub", d.hubName, "storageProvider", cfg.Host.Durable.StorageProvider.Type,
-			"orchestrators", d.orchestrators, "activities", d.activities)
-	}
-	if keys.Open() {
-		log.Warn("No function keys are configured (" + httpserver.SettingMasterKey + ", " + httpserver.SettingHostKey + ", " +
-			httpserver.SettingFunctionKeyPrefix + "<Function>, " + httpserver.SettingDurableTaskSystemKey +
-			"): authLevel is not enforced and every HTTP function and the management API are open, as with Core Tools locally")
-	}
-	if !keys.Open() && d.mgmt != nil && keys.Master == "" && keys.System[httpserver.DurableTaskSystemKeyName] == "" {
-		log.Warn("Function keys are configured but neither " + httpserver.SettingMasterKey + " nor " + httpserver.SettingDurableTaskSystemKey +
-			": the Durable management API " + webhookPath + " is open")
-	}
-	for _, r := range srv.Routes() {
-		methods := "ALL"
-		if len(r.Methods) > 0 {
-			methods = strings.Join(r.Methods, ",")
-		}
-		log.Info(fmt.Sprintf("%s: [%s] http://localhost:%d%s", r.Function, methods, port, r.Template))
-	}
-	if d.mgmt != nil {
-		log.Info(fmt.Sprintf("Durable management API: http://localhost:%d%s", port, webhookPath))
-	}
-	if rpcLn != nil {
-		log.Info(fmt.Sprintf("Local management endpoint (loopback, no keys): http://%s%s/", rpcLn.Addr(), rpcPath))
-	}
+	return "localhost:" + strconv.Itoa(port)
 }

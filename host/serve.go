@@ -1,0 +1,57 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/funchost/funchost/host/httpserver"
+)
+
+// serve serves the main listener (and the loopback one when set) until ctx
+// ends or a server fails, then drains: in-flight HTTP requests first, then
+// the durable side's work items, all within Options.ShutdownTimeout.
+func serve(ctx context.Context, opts Options, log *slog.Logger, ln net.Listener, srv *httpserver.Server, local *localEndpoint, d *durableSide) error {
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 2)
+	go func() { errc <- hs.Serve(ln) }()
+	if local != nil {
+		go func() { errc <- local.srv.Serve(local.ln) }()
+	}
+	if opts.Ready != nil {
+		opts.Ready(ln.Addr().String())
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	log.Info("Stopping the host: draining in-flight requests and work items", "timeout", opts.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := hs.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("draining HTTP requests: %w", err))
+	}
+	if local != nil {
+		if err := local.srv.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("draining the local management endpoint: %w", err))
+		}
+	}
+	if err := d.stop(sctx); err != nil {
+		errs = append(errs, err)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		errs = append(errs, fmt.Errorf("serving HTTP: %w", serveErr))
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	log.Info("Host stopped")
+	return nil
+}
