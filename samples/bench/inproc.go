@@ -7,7 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/funchost/funchost/host/durable"
 	sp "github.com/funchost/funchost/storageprovider"
+	"github.com/funchost/funchost/storageprovider/azurestorage"
 )
 
 // tracker wraps the worker's task hub to learn, at no storage cost, when an
@@ -71,22 +73,12 @@ func (t *tracker) wait(ctx context.Context, id string) (outcome, error) {
 }
 
 // inproc runs the engine, the provider and the sample functions in this
-// process.
+// process, composed as the host composes them.
 type inproc struct {
 	provider string
+	rt       *durable.Runtime
 	hub      *tracker
-	count    func() map[string]int64 // nil: no request counter
-	host     hostSide
-	start    starter
-}
-
-// starter starts an orchestration and returns its instance ID (the durable
-// client's StartNew).
-type starter func(ctx context.Context, orchestrator string, input any) (string, error)
-
-// hostSide is the running worker.
-type hostSide interface {
-	Stop(ctx context.Context) error
+	counter  *azurestorage.RequestCounter // nil: no request counter
 }
 
 // inprocConfig configures the in-process host.
@@ -105,42 +97,18 @@ type workerConfig struct {
 	localActivities   bool
 }
 
-// newInproc creates the task hub, starts a worker on it and returns the
-// target. The hub is created fresh; close deletes it.
+// newInproc creates the task hub, starts the durable side on it and
+// returns the target. The hub is created fresh; close deletes it.
 func newInproc(ctx context.Context, cfg inprocConfig) (*inproc, error) {
-	hub, count, err := newHub(ctx, cfg)
+	rt, tr, counter, err := startHost(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := hub.CreateIfNotExists(ctx); err != nil {
-		return nil, fmt.Errorf("creating task hub %s: %w", cfg.hubName, err)
-	}
-	cleanup := func() {
-		ctx := context.WithoutCancel(ctx)
-		_ = hub.Stop(ctx)
-		_ = hub.DeleteTaskHub(ctx)
-	}
-	if err := hub.Start(ctx); err != nil {
-		cleanup()
-		return nil, fmt.Errorf("starting task hub %s: %w", cfg.hubName, err)
-	}
-	tr := newTracker(hub)
-	w, err := startWorker(ctx, tr, cfg.worker)
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	st, err := newStarter(tr)
-	if err != nil {
-		_ = w.Stop(ctx)
-		cleanup()
-		return nil, err
-	}
-	return &inproc{provider: cfg.provider, hub: tr, count: count, host: w, start: st}, nil
+	return &inproc{provider: cfg.provider, rt: rt, hub: tr, counter: counter}, nil
 }
 
 func (p *inproc) run(ctx context.Context, orchestrator string, input any) (outcome, error) {
-	id, err := p.start(ctx, orchestrator, input)
+	id, err := p.rt.Client.StartNew(ctx, orchestrator, input)
 	if err != nil {
 		return outcome{}, fmt.Errorf("starting %s: %w", orchestrator, err)
 	}
@@ -148,10 +116,10 @@ func (p *inproc) run(ctx context.Context, orchestrator string, input any) (outco
 }
 
 func (p *inproc) requests() map[string]int64 {
-	if p.count == nil {
+	if p.counter == nil {
 		return nil
 	}
-	return p.count()
+	return p.counter.Snapshot().ByOperation
 }
 
 func (p *inproc) usage() procUsage     { return procUsage{} }
@@ -161,10 +129,7 @@ func (p *inproc) mode() string         { return "in-process" }
 func (p *inproc) close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	err := p.host.Stop(ctx)
-	if e := p.hub.Stop(ctx); e != nil {
-		err = errors.Join(err, fmt.Errorf("stopping task hub %s: %w", p.hub.Name(), e))
-	}
+	err := p.rt.Stop(ctx)
 	if e := p.hub.DeleteTaskHub(ctx); e != nil {
 		err = errors.Join(err, fmt.Errorf("deleting task hub %s: %w", p.hub.Name(), e))
 	}

@@ -83,32 +83,22 @@ func runLoad(ctx context.Context, t target, sc scenario, opts loadOptions) *Resu
 	}
 	res := &Result{Scenario: sc.name, Provider: t.providerName(), Mode: t.mode(), N: opts.n,
 		Concurrency: opts.concurrency, FanOut: sc.fanout}
-
 	res.LoadAverage = loadAverage()
-	// Start from a clean heap so that the peak RSS belongs to this run.
-	runtime.GC()
-	u := t.usage()
-	u.resetPeak()
-	cpu0, _ := u.cpu()
-	az := procUsage{pid: -1}
-	if opts.azuritePID > 0 {
-		az = procUsage{pid: opts.azuritePID}
-	}
-	azCPU0, _ := az.cpu()
-	req0 := t.requests()
+	m := startMeter(t, opts.azuritePID)
+	ty := &tally{latencies: make([]time.Duration, 0, opts.n)}
+	stopProgress := startProgress(opts.progress, sc.name, t.providerName(), opts.n, &ty.started, &ty.completed, &ty.failed)
+	drive(ctx, t, sc, opts, ty)
+	stopProgress()
+	m.finish(t, res)
+	ty.fill(ctx, res, sc)
+	m.perRequest(t, res)
+	return res
+}
 
-	var (
-		next      atomic.Int64
-		started   atomic.Int64
-		completed atomic.Int64
-		failed    atomic.Int64
-		mu        sync.Mutex
-		latencies = make([]time.Duration, 0, opts.n)
-		firstErr  error
-		first     time.Time
-		last      time.Time
-	)
-	stopProgress := startProgress(opts.progress, sc.name, t.providerName(), opts.n, &started, &completed, &failed)
+// drive runs sc opts.n times against t with opts.concurrency workers,
+// recording each outcome in ty.
+func drive(ctx context.Context, t target, sc scenario, opts loadOptions, ty *tally) {
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range opts.concurrency {
 		wg.Add(1)
@@ -119,40 +109,53 @@ func runLoad(ctx context.Context, t target, sc scenario, opts loadOptions) *Resu
 					return
 				}
 				t0 := time.Now()
-				started.Add(1)
+				ty.started.Add(1)
 				out, err := t.run(ctx, sc.name, sc.input)
-				mu.Lock()
-				if first.IsZero() || t0.Before(first) {
-					first = t0
-				}
-				if err != nil || out.status != "Completed" {
-					failed.Add(1)
-					if firstErr == nil {
-						if err == nil {
-							err = fmt.Errorf("instance %s ended %s", out.instanceID, out.status)
-						}
-						firstErr = err
-					}
-				} else {
-					completed.Add(1)
-					latencies = append(latencies, out.finished.Sub(t0))
-					if out.finished.After(last) {
-						last = out.finished
-					}
-				}
-				mu.Unlock()
+				ty.record(t0, out, err)
 			}
 		}()
 	}
 	wg.Wait()
-	stopProgress()
+}
 
-	cpu1, _ := u.cpu()
-	azCPU1, _ := az.cpu()
-	rss, peak, _ := u.memory()
-	res.Completed, res.Failed = int(completed.Load()), int(failed.Load())
-	if firstErr != nil {
-		res.Error = firstErr.Error()
+// tally collects the outcomes of one load run.
+type tally struct {
+	started, completed, failed atomic.Int64
+
+	mu          sync.Mutex
+	latencies   []time.Duration
+	firstErr    error
+	first, last time.Time // first start, last completion
+}
+
+func (ty *tally) record(t0 time.Time, out outcome, err error) {
+	ty.mu.Lock()
+	defer ty.mu.Unlock()
+	if ty.first.IsZero() || t0.Before(ty.first) {
+		ty.first = t0
+	}
+	if err != nil || out.status != "Completed" {
+		ty.failed.Add(1)
+		if ty.firstErr == nil {
+			if err == nil {
+				err = fmt.Errorf("instance %s ended %s", out.instanceID, out.status)
+			}
+			ty.firstErr = err
+		}
+		return
+	}
+	ty.completed.Add(1)
+	ty.latencies = append(ty.latencies, out.finished.Sub(t0))
+	if out.finished.After(ty.last) {
+		ty.last = out.finished
+	}
+}
+
+// fill writes the counts, rates and latencies into res.
+func (ty *tally) fill(ctx context.Context, res *Result, sc scenario) {
+	res.Completed, res.Failed = int(ty.completed.Load()), int(ty.failed.Load())
+	if ty.firstErr != nil {
+		res.Error = ty.firstErr.Error()
 	}
 	if err := ctx.Err(); err != nil && res.Completed+res.Failed < res.N {
 		// Interrupted or timed out: instances never started count as failed.
@@ -161,8 +164,8 @@ func runLoad(ctx context.Context, t target, sc scenario, opts loadOptions) *Resu
 			res.Error = fmt.Sprintf("run ended early: %v", err)
 		}
 	}
-	if !last.IsZero() {
-		elapsed := last.Sub(first)
+	if !ty.last.IsZero() {
+		elapsed := ty.last.Sub(ty.first)
 		res.ElapsedSeconds = round(elapsed.Seconds(), 3)
 		if elapsed > 0 {
 			res.OrchestrationsPerSecond = round(float64(res.Completed)/elapsed.Seconds(), 1)
@@ -170,23 +173,56 @@ func runLoad(ctx context.Context, t target, sc scenario, opts loadOptions) *Resu
 			res.ActivitiesPerSecond = round(acts/elapsed.Seconds(), 1)
 		}
 	}
-	res.LatencyMs = summarize(latencies)
-	res.AzuriteCPUSeconds = round((azCPU1 - azCPU0).Seconds(), 2)
-	if req0 != nil {
-		req1 := t.requests()
-		total, byOp := perOrchestration(req0, req1, opts.n)
-		res.StorageRequestsPerOrchestration = &total
-		res.StorageRequestsByOperation = byOp
-		if reqs := total * float64(opts.n); reqs > 0 {
-			if res.ElapsedSeconds > 0 {
-				res.StorageRequestsPerSecond = round(reqs/res.ElapsedSeconds, 0)
-			}
-			res.AzuriteCPUPerRequestMs = round(res.AzuriteCPUSeconds*1000/reqs, 3)
-		}
+	res.LatencyMs = summarize(ty.latencies)
+}
+
+// meter holds the host's and Azurite's CPU time and the storage request
+// counts at the start of a run.
+type meter struct {
+	host, azurite  procUsage
+	cpu0, azurite0 time.Duration
+	req0           map[string]int64
+}
+
+func startMeter(t target, azuritePID int) *meter {
+	// Start from a clean heap so that the peak RSS belongs to this run.
+	runtime.GC()
+	m := &meter{host: t.usage(), azurite: procUsage{pid: -1}}
+	m.host.resetPeak()
+	if azuritePID > 0 {
+		m.azurite = procUsage{pid: azuritePID}
 	}
-	res.CPUSeconds = round((cpu1 - cpu0).Seconds(), 2)
+	m.cpu0, _ = m.host.cpu()
+	m.azurite0, _ = m.azurite.cpu()
+	m.req0 = t.requests()
+	return m
+}
+
+// finish writes CPU and memory use since startMeter into res.
+func (m *meter) finish(t target, res *Result) {
+	cpu1, _ := m.host.cpu()
+	az1, _ := m.azurite.cpu()
+	rss, peak, _ := m.host.memory()
+	res.AzuriteCPUSeconds = round((az1 - m.azurite0).Seconds(), 2)
+	res.CPUSeconds = round((cpu1 - m.cpu0).Seconds(), 2)
 	res.PeakRSSBytes, res.RSSAfterBytes = peak, rss
-	return res
+}
+
+// perRequest writes the storage requests since startMeter into res (after
+// fill, which sets the elapsed time).
+func (m *meter) perRequest(t target, res *Result) {
+	if m.req0 == nil {
+		return
+	}
+	total, byOp := perOrchestration(m.req0, t.requests(), res.N)
+	res.StorageRequestsPerOrchestration = &total
+	res.StorageRequestsByOperation = byOp
+	if reqs := total * float64(res.N); reqs > 0 {
+		if res.ElapsedSeconds > 0 {
+			res.StorageRequestsPerSecond = round(reqs/res.ElapsedSeconds, 0)
+		}
+		res.AzuriteCPUPerRequestMs = round(res.AzuriteCPUSeconds*1000/reqs, 3)
+	}
 }
 
 // startProgress prints a progress line on w every second (rewritten in

@@ -65,7 +65,44 @@ type probe struct {
 // them (1,000 queued messages; Instances-style rows that all have RowKey
 // ""). Scratch queues and tables are deleted afterwards.
 func probeAzurite(ctx context.Context, o probeOptions, progress io.Writer) ([]*ProbeResult, error) {
-	suffix := randomHex(8)
+	pr, err := newProber(o)
+	if err != nil {
+		return nil, err
+	}
+	bg := context.WithoutCancel(ctx)
+	var out []*ProbeResult
+	for _, p := range append(pr.queueProbes(), pr.tableProbes()...) {
+		if p.setup != nil {
+			if err := p.setup(ctx); err != nil {
+				return out, fmt.Errorf("probe %s: %w", p.name, err)
+			}
+		}
+		r := runProbe(ctx, p.name, p.note, o, p.op)
+		if p.cleanup != nil {
+			p.cleanup(bg)
+		}
+		if progress != nil {
+			fmt.Fprintf(progress, "probe %s: %.0f requests/s, %.0f ops/s, mean %.2f ms, Azurite CPU %.3f ms/request\n",
+				r.Probe, r.RequestsPerSecond, r.OpsPerSecond, r.MeanLatencyMs, r.AzuriteCPUPerRequestMs)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Sizes of the probes' data.
+const smallBacklog, bigBacklog, readRows, instanceRows = 100, 1000, 200, 1000
+
+// prober builds the probes on one account's scratch queues and tables.
+type prober struct {
+	qsvc      *azqueue.ServiceClient
+	tsvc      *aztables.ServiceClient
+	suffix    string // makes scratch names unique
+	body      string // a small JSON body, the size of a typical control message
+	batchSize int
+}
+
+func newProber(o probeOptions) (*prober, error) {
 	qsvc, err := azqueue.NewServiceClientFromConnectionString(o.connection, nil)
 	if err != nil {
 		return nil, fmt.Errorf("queue client: %w", err)
@@ -74,108 +111,122 @@ func probeAzurite(ctx context.Context, o probeOptions, progress io.Writer) ([]*P
 	if err != nil {
 		return nil, fmt.Errorf("table client: %w", err)
 	}
-	// A small JSON body, the size of a typical control message.
-	body := `{"probe":"` + strings.Repeat("x", 200) + `"}`
-	bg := context.WithoutCancel(ctx)
+	return &prober{qsvc: qsvc, tsvc: tsvc, suffix: randomHex(8),
+		body: `{"probe":"` + strings.Repeat("x", 200) + `"}`, batchSize: o.batchSize}, nil
+}
 
-	newQueue := func(name string, fill int) (*azqueue.QueueClient, func(ctx context.Context) error) {
-		q := qsvc.NewQueueClient(name + "-" + suffix)
-		return q, func(ctx context.Context) error {
-			if _, err := q.Create(ctx, nil); err != nil {
-				return fmt.Errorf("creating probe queue: %w", err)
-			}
-			for range fill {
-				if _, err := q.EnqueueMessage(ctx, body, nil); err != nil {
-					return fmt.Errorf("filling probe queue: %w", err)
-				}
-			}
-			return nil
+// newQueue returns a scratch queue and its setup, which creates it with
+// fill messages.
+func (pr *prober) newQueue(name string, fill int) (*azqueue.QueueClient, func(ctx context.Context) error) {
+	q := pr.qsvc.NewQueueClient(name + "-" + pr.suffix)
+	return q, func(ctx context.Context) error {
+		if _, err := q.Create(ctx, nil); err != nil {
+			return fmt.Errorf("creating probe queue: %w", err)
 		}
-	}
-	newTable := func(name string, rows int, pk, rk func(i int) string) (*aztables.Client, func(ctx context.Context) error) {
-		t := tsvc.NewClient(name + suffix)
-		return t, func(ctx context.Context) error {
-			if _, err := t.CreateTable(ctx, nil); err != nil {
-				return fmt.Errorf("creating probe table: %w", err)
+		for range fill {
+			if _, err := q.EnqueueMessage(ctx, pr.body, nil); err != nil {
+				return fmt.Errorf("filling probe queue: %w", err)
 			}
-			for i := range rows {
-				if _, err := t.AddEntity(ctx, entity(pk(i), rk(i)), nil); err != nil {
-					return fmt.Errorf("filling probe table: %w", err)
-				}
-			}
-			return nil
 		}
+		return nil
 	}
-	dropQueue := func(q *azqueue.QueueClient) func(context.Context) {
-		return func(ctx context.Context) { _, _ = q.Delete(ctx, nil) }
-	}
-	dropTable := func(t *aztables.Client) func(context.Context) {
-		return func(ctx context.Context) { _, _ = t.Delete(ctx, nil) }
-	}
-	getCycle := func(q *azqueue.QueueClient) probeOp {
-		return func(ctx context.Context, _ int, _ int64) (int, error) {
-			r, err := q.DequeueMessage(ctx, nil)
-			if err != nil {
-				return 1, err
-			}
-			if len(r.Messages) == 0 {
-				return 1, nil
-			}
-			m := r.Messages[0]
-			if _, err := q.DeleteMessage(ctx, *m.MessageID, *m.PopReceipt, nil); err != nil {
-				return 2, err
-			}
-			_, err = q.EnqueueMessage(ctx, body, nil)
-			return 3, err
-		}
-	}
+}
 
-	const smallBacklog, bigBacklog, readRows, instanceRows = 100, 1000, 200, 1000
-	putQ, putSetup := newQueue("probe-put", 0)
-	getQ, getSetup := newQueue("probe-get", smallBacklog)
-	bigQ, bigSetup := newQueue("probe-big", bigBacklog)
-	batchT, batchSetup := newTable("probebatch", 0, nil, nil)
-	readT, readSetup := newTable("probehist", readRows, func(int) string { return "read" }, func(i int) string { return fmt.Sprintf("%08d", i) })
-	instT, instSetup := newTable("probeinst", instanceRows, func(i int) string { return fmt.Sprintf("inst%08d", i) }, func(int) string { return "" })
-	// History rows of different instances share their RowKeys (event
-	// sequence numbers); Azurite looks entities up by RowKey first, so each
-	// point operation scans one row per stored instance.
-	histKey := func(j int) string { return fmt.Sprintf("%016X", j) }
-	histBatchOf := func(t *aztables.Client, pk string, kind aztables.TransactionType) error {
-		acts := make([]aztables.TransactionAction, o.batchSize)
-		for j := range acts {
-			acts[j] = aztables.TransactionAction{ActionType: kind, Entity: entity(pk, histKey(j))}
-		}
-		_, err := t.SubmitTransaction(ctx, acts, nil)
-		return err
-	}
-	histBatch := func(t *aztables.Client, pk string) error { return histBatchOf(t, pk, aztables.TransactionTypeAdd) }
-	histT := tsvc.NewClient("probehistory" + suffix)
-	histSetup := func(ctx context.Context) error {
-		if _, err := histT.CreateTable(ctx, nil); err != nil {
+// newTable returns a scratch table and its setup, which creates it with
+// rows entities keyed by pk and rk.
+func (pr *prober) newTable(name string, rows int, pk, rk func(i int) string) (*aztables.Client, func(ctx context.Context) error) {
+	t := pr.tsvc.NewClient(name + pr.suffix)
+	return t, func(ctx context.Context) error {
+		if _, err := t.CreateTable(ctx, nil); err != nil {
 			return fmt.Errorf("creating probe table: %w", err)
 		}
-		for i := range instanceRows {
-			if err := histBatch(histT, fmt.Sprintf("inst%08d", i)); err != nil {
+		for i := range rows {
+			if _, err := t.AddEntity(ctx, entity(pk(i), rk(i)), nil); err != nil {
 				return fmt.Errorf("filling probe table: %w", err)
 			}
 		}
 		return nil
 	}
+}
 
-	probes := []probe{
+func dropQueue(q *azqueue.QueueClient) func(context.Context) {
+	return func(ctx context.Context) { _, _ = q.Delete(ctx, nil) }
+}
+
+func dropTable(t *aztables.Client) func(context.Context) {
+	return func(ctx context.Context) { _, _ = t.Delete(ctx, nil) }
+}
+
+// getCycle dequeues and deletes one message and enqueues another, keeping
+// the backlog constant.
+func (pr *prober) getCycle(q *azqueue.QueueClient) probeOp {
+	return func(ctx context.Context, _ int, _ int64) (int, error) {
+		r, err := q.DequeueMessage(ctx, nil)
+		if err != nil {
+			return 1, err
+		}
+		if len(r.Messages) == 0 {
+			return 1, nil
+		}
+		m := r.Messages[0]
+		if _, err := q.DeleteMessage(ctx, *m.MessageID, *m.PopReceipt, nil); err != nil {
+			return 2, err
+		}
+		_, err = q.EnqueueMessage(ctx, pr.body, nil)
+		return 3, err
+	}
+}
+
+func (pr *prober) queueProbes() []probe {
+	putQ, putSetup := pr.newQueue("probe-put", 0)
+	getQ, getSetup := pr.newQueue("probe-get", smallBacklog)
+	bigQ, bigSetup := pr.newQueue("probe-big", bigBacklog)
+	return []probe{
 		{"queue put", "EnqueueMessage of a 212-byte message, empty account", putSetup,
 			func(ctx context.Context, _ int, _ int64) (int, error) {
-				_, err := putQ.EnqueueMessage(ctx, body, nil)
+				_, err := putQ.EnqueueMessage(ctx, pr.body, nil)
 				return 1, err
 			}, dropQueue(putQ)},
 		{"queue get", fmt.Sprintf("DequeueMessage + DeleteMessage + EnqueueMessage, backlog held at %d; ops = messages", smallBacklog),
-			getSetup, getCycle(getQ), dropQueue(getQ)},
+			getSetup, pr.getCycle(getQ), dropQueue(getQ)},
 		{"queue get, 1,000 stored", fmt.Sprintf("the same with %d messages stored (a 1,000-instance burst)", bigBacklog),
-			bigSetup, getCycle(bigQ), dropQueue(bigQ)},
-		{"table batch", fmt.Sprintf("SubmitTransaction of %d inserts in one partition; ops = transactions", o.batchSize), batchSetup,
+			bigSetup, pr.getCycle(bigQ), dropQueue(bigQ)},
+	}
+}
+
+// historyBatch writes one instance's history-shaped batch into partition
+// pk. History rows of different instances share their RowKeys (event
+// sequence numbers); Azurite looks entities up by RowKey first, so each
+// point operation scans one row per stored instance.
+func (pr *prober) historyBatch(ctx context.Context, t *aztables.Client, pk string, kind aztables.TransactionType) error {
+	acts := make([]aztables.TransactionAction, pr.batchSize)
+	for j := range acts {
+		acts[j] = aztables.TransactionAction{ActionType: kind, Entity: entity(pk, fmt.Sprintf("%016X", j))}
+	}
+	_, err := t.SubmitTransaction(ctx, acts, nil)
+	return err
+}
+
+func (pr *prober) tableProbes() []probe {
+	batchT, batchSetup := pr.newTable("probebatch", 0, nil, nil)
+	readT, readSetup := pr.newTable("probehist", readRows, func(int) string { return "read" }, func(i int) string { return fmt.Sprintf("%08d", i) })
+	instT, instSetup := pr.newTable("probeinst", instanceRows, func(i int) string { return fmt.Sprintf("inst%08d", i) }, func(int) string { return "" })
+	histT, histCreate := pr.newTable("probehistory", 0, nil, nil)
+	histSetup := func(ctx context.Context) error {
+		if err := histCreate(ctx); err != nil {
+			return err
+		}
+		for i := range instanceRows {
+			if err := pr.historyBatch(ctx, histT, fmt.Sprintf("inst%08d", i), aztables.TransactionTypeAdd); err != nil {
+				return fmt.Errorf("filling probe table: %w", err)
+			}
+		}
+		return nil
+	}
+	return []probe{
+		{"table batch", fmt.Sprintf("SubmitTransaction of %d inserts in one partition; ops = transactions", pr.batchSize), batchSetup,
 			func(ctx context.Context, w int, i int64) (int, error) {
-				acts := make([]aztables.TransactionAction, o.batchSize)
+				acts := make([]aztables.TransactionAction, pr.batchSize)
 				pk := fmt.Sprintf("b%d-%d", w, i)
 				for j := range acts {
 					acts[j] = aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: entity(pk, fmt.Sprintf("%04d", j))}
@@ -183,13 +234,13 @@ func probeAzurite(ctx context.Context, o probeOptions, progress io.Writer) ([]*P
 				_, err := batchT.SubmitTransaction(ctx, acts, nil)
 				return 1, err
 			}, dropTable(batchT)},
-		{"table batch, History shape", fmt.Sprintf("the same into a new partition with RowKeys 0..%d, %d instances' history stored (a 1,000-instance run)", o.batchSize-1, instanceRows),
+		{"table batch, History shape", fmt.Sprintf("the same into a new partition with RowKeys 0..%d, %d instances' history stored (a 1,000-instance run)", pr.batchSize-1, instanceRows),
 			histSetup, func(ctx context.Context, w int, i int64) (int, error) {
-				return 1, histBatch(histT, fmt.Sprintf("new%d-%d", w, i))
+				return 1, pr.historyBatch(ctx, histT, fmt.Sprintf("new%d-%d", w, i), aztables.TransactionTypeAdd)
 			}, nil},
 		{"table batch, History shape, upserts", "the same with InsertReplace actions instead of inserts (Azurite looks each row up twice)",
 			nil, func(ctx context.Context, w int, i int64) (int, error) {
-				return 1, histBatchOf(histT, fmt.Sprintf("upsert%d-%d", w, i), aztables.TransactionTypeInsertReplace)
+				return 1, pr.historyBatch(ctx, histT, fmt.Sprintf("upsert%d-%d", w, i), aztables.TransactionTypeInsertReplace)
 			}, dropTable(histT)},
 		{"table point read", fmt.Sprintf("GetEntity of one of %d rows with distinct RowKeys in one partition", readRows), readSetup,
 			func(ctx context.Context, _ int, i int64) (int, error) {
@@ -212,24 +263,6 @@ func probeAzurite(ctx context.Context, o probeOptions, progress io.Writer) ([]*P
 				return 1, err
 			}, dropTable(instT)},
 	}
-	var out []*ProbeResult
-	for _, p := range probes {
-		if p.setup != nil {
-			if err := p.setup(ctx); err != nil {
-				return out, fmt.Errorf("probe %s: %w", p.name, err)
-			}
-		}
-		r := runProbe(ctx, p.name, p.note, o, p.op)
-		if p.cleanup != nil {
-			p.cleanup(bg)
-		}
-		if progress != nil {
-			fmt.Fprintf(progress, "probe %s: %.0f requests/s, %.0f ops/s, mean %.2f ms, Azurite CPU %.3f ms/request\n",
-				r.Probe, r.RequestsPerSecond, r.OpsPerSecond, r.MeanLatencyMs, r.AzuriteCPUPerRequestMs)
-		}
-		out = append(out, r)
-	}
-	return out, nil
 }
 
 // runProbe runs op from o.concurrency goroutines for o.duration.

@@ -1,23 +1,24 @@
 package main
 
-// This file is the adapter between the benchmark and the packages it drives
-// (providers, engine, durable client): everything that depends on their
-// exported APIs is here.
+// This file is the adapter between the benchmark and the packages it drives:
+// it composes the in-process host through host/durable, as the host does,
+// so the benchmark runs what an app runs.
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 
 	hostconfig "github.com/funchost/funchost/host/config"
-	"github.com/funchost/funchost/host/durableclient"
+	"github.com/funchost/funchost/host/durable"
 	"github.com/funchost/funchost/host/engine"
 	"github.com/funchost/funchost/samples/sampleapp"
-	sp "github.com/funchost/funchost/storageprovider"
-	"github.com/funchost/funchost/storageprovider/memory"
+	"github.com/funchost/funchost/storageprovider/azurestorage"
 )
 
 // defaultWorker returns the engine settings of a host with an empty
-// host.json, so that the benchmark measures what an app gets by default.
+// host.json: the defaults of the -max-* flags.
 func defaultWorker() workerConfig {
 	d := hostconfig.DefaultHost().Durable
 	w := workerConfig{
@@ -31,38 +32,50 @@ func defaultWorker() workerConfig {
 	return w
 }
 
-// newHub creates the task hub for cfg.provider and, for Azure Storage, a
-// function returning the provider's request counts by
-// "service.operation".
-func newHub(ctx context.Context, cfg inprocConfig) (sp.TaskHub, func() map[string]int64, error) {
+// settings returns the durable settings of an app with an empty host.json
+// on cfg's provider and hub, with the worker flags applied, and for Azure
+// Storage a request counter.
+func settings(cfg inprocConfig) (durable.Settings, *azurestorage.RequestCounter, error) {
+	h := hostconfig.DefaultHost()
+	d := &h.Durable
+	d.HubName = cfg.hubName
+	d.MaxConcurrentOrchestratorFunctions = cfg.worker.maxOrchestrations
+	d.MaxConcurrentActivityFunctions = cfg.worker.maxActivities
+	d.ExtendedSessionsEnabled = cfg.worker.sessionCache > 0
+	d.SessionCacheSize = cfg.worker.sessionCache
+	d.LocalActivityExecution = cfg.worker.localActivities
+	s := durable.Settings{
+		Host:   h,
+		Env:    hostconfig.NewMapEnv(map[string]string{d.StorageProvider.ConnectionName: cfg.connection}),
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
 	switch cfg.provider {
 	case "memory":
-		return memory.New(memory.Options{Name: cfg.hubName}), nil, nil
+		d.StorageProvider.Type = hostconfig.ProviderMemory
+		return s, nil, nil
 	case "azurite", "azure":
-		return newAzureHub(ctx, cfg)
+		s.RequestCounter = &azurestorage.RequestCounter{}
+		return s, s.RequestCounter, nil
 	}
-	return nil, nil, fmt.Errorf("unknown provider %q", cfg.provider)
+	return s, nil, fmt.Errorf("unknown provider %q", cfg.provider)
 }
 
-// startWorker starts an engine worker with the sample app's functions on
-// hub (which must be started).
-func startWorker(ctx context.Context, hub sp.TaskHub, w workerConfig) (hostSide, error) {
-	wk := engine.NewWorker(hub, engine.NewRegistry(sampleapp.Handlers()), engine.Options{
-		MaxConcurrentOrchestrations: w.maxOrchestrations,
-		MaxConcurrentActivities:     w.maxActivities,
-		SessionCacheSize:            w.sessionCache,
-		LocalActivities:             w.localActivities,
-	})
-	if err := wk.Start(context.WithoutCancel(ctx)); err != nil {
-		return nil, fmt.Errorf("starting the engine worker: %w", err)
+// startHost opens the task hub, wraps it with a tracker and starts the
+// durable side with the sample app's functions on the tracker.
+func startHost(ctx context.Context, cfg inprocConfig) (*durable.Runtime, *tracker, *azurestorage.RequestCounter, error) {
+	s, counter, err := settings(cfg)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return wk, nil
-}
-
-// newStarter returns the durable client's StartNew on hub.
-func newStarter(hub sp.TaskHub) (starter, error) {
-	c := durableclient.New(durableclient.Options{Hub: hub})
-	return func(ctx context.Context, orchestrator string, input any) (string, error) {
-		return c.StartNew(ctx, orchestrator, input)
-	}, nil
+	hub, err := durable.OpenTaskHub(ctx, s)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tr := newTracker(hub)
+	rt, err := durable.Start(ctx, tr, engine.NewRegistry(sampleapp.Handlers()), s, durable.Options{})
+	if err != nil {
+		_ = hub.DeleteTaskHub(context.WithoutCancel(ctx))
+		return nil, nil, nil, err
+	}
+	return rt, tr, counter, nil
 }
