@@ -2,7 +2,9 @@
 // local.settings.json and functions/*/function.json, binds the definitions
 // to the Go handlers registered on an App, and serves them — HTTP functions
 // through the HTTP server, orchestrators and activities through the durable
-// engine on the configured task hub, and the Durable management API.
+// engine on the configured task hub, and the Durable management API. The
+// durable side is composed by package host/durable; Run only sequences the
+// steps (see docs/architecture.md).
 //
 // An app's main is three lines:
 //
