@@ -119,11 +119,9 @@ func (c *Client) ConnectionName() string { return c.conn }
 // Hub returns the task hub the client addresses.
 func (c *Client) Hub() sp.TaskHub { return c.hub }
 
-// timestamp returns the current UTC time truncated to 100 ns, the
-// resolution of .NET timestamps that every message carries.
-func (c *Client) timestamp() time.Time {
-	return c.now().UTC().Truncate(100 * time.Nanosecond)
-}
+// timestamp returns the current time at the precision the task hub
+// stores.
+func (c *Client) timestamp() time.Time { return sp.Timestamp(c.now()) }
 
 // NewInstanceID returns a fresh instance ID: 32 lower-case hex characters
 // (a random GUID in "N" format).
@@ -177,17 +175,9 @@ func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, o
 // callers wrap its error.
 func (c *Client) create(ctx context.Context, id, name, version, input string, startAt time.Time) error {
 	execID := NewInstanceID()
-	ev := &sp.HistoryEvent{
-		EventType:             sp.EventExecutionStarted,
-		EventID:               -1,
-		Timestamp:             c.timestamp(),
-		Name:                  name,
-		Version:               version,
-		Input:                 input,
-		OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: id, ExecutionID: execID},
-	}
+	ev := sp.NewExecutionStartedEvent(c.timestamp(), sp.OrchestrationInstance{InstanceID: id, ExecutionID: execID}, name, version, input)
 	if !startAt.IsZero() {
-		t := startAt.UTC().Truncate(100 * time.Nanosecond)
+		t := sp.Timestamp(startAt)
 		ev.ScheduledStartTime = &t
 	}
 	msg := &sp.TaskMessage{Event: ev, Target: sp.OrchestrationInstance{InstanceID: id, ExecutionID: execID}}
@@ -290,10 +280,9 @@ func (c *Client) checkRunning(ctx context.Context, op, instanceID string) error 
 	return nil
 }
 
-// send delivers one control event to the current execution of instanceID.
+// send delivers one control event, built by an sp.New…Event constructor,
+// to the current execution of instanceID.
 func (c *Client) send(ctx context.Context, op, instanceID string, ev *sp.HistoryEvent) error {
-	ev.EventID = -1
-	ev.Timestamp = c.timestamp()
 	msg := &sp.TaskMessage{Event: ev, Target: sp.OrchestrationInstance{InstanceID: instanceID}}
 	if err := c.hub.SendTaskMessages(ctx, msg); err != nil {
 		return fmt.Errorf("durableclient: %s instance %q: %w", op, instanceID, err)
@@ -315,7 +304,7 @@ func (c *Client) RaiseEvent(ctx context.Context, instanceID, eventName string, d
 	if err := c.checkRunning(ctx, "raise event "+eventName+" on", instanceID); err != nil {
 		return err
 	}
-	return c.send(ctx, "raise event "+eventName+" on", instanceID, &sp.HistoryEvent{EventType: sp.EventEventRaised, Name: eventName, Input: in})
+	return c.send(ctx, "raise event "+eventName+" on", instanceID, sp.NewEventRaisedEvent(c.timestamp(), eventName, in))
 }
 
 // Terminate ends a non-terminal instance; reason becomes its output.
@@ -324,7 +313,7 @@ func (c *Client) Terminate(ctx context.Context, instanceID, reason string) error
 		return err
 	}
 	r, _ := dfwire.Marshal(reason)
-	return c.send(ctx, "terminate", instanceID, &sp.HistoryEvent{EventType: sp.EventExecutionTerminated, Input: string(r)})
+	return c.send(ctx, "terminate", instanceID, sp.NewExecutionTerminatedEvent(c.timestamp(), string(r)))
 }
 
 // Suspend pauses a non-terminal instance (accepted when already
@@ -333,7 +322,7 @@ func (c *Client) Suspend(ctx context.Context, instanceID, reason string) error {
 	if err := c.checkRunning(ctx, "suspend", instanceID); err != nil {
 		return err
 	}
-	return c.send(ctx, "suspend", instanceID, &sp.HistoryEvent{EventType: sp.EventExecutionSuspended, Reason: reason})
+	return c.send(ctx, "suspend", instanceID, sp.NewExecutionSuspendedEvent(c.timestamp(), reason))
 }
 
 // Resume continues a suspended instance (accepted for any non-terminal
@@ -342,7 +331,7 @@ func (c *Client) Resume(ctx context.Context, instanceID, reason string) error {
 	if err := c.checkRunning(ctx, "resume", instanceID); err != nil {
 		return err
 	}
-	return c.send(ctx, "resume", instanceID, &sp.HistoryEvent{EventType: sp.EventExecutionResumed, Reason: reason})
+	return c.send(ctx, "resume", instanceID, sp.NewExecutionResumedEvent(c.timestamp(), reason))
 }
 
 // Rewind asks the engine to re-run the failed work of a Failed instance.
@@ -355,7 +344,7 @@ func (c *Client) Rewind(ctx context.Context, instanceID, reason string) error {
 	if st.RuntimeStatus != sp.StatusFailed {
 		return fmt.Errorf("durableclient: rewind instance %q: %w (it is %s)", instanceID, bindings.ErrInstanceNotFailed, st.RuntimeStatus)
 	}
-	return c.send(ctx, "rewind", instanceID, &sp.HistoryEvent{EventType: sp.EventExecutionRewound, Reason: reason})
+	return c.send(ctx, "rewind", instanceID, sp.NewExecutionRewoundEvent(c.timestamp(), reason))
 }
 
 // Restart starts the instance's orchestrator again with its original input
