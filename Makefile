@@ -1,7 +1,8 @@
 # funchost — the two set-up commands:
 #   make run    start the pinned Azurite and serve the sample app on :7071
 #   make test   vet, format check, durablevet and the whole test suite
-# Other targets: make bench, make azurite, make fmt.
+# Other targets: make bench, make azurite, make chromium, make screenshots,
+# make fmt.
 
 SHELL := /usr/bin/env bash
 GO    ?= go
@@ -9,7 +10,7 @@ PORT  ?= 7071
 # The suite runs on 2 cores in CI; -p 2 keeps packages from oversubscribing.
 TEST_FLAGS ?= -p 2 -race -timeout 14m
 
-.PHONY: run test vet fmt fmt-check durablevet bench azurite
+.PHONY: run test vet fmt fmt-check durablevet bench azurite chromium screenshots
 
 # make run: install Azurite if missing, start it in the background with its
 # data in azurite/data, run the sample app (go build ./samples, then run it
@@ -37,7 +38,12 @@ run: azurite
 azurite:
 	@azurite/install.sh
 
-test: azurite vet fmt-check durablevet
+# The dashboard's browser tests (host/dashboard) drive Debian's Chromium;
+# the script installs it with apt-get when /usr/bin/chromium is missing.
+chromium:
+	@scripts/install-chromium.sh
+
+test: azurite chromium vet fmt-check durablevet
 	$(GO) test $(TEST_FLAGS) ./...
 
 vet:
@@ -56,6 +62,11 @@ fmt:
 
 durablevet:
 	$(GO) run ./cmd/durablevet ./samples/...
+
+# make screenshots: run the dashboard's browser tests and write their
+# screenshots to docs/img (shown in README.md).
+screenshots: azurite chromium
+	FUNCHOST_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestBrowser' ./host/dashboard
 
 # make bench: start one private Azurite and run the standard benchmark set
 # (issue 6), printing one JSON line per run with its target checks on stdout

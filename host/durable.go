@@ -7,10 +7,13 @@ import (
 
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/config"
+	"github.com/funchost/funchost/host/dashboard"
 	"github.com/funchost/funchost/host/durable"
+	"github.com/funchost/funchost/host/durableclient"
 	"github.com/funchost/funchost/host/engine"
 	"github.com/funchost/funchost/host/functions"
 	"github.com/funchost/funchost/host/httpserver"
+	"github.com/funchost/funchost/host/mgmtapi"
 )
 
 // durableSide is the host's view of the durable side: nil fields when the
@@ -56,11 +59,26 @@ func startDurable(ctx context.Context, s durable.Settings, fns []*functions.Func
 	if code == "" {
 		code = keys.Master
 	}
-	rt, err := durable.Start(ctx, hub, reg, s, durable.Options{Links: durable.Links{Hostname: hostname, SystemKey: code}})
+	rt, err := durable.Start(ctx, hub, reg, s, durable.Options{Links: durable.Links{Hostname: hostname, SystemKey: code}, Mounts: dashboardMount(s)})
 	if err != nil {
 		return nil, err
 	}
 	return &durableSide{rt: rt, reg: reg}, nil
+}
+
+// dashboardPath is where the dashboard sits below the management API, on
+// both listeners.
+const dashboardPath = "/dashboard"
+
+// dashboardMount serves the dashboard (docs/dashboard.md) under the
+// management API: behind the system key on the main listener, without
+// keys on the loopback one. One handler serves both; its links follow
+// each request's prefix.
+func dashboardMount(s durable.Settings) func(*durableclient.Client) []mgmtapi.Mount {
+	return func(c *durableclient.Client) []mgmtapi.Mount {
+		h := dashboard.New(dashboard.Options{Client: c, Store: c.Hub(), Logger: s.Logger})
+		return []mgmtapi.Mount{{Prefix: dashboardPath, Handler: h}}
+	}
 }
 
 // durableFunctions collects the enabled orchestrators and activities, and

@@ -58,8 +58,14 @@ func logStartup(log *slog.Logger, cfg *config.Config, srv *httpserver.Server, ke
 	}
 	if d.rt != nil {
 		log.Info(fmt.Sprintf("Durable management API: http://localhost:%d%s", port, dfwire.WebhookPath))
+		keyNote := ""
+		if keys.Master != "" || keys.System[httpserver.DurableTaskSystemKeyName] != "" {
+			keyNote = "?code=<system or master key>"
+		}
+		log.Info(fmt.Sprintf("Durable dashboard: http://localhost:%d%s%s/%s", port, dfwire.WebhookPath, dashboardPath, keyNote))
 	}
 	if local != nil {
 		log.Info(fmt.Sprintf("Local management endpoint (loopback, no keys): http://%s%s/", local.ln.Addr(), dfwire.LocalRPCPath))
+		log.Info(fmt.Sprintf("Local dashboard (loopback, no keys): http://%s%s%s/", local.ln.Addr(), dfwire.LocalRPCPath, dashboardPath))
 	}
 }
