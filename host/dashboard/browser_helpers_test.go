@@ -149,16 +149,20 @@ func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 	t.Fatalf("waiting for %s (%s): still false after 30 s (last error: %v)\npage text:\n%s", what, cond, lastErr, page)
 }
 
-// screenshot saves the tab's viewport as docs/img/<name>.png when
-// FUNCHOST_SCREENSHOTS is set.
-func screenshot(t *testing.T, ctx context.Context, name string) {
+// screenshot saves the tab's viewport (or with full, the whole page) as
+// <name>.png in FUNCHOST_SCREENSHOTS when that is set.
+func screenshot(t *testing.T, ctx context.Context, name string, full bool) {
 	t.Helper()
 	dir := screenshotDir()
 	if dir == "" {
 		return
 	}
 	run(t, ctx, chromedp.Sleep(150*time.Millisecond))
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	capture := chromedp.CaptureScreenshot()
+	if full {
+		capture = chromedp.FullScreenshot(100)
+	}
+	png, err := chromedp.Run(ctx, capture)
 	if err != nil {
 		t.Fatalf("browser: screenshot: %v", err)
 	}
@@ -190,6 +194,7 @@ func startHost(t *testing.T, env map[string]string) *testHost {
 	app.Register("ProcessOrder", bindings.Orchestrator(processOrder))
 	app.Register("ReserveStock", bindings.Activity(reserveStock))
 	app.Register("ChargeCard", bindings.Activity(chargeCard))
+	app.Register("StartOrder", http.HandlerFunc(startOrder))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -324,8 +329,48 @@ func appFolder(t *testing.T) string {
 	fns["ProcessOrder"] = `{"bindings": [{"name": "context", "type": "orchestrationTrigger", "direction": "in"}]}`
 	fns["ReserveStock"] = `{"bindings": [{"name": "order", "type": "activityTrigger", "direction": "in"}]}`
 	fns["ChargeCard"] = `{"bindings": [{"name": "payment", "type": "activityTrigger", "direction": "in"}]}`
+	fns["StartOrder"] = `{"bindings": [
+		{"name": "req", "type": "httpTrigger", "direction": "in", "authLevel": "anonymous", "route": "orders/{id}", "methods": ["post"]},
+		{"name": "$return", "type": "http", "direction": "out"},
+		{"name": "client", "type": "durableClient", "direction": "in"}]}`
 	hosttest.WriteFunctions(t, root, fns)
 	return root
+}
+
+// orderVersion is the version StartOrder records on the orders.
+const orderVersion = "2.1"
+
+// startOrder starts ProcessOrder as instance order-{id}, at orderVersion.
+func startOrder(w http.ResponseWriter, r *http.Request) {
+	var o order
+	if err := json.NewDecoder(r.Body).Decode(&o); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	id, err := bindings.Client(r).StartNew(r.Context(), "ProcessOrder", o,
+		bindings.WithInstanceID("order-"+bindings.RouteValue(r, "id")), bindings.WithVersion(orderVersion))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if err := bindings.Client(r).CreateCheckStatusResponse(w, r, id); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// startOrder starts a ProcessOrder instance through the app's starter.
+func (h *testHost) startOrder(t *testing.T, o order) {
+	t.Helper()
+	b, _ := json.Marshal(o)
+	resp, err := http.Post(h.base+"/api/orders/"+o.ID, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("starting order %s: %d %s", o.ID, resp.StatusCode, body)
+	}
 }
 
 // order is ProcessOrder's input.

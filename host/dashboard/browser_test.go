@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -35,9 +36,9 @@ func TestBrowserDashboard(t *testing.T) {
 	h.startInstance(t, "WaitForApproval", "approval-2", nil)
 	h.startInstance(t, "ParentChild", "parent-1", nil)
 	h.startInstance(t, "FanOutFanIn", "fanout-1", 12)
-	h.startInstance(t, "ProcessOrder", "order-1001", order{ID: "1001", Items: 3})
-	h.startInstance(t, "ProcessOrder", "order-1002", order{ID: "1002", Items: 1})
-	h.startInstance(t, "ProcessOrder", "order-1003", order{ID: "1003", Items: 2})
+	h.startOrder(t, order{ID: "1001", Items: 3})
+	h.startOrder(t, order{ID: "1002", Items: 1})
+	h.startOrder(t, order{ID: "1003", Items: 2})
 	h.startInstance(t, "FanOutFanIn", "big-5000", 5000)
 	for _, id := range []string{"order-1001", "order-1002", "order-1003"} {
 		waitCustomStatus(t, h, id, "awaiting payment")
@@ -63,12 +64,11 @@ func TestBrowserDashboard(t *testing.T) {
 				t.Errorf("count of %s = %q, want %s (all: %v)", status, counts[status], want, counts)
 			}
 		}
-		var versionHeader bool
-		versionHeader = eval[bool](t, ctx, `[...document.querySelectorAll('table.instances th')].some(th => th.textContent === 'Version')`)
-		if !versionHeader {
-			t.Error("the table has no Version column")
+		versions := eval[[]string](t, ctx, `[...document.querySelectorAll('table.instances tr[data-href*="order-"] td.ver')].map(td => td.textContent)`)
+		if strings.Join(versions, ",") != orderVersion+","+orderVersion+","+orderVersion {
+			t.Errorf("the Version column shows %q for the orders, want %s", versions, orderVersion)
 		}
-		screenshot(t, ctx, "dashboard-list")
+		screenshot(t, ctx, "dashboard-list", false)
 	})
 
 	t.Run("filter by status", func(t *testing.T) {
@@ -113,8 +113,10 @@ func TestBrowserDashboard(t *testing.T) {
 		}
 		// Selecting the failed bar shows its event in full.
 		run(t, ctx, chromedp.Click(chromedp.CSS(`.tl-row:has(.bar.b-failed.k-activity)`)))
+		waitFor(t, ctx, "the failed bar selected", `document.querySelector('.tl-row.sel .bar.b-failed.k-activity') && document.querySelector('.ev-row.sel')`)
 		waitFor(t, ctx, "the event detail", `document.querySelector('.ev-detail pre') && document.querySelector('.ev-detail pre').textContent.includes('"TaskScheduled"')`)
-		screenshot(t, ctx, "dashboard-failed")
+		eval[bool](t, ctx, `(window.scrollTo(0, 0), true)`)
+		screenshot(t, ctx, "dashboard-failed", true)
 	})
 
 	t.Run("raise event from the page", func(t *testing.T) {
@@ -126,7 +128,7 @@ func TestBrowserDashboard(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(`#event-name`), "Approval"), chromedp.SendKeys(chromedp.CSS(`#event-data`), `{"approved": yes}`),
 			chromedp.Click(chromedp.CSS(`#action-confirm`)))
 		waitFor(t, ctx, "the inline JSON error", `!document.querySelector('#action-error').hidden && document.querySelector('#action-error').textContent.includes('not valid JSON')`)
-		screenshot(t, ctx, "dashboard-raise-event")
+		screenshot(t, ctx, "dashboard-raise-event", false)
 		run(t, ctx, chromedp.SetValue(chromedp.CSS(`#event-data`), `{"approved": true, "by": "ops"}`), chromedp.Click(chromedp.CSS(`#action-confirm`)))
 		waitFor(t, ctx, "the instance to complete", `document.querySelector('#runtime-status').textContent === 'Completed' && window.stillSamePage === true`)
 		var msg, output string
@@ -179,7 +181,7 @@ func TestBrowserDashboard(t *testing.T) {
 		// Keyboard: arrow keys move through the bars.
 		run(t, ctx, chromedp.Focus(chromedp.CSS(`.tl-row[tabindex="0"]`)), chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.ArrowDown))
 		waitFor(t, ctx, "the second bar selected", `document.querySelector('.tl-row.sel') && document.querySelector('.tl-row.sel').dataset.r === '2' && document.activeElement.dataset.r === '2'`)
-		screenshot(t, ctx, "dashboard-large-history")
+		screenshot(t, ctx, "dashboard-large-history", true)
 	})
 
 	t.Run("narrow window", func(t *testing.T) {
@@ -192,7 +194,7 @@ func TestBrowserDashboard(t *testing.T) {
 		if overflow > 0 {
 			t.Errorf("the instance page is %d px wider than a 420 px window", overflow)
 		}
-		screenshot(t, ctx, "dashboard-narrow")
+		screenshot(t, ctx, "dashboard-narrow", false)
 		open(t, ctx, h.dashboard("/"))
 		waitFor(t, ctx, "the table", `document.querySelectorAll('table.instances tbody tr').length > 0`)
 		overflow = eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`)
@@ -233,4 +235,79 @@ func waitCustomStatus(t *testing.T, h *testHost, id, want string) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
+}
+
+// TestBrowserDashboardKeys runs the dashboard on a host with keys: without
+// a key the page is refused; opened with the system or the master key
+// (?code=) it works, and its links, refreshes and actions carry the key.
+func TestBrowserDashboardKeys(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"AzureFunctionsJobHost__extensions__durableTask__storageProvider__type": "memory",
+		"FUNCTIONS_SYSTEM_KEY_DURABLETASK_EXTENSION":                            "system-key-1",
+		"FUNCTIONS_MASTER_KEY":                                                  "master-key-1",
+	}
+	h := startHost(t, env)
+	if !strings.Contains(h.logs.String(), "/runtime/webhooks/durabletask/dashboard/?code=<system or master key>") {
+		t.Errorf("the start-up log does not say the dashboard needs a key:\n%s", h.logs.String())
+	}
+	h.startInstance(t, "WaitForApproval", "keyed-1", nil)
+	h.startInstance(t, "HelloSequence", "keyed-2", nil)
+	h.waitStatus(t, "keyed-2", "Completed")
+	ctx := tab(t)
+
+	for _, u := range []string{h.dashboard("/"), h.dashboard("/?code=wrong"), h.dashboard("/instances/keyed-1"), h.dashboard("/static/dashboard.js")} {
+		if code := open(t, ctx, u); code != http.StatusUnauthorized {
+			t.Errorf("%s answered %d without the key, want 401", u, code)
+		}
+	}
+	if code := open(t, ctx, h.dashboard("/?code=master-key-1")); code != http.StatusOK {
+		t.Errorf("the master key was refused: %d", code)
+	}
+	waitFor(t, ctx, "the list with the master key", `document.querySelectorAll('table.instances tbody tr').length === 2`)
+
+	if code := open(t, ctx, h.dashboard("/?code=system-key-1")); code != http.StatusOK {
+		t.Fatalf("the system key was refused: %d", code)
+	}
+	waitFor(t, ctx, "the list with the system key", `document.querySelectorAll('table.instances tbody tr').length === 2 && getComputedStyle(document.body).display === 'flex'`)
+	run(t, ctx, chromedp.Click(chromedp.CSS(`tr[data-href*="keyed-1"] td.name a`)))
+	waitFor(t, ctx, "the timeline loaded with the key", `location.search.includes('code=system-key-1') && document.querySelectorAll('.tl-row').length >= 2`)
+	eval[bool](t, ctx, `window.stillSamePage = true`)
+	run(t, ctx, chromedp.Click(chromedp.CSS(`button[data-action="raise"]`)), chromedp.WaitVisible(chromedp.CSS(`#event-name`)),
+		chromedp.SendKeys(chromedp.CSS(`#event-name`), "Approval"), chromedp.SendKeys(chromedp.CSS(`#event-data`), `"approved"`),
+		chromedp.Click(chromedp.CSS(`#action-confirm`)))
+	waitFor(t, ctx, "the instance to complete", `document.querySelector('#runtime-status').textContent === 'Completed' && window.stillSamePage === true`)
+}
+
+// TestBrowserDashboardAzurite runs the dashboard against the Azure Storage
+// provider on a private Azurite: the list reads the Instances table, the
+// timeline the History table, and an action goes through the control
+// queues.
+func TestBrowserDashboardAzurite(t *testing.T) {
+	t.Parallel()
+	h := startHost(t, map[string]string{
+		"AzureWebJobsStorage": azuritetest.ConnectionString(t),
+		"AzureFunctionsJobHost__extensions__durableTask__hubName":                                  fmt.Sprintf("Dash%d", time.Now().UnixNano()%1_000_000_000),
+		"AzureFunctionsJobHost__extensions__durableTask__storageProvider__maxQueuePollingInterval": "00:00:01",
+	})
+	h.startInstance(t, "HelloSequence", "az-hello", nil)
+	h.startInstance(t, "FailAlways", "az-fail", nil)
+	h.startInstance(t, "WaitForApproval", "az-wait", nil)
+	h.waitStatus(t, "az-hello", "Completed")
+	h.waitStatus(t, "az-fail", "Failed")
+	h.waitStatus(t, "az-wait", "Running")
+	ctx := tab(t)
+	open(t, ctx, h.dashboard("/?status=Failed&status=Running"))
+	waitFor(t, ctx, "the filtered list", `document.querySelectorAll('table.instances tbody tr').length === 2 && document.querySelector('.counts a.st-completed .n').textContent === '1'`)
+	run(t, ctx, chromedp.Click(chromedp.CSS(`tr[data-href*="az-fail"] td.name a`)))
+	waitFor(t, ctx, "the failure and the timeline", `document.querySelector('.failure') && document.querySelector('.failure').innerText.includes('boom') && document.querySelector('.tl-row .bar.b-failed')`)
+	open(t, ctx, h.dashboard("/instances/az-hello"))
+	waitFor(t, ctx, "three activity bars", `document.querySelectorAll('.tl-row .bar.b-completed.k-activity').length === 3`)
+	open(t, ctx, h.dashboard("/instances/az-wait"))
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`button[data-action="raise"]`)), chromedp.Click(chromedp.CSS(`button[data-action="raise"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#event-name`)), chromedp.SendKeys(chromedp.CSS(`#event-name`), "Approval"),
+		chromedp.SendKeys(chromedp.CSS(`#event-data`), `{"ok": true}`), chromedp.Click(chromedp.CSS(`#action-confirm`)))
+	waitFor(t, ctx, "the instance to complete", `document.querySelector('#runtime-status').textContent === 'Completed'`)
+	run(t, ctx, chromedp.Click(chromedp.CSS(`button[data-action="purge"]`)), chromedp.WaitVisible(chromedp.CSS(`#action-confirm`)), chromedp.Click(chromedp.CSS(`#action-confirm`)))
+	waitFor(t, ctx, "the list after purging", `document.querySelector('#flash') && !document.querySelector('tr[data-href*="az-wait"]')`)
 }

@@ -218,7 +218,7 @@ func (h *Handler) serveTimeline(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, buildTimeline(history, st, h.now()))
+	writeJSONTo(w, r, http.StatusOK, buildTimeline(history, st, h.now()))
 }
 
 // serveEvent answers one history event in full, in the Durable Task
@@ -254,6 +254,12 @@ func eventJSON(e *sp.HistoryEvent) any {
 	m["EventType"] = e.EventType.String()
 	if _, ok := m["OrchestrationStatus"]; ok {
 		m["OrchestrationStatus"] = e.OrchestrationStatus.String()
+	}
+	// Payloads are JSON text: shown as the values they hold.
+	for _, k := range []string{"Input", "Result", "Data"} {
+		if s, ok := m[k].(string); ok && json.Valid([]byte(s)) {
+			m[k] = json.RawMessage(s)
+		}
 	}
 	return m
 }

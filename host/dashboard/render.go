@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -229,12 +230,31 @@ func ago(now, t time.Time) string {
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	writeJSONTo(w, nil, code, v)
+}
+
+// gzipAbove is the size from which answers are compressed: a
+// 10,000-event timeline is over a megabyte of JSON, a tenth of it gzipped.
+const gzipAbove = 32 << 10
+
+// writeJSONTo writes v as JSON, gzipped when it is large and r accepts it.
+func writeJSONTo(w http.ResponseWriter, r *http.Request, code int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		code, b = http.StatusInternalServerError, []byte(`{"error":"encoding the answer failed"}`)
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept-Encoding")
+	if r != nil && len(b) > gzipAbove && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		h.Set("Content-Encoding", "gzip")
+		w.WriteHeader(code)
+		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		_, _ = zw.Write(b)
+		_ = zw.Close()
+		return
+	}
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 }

@@ -182,6 +182,11 @@
       this.inner.style.width = this.innerWidth + 'px';
       this.inner.style.height = (AXIS + this.rows.length * ROW + 4) + 'px';
       this.evInner.style.height = (this.evs.length * ROW) + 'px';
+      // Both panes are as tall as the longer needs, up to the CSS height.
+      const want = AXIS + Math.max(this.rows.length, this.evs.length, 4) * ROW + 22;
+      const h = Math.min(want, window.matchMedia('(max-width: 980px)').matches ? 380 : 460) + 'px';
+      this.chart.style.height = h;
+      this.list.style.height = h;
       this.range = Math.max(1, d.end - d.start);
       const bars = d.spans.length - 1;
       this.count.textContent = d.events.length + ' events, ' + bars + ' bars' +
