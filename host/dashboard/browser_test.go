@@ -245,7 +245,7 @@ func TestBrowserDashboardKeys(t *testing.T) {
 	env := map[string]string{
 		"AzureFunctionsJobHost__extensions__durableTask__storageProvider__type": "memory",
 		"FUNCTIONS_SYSTEM_KEY_DURABLETASK_EXTENSION":                            "system-key-1",
-		"FUNCTIONS_MASTER_KEY":                                                  "master-key-1",
+		"FUNCTIONS_MASTER_KEY": "master-key-1",
 	}
 	h := startHost(t, env)
 	if !strings.Contains(h.logs.String(), "/runtime/webhooks/durabletask/dashboard/?code=<system or master key>") {

@@ -164,7 +164,7 @@ func (h *Handler) serveNotFound(w http.ResponseWriter, r *http.Request) {
 // wantsJSON reports whether the request is one of the page's own
 // JavaScript requests, which get JSON errors rather than an HTML page.
 func wantsJSON(r *http.Request) bool {
-	return r.Method != http.MethodGet || strings.Contains(r.Header.Get("Accept"), "application/json") ||
+	return r.Method != http.MethodGet || strings.Contains(r.Header.Get("Accept"), "application/json") || r.URL.Query().Get("fragment") != "" ||
 		strings.HasSuffix(r.URL.Path, "/timeline") || strings.Contains(r.URL.Path, "/events/")
 }
 

@@ -414,3 +414,20 @@ func TestLargeTimelinesAreGzipped(t *testing.T) {
 		t.Error("the gzipped timeline differs from the plain one")
 	}
 }
+
+func TestSummaryRefreshIsCheapWhileNothingChanges(t *testing.T) {
+	store := &fakeStore{states: testStates(), histories: map[string][]*sp.HistoryEvent{}}
+	h, _ := newTestHandler(store)
+	marker := url.QueryEscape(stateMarker(store.states[5]))
+	if status, body, _ := do(t, h, "GET", "/instances/i-05?fragment=summary&since="+marker, ""); status != http.StatusNoContent || body != "" {
+		t.Errorf("unchanged instance: %d %q, want 204", status, body)
+	}
+	store.states[5].LastUpdatedTime = store.states[5].LastUpdatedTime.Add(time.Second)
+	if status, body, _ := do(t, h, "GET", "/instances/i-05?fragment=summary&since="+marker, ""); status != http.StatusOK || !strings.Contains(body, "data-updated") {
+		t.Errorf("changed instance: %d %.200s", status, body)
+	}
+	// A refresh of a purged instance says so in JSON, for the page to show.
+	if status, body, _ := do(t, h, "GET", "/instances/gone?fragment=summary&since="+marker, ""); status != http.StatusNotFound || !strings.Contains(body, `"error":"No instance with ID \"gone\"`) {
+		t.Errorf("purged instance: %d %s", status, body)
+	}
+}

@@ -95,8 +95,8 @@ type instanceView struct {
 	Children []childLink
 	Events   int
 	Actions  []actionButton
-	// Updated changes whenever the instance does; the page's script
-	// reloads the timeline only then.
+	// Updated changes whenever the instance does (see stateMarker); the
+	// page's script reloads the summary and the timeline only then.
 	Updated string
 }
 
@@ -170,7 +170,32 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request) (*sp.Orchestratio
 	return st, history, true
 }
 
+// stateMarker identifies a version of an instance's status row: every
+// checkpoint, re-creation and rewind changes its last-updated time.
+func stateMarker(st *sp.OrchestrationState) string {
+	return strconv.FormatInt(unixNano(st.LastUpdatedTime), 10) + "/" + st.ExecutionID + "/" + st.RuntimeStatus.String()
+}
+
 func (h *Handler) serveInstance(w http.ResponseWriter, r *http.Request) {
+	// A refresh names the version it shows (since=…): while the status row
+	// has not changed it gets 204 after one cheap read, and the history is
+	// not read at all.
+	if since := r.URL.Query().Get("since"); since != "" {
+		id, ok := h.instanceID(w, r)
+		if !ok {
+			return
+		}
+		st, err := h.store.GetOrchestrationState(r.Context(), id, false)
+		if err != nil {
+			h.storeError(w, r, id, err)
+			return
+		}
+		if stateMarker(st) == since {
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
 	st, history, ok := h.load(w, r)
 	if !ok {
 		return
@@ -178,7 +203,7 @@ func (h *Handler) serveInstance(w http.ResponseWriter, r *http.Request) {
 	v := &instanceView{
 		State: st, Input: makePayload(st.Input), CustomStatus: makePayload(st.CustomStatus),
 		Events: len(history), Actions: actionsFor(st.RuntimeStatus),
-		Updated: strconv.FormatInt(unixNano(st.LastUpdatedTime), 10) + "/" + strconv.Itoa(len(history)) + "/" + st.RuntimeStatus.String(),
+		Updated: stateMarker(st),
 	}
 	if st.RuntimeStatus != sp.StatusFailed || st.FailureDetails == nil {
 		v.Output = makePayload(st.Output)

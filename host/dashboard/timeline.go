@@ -105,7 +105,7 @@ type timelineBuilder struct {
 	open     map[int]int // scheduling EventId → open span (activities, sub-orchestrations)
 	timers   map[int]int // TimerCreated EventId → open span
 	fireAt   map[int]int64
-	lastIdle int64       // end of the latest episode: when the orchestrator last waited
+	lastIdle int64 // end of the latest episode: when the orchestrator last waited
 	epStart  int64
 	suspend  int // open suspension span, -1 when none
 }

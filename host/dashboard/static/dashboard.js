@@ -39,9 +39,12 @@
     return 'HTTP ' + res.status + ' ' + res.statusText;
   }
 
+  /** fetchText loads an HTML fragment; null when the server answers 204
+   *  (nothing changed). */
   async function fetchText(href) {
     const res = await fetch(href, { headers: { Accept: 'text/html' }, cache: 'no-store' });
     if (!res.ok) throw new Error(await errorOf(res));
+    if (res.status === 204) return null;
     return res.text();
   }
 
@@ -178,17 +181,22 @@
     const updated = () => { const m = summary.querySelector('[data-updated]'); return m ? m.dataset.updated : ''; };
     let lastTimeline = Date.now();
     async function refresh() {
-      const html = await fetchText(summary.dataset.refresh);
-      const tmp = document.createElement('div');
-      tmp.innerHTML = html;
-      const marker = tmp.querySelector('[data-updated]');
-      const changed = !marker || marker.dataset.updated !== updated();
+      const html = await fetchText(withParam(summary.dataset.refresh, 'since', updated()));
+      let changed = false;
+      if (html !== null) {
+        const tmp = document.createElement('div');
+        tmp.innerHTML = html;
+        const marker = tmp.querySelector('[data-updated]');
+        changed = !marker || marker.dataset.updated !== updated();
+      }
       if (changed) {
         swap(summary, html);
         await timeline.load();
         lastTimeline = Date.now();
-      } else if (timeline.isOpen() && Date.now() - lastTimeline > 10000) {
-        await timeline.load(); // open bars grow with time
+      } else if (timeline.isOpen() && Date.now() - lastTimeline > 5000) {
+        // A running instance's history grows between status-row updates,
+        // and its open bars grow with time.
+        await timeline.load();
         lastTimeline = Date.now();
       }
       return changed;

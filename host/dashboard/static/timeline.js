@@ -72,6 +72,8 @@
       if (this.data && d.events.length < this.data.events.length) { this.selSpan = -1; this.selEvent = -1; } // rewound or restarted
       this.data = d;
       this.details.clear();
+      const count = document.getElementById('history-count');
+      if (count) count.textContent = d.events.length === 1 ? '1 event' : d.events.length + ' events';
       if (!this.chart) this.build();
       this.filter();
       this.layout();
