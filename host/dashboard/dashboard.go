@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"runtime/debug"
 	"strings"
@@ -66,6 +67,9 @@ type Options struct {
 	Store Store
 	// BasePath is the path the handler is mounted at, e.g.
 	// "/runtime/webhooks/durabletask/dashboard"; links are built from it.
+	// Empty: each request's own mount point, taken from the part of its
+	// request URI that http.StripPrefix removed, so that one handler can
+	// serve under several prefixes (the main and the loopback listener).
 	BasePath string
 	// ScanLimit bounds how many status rows one list request reads to
 	// count, filter by name and sort (default DefaultScanLimit). Past it
@@ -144,7 +148,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Frame-Options", "DENY")
 	if r.URL.Path == "" { // the mount point itself: the pages' links are relative to "…/dashboard/"
 		u := *r.URL
-		u.Path = h.base + "/"
+		u.Path = h.basePath(r) + "/"
 		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
 		return
 	}
@@ -155,6 +159,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// basePath is the path the request's dashboard is mounted at.
+func (h *Handler) basePath(r *http.Request) string {
+	if h.base != "" {
+		return h.base
+	}
+	full, err := url.ParseRequestURI(r.RequestURI)
+	if err != nil {
+		return ""
+	}
+	base, ok := strings.CutSuffix(full.EscapedPath(), r.URL.EscapedPath())
+	if !ok {
+		return ""
+	}
+	return strings.TrimSuffix(base, "/")
 }
 
 func (h *Handler) serveNotFound(w http.ResponseWriter, r *http.Request) {

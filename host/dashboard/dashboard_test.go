@@ -431,3 +431,19 @@ func TestSummaryRefreshIsCheapWhileNothingChanges(t *testing.T) {
 		t.Errorf("purged instance: %d %s", status, body)
 	}
 }
+
+// TestMountPointFromTheRequest serves one handler under two prefixes, as
+// the host does on its two listeners: links follow each request's prefix.
+func TestMountPointFromTheRequest(t *testing.T) {
+	store := &fakeStore{states: testStates()}
+	h := New(Options{Client: &fakeClient{store: store}, Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	mux := http.NewServeMux()
+	mux.Handle("/runtime/webhooks/durabletask/dashboard/", http.StripPrefix("/runtime/webhooks/durabletask/dashboard", h))
+	mux.Handle("/durabletask/dashboard/", http.StripPrefix("/durabletask/dashboard", h))
+	for _, base := range []string{"/runtime/webhooks/durabletask/dashboard", "/durabletask/dashboard"} {
+		_, body, _ := do(t, mux, "GET", base+"/", "")
+		if !strings.Contains(body, `href="`+base+`/instances/i-05"`) || !strings.Contains(body, `data-base="`+base+`"`) {
+			t.Errorf("under %s the links are wrong:\n%.1500s", base, body)
+		}
+	}
+}

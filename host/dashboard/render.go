@@ -147,7 +147,7 @@ func (h *Handler) renderTemplate(w http.ResponseWriter, r *http.Request, code in
 			"link":  func(p string, kv ...any) string { return h.link(r, p, kv...) },
 			"asset": func(file string) string { return h.link(r, "/static/"+file, "v", assetHash[file]) },
 			"ago":   func(t time.Time) string { return ago(now, t) },
-			"base":  func() string { return h.base },
+			"base":  func() string { return h.basePath(r) },
 		})
 		var buf bytes.Buffer
 		if err = t.ExecuteTemplate(&buf, block, p); err == nil {
@@ -200,7 +200,7 @@ func (h *Handler) link(r *http.Request, p string, kv ...any) string {
 	if code := requestKey(r); code != "" {
 		v.Set("code", code)
 	}
-	u := h.base + p
+	u := h.basePath(r) + p
 	if len(v) > 0 {
 		u += "?" + v.Encode()
 	}
