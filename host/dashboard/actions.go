@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/internal/jsonpos"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -148,33 +149,13 @@ func raiseAction(h *Handler, ctx context.Context, id string, req *actionRequest)
 // checkJSON validates text as one JSON value, naming the line and column
 // of the first error.
 func checkJSON(text string) error {
-	dec := json.NewDecoder(strings.NewReader(text))
 	var v any
-	err := dec.Decode(&v)
-	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
-			return errors.New("more than one JSON value")
-		}
-		return nil
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		line, col := lineCol(text, int(se.Offset))
-		return fmt.Errorf("line %d, column %d: %v", line, col, se)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return errors.New("it ends before the value is complete")
+	err := jsonpos.Unmarshal([]byte(text), &v)
+	var pe *jsonpos.Error
+	if errors.As(err, &pe) {
+		return fmt.Errorf("line %d, column %d: %s", pe.Line, pe.Column, pe.Detail)
 	}
 	return err
-}
-
-// lineCol converts a byte offset into a 1-based line and column.
-func lineCol(text string, off int) (line, col int) {
-	off = min(max(off, 0), len(text))
-	before := text[:off]
-	line = strings.Count(before, "\n") + 1
-	col = utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:])
-	return line, max(col, 1)
 }
 
 // reasonAction is an action that takes only a reason.
