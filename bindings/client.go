@@ -5,23 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
-
-	"github.com/funchost/funchost/storageprovider"
-)
-
-// RuntimeStatus is an orchestration's runtime status.
-type RuntimeStatus = storageprovider.OrchestrationStatus
-
-// Runtime statuses, re-exported for function authors.
-const (
-	StatusRunning        = storageprovider.StatusRunning
-	StatusCompleted      = storageprovider.StatusCompleted
-	StatusContinuedAsNew = storageprovider.StatusContinuedAsNew
-	StatusFailed         = storageprovider.StatusFailed
-	StatusCanceled       = storageprovider.StatusCanceled
-	StatusTerminated     = storageprovider.StatusTerminated
-	StatusPending        = storageprovider.StatusPending
-	StatusSuspended      = storageprovider.StatusSuspended
 )
 
 // OrchestrationStatus is what a durable client reports about an instance.
@@ -66,8 +49,14 @@ type InstancePage struct {
 	ContinuationToken string
 }
 
-// PurgeFilter selects instances for PurgeInstances.
-type PurgeFilter = storageprovider.PurgeFilter
+// PurgeFilter selects instances for PurgeInstances by creation time and
+// status. Zero values do not filter, except CreatedTimeTo, whose zero
+// value means now.
+type PurgeFilter struct {
+	CreatedTimeFrom time.Time
+	CreatedTimeTo   time.Time
+	RuntimeStatus   []RuntimeStatus
+}
 
 // HTTPManagementPayload holds the management URLs of one instance, as
 // Durable Functions' CreateHttpManagementPayload returns them.
@@ -88,17 +77,19 @@ type HTTPManagementPayload struct {
 type DurableClient interface {
 	// TaskHubName returns the task hub the client addresses.
 	TaskHubName() string
-	// StartNew starts an orchestration and returns its instance ID. With
+	// StartNew starts an orchestration and returns its instance ID. It
+	// takes the options WithInstanceID, WithVersion and WithStartAt. With
 	// WithInstanceID, an existing non-terminal instance of that ID makes it
-	// fail with storageprovider.ErrInstanceExists (atomically: of racing
-	// callers exactly one wins).
-	StartNew(ctx context.Context, orchestrator string, input any, opts ...StartOption) (string, error)
-	// GetStatus returns an instance's status, or
-	// storageprovider.ErrInstanceNotFound.
+	// fail with ErrInstanceExists (atomically: of racing callers exactly
+	// one wins); an invalid ID gives ErrInvalidInstanceID and an unknown
+	// orchestrator ErrUnknownOrchestrator.
+	StartNew(ctx context.Context, orchestrator string, input any, opts ...Option) (string, error)
+	// GetStatus returns an instance's status, or ErrInstanceNotFound.
 	GetStatus(ctx context.Context, instanceID string, opts StatusOptions) (*OrchestrationStatus, error)
 	// ListInstances returns one page of instances matching q.
 	ListInstances(ctx context.Context, q InstanceQuery) (*InstancePage, error)
-	// RaiseEvent sends an external event to a running instance.
+	// RaiseEvent sends an external event to a running instance
+	// (ErrInstanceNotFound, ErrInstanceNotRunning).
 	RaiseEvent(ctx context.Context, instanceID, eventName string, data any) error
 	// Terminate ends a running instance with the given reason.
 	Terminate(ctx context.Context, instanceID, reason string) error
@@ -106,13 +97,16 @@ type DurableClient interface {
 	Suspend(ctx context.Context, instanceID, reason string) error
 	// Resume continues a suspended instance.
 	Resume(ctx context.Context, instanceID, reason string) error
-	// Rewind re-runs the failed work of a Failed instance.
+	// Rewind re-runs the failed work of a Failed instance
+	// (ErrInstanceNotFailed otherwise).
 	Rewind(ctx context.Context, instanceID, reason string) error
 	// Restart starts the instance's orchestrator again with its original
-	// input, under the same ID or a new one, and returns the ID used.
+	// input, under the same ID or a new one, and returns the ID used
+	// (ErrInstanceExists when the same ID is not terminal).
 	Restart(ctx context.Context, instanceID string, newInstanceID bool) (string, error)
 	// PurgeInstance deletes a terminal instance's history and status and
-	// returns the number of instances deleted.
+	// returns the number of instances deleted (ErrInstanceNotTerminal,
+	// ErrInstanceNotFound).
 	PurgeInstance(ctx context.Context, instanceID string) (int, error)
 	// PurgeInstances deletes terminal instances matching f.
 	PurgeInstances(ctx context.Context, f PurgeFilter) (int, error)

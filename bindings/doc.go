@@ -1,5 +1,6 @@
 // Package bindings is what a function author touches: the Go shapes of the
-// trigger and input bindings a function declares in its function.json.
+// trigger and input bindings a function declares in its function.json, and
+// nothing else.
 //
 //   - orchestrationTrigger: an Orchestrator, given an OrchestrationContext.
 //   - activityTrigger: an Activity, given an ActivityContext.
@@ -10,6 +11,19 @@
 // Orchestrators are replayed from their history, so they must be
 // deterministic: take time and GUIDs from the context, do I/O only in
 // activities, and wait only on Tasks. cmd/durablevet checks these rules.
+//
+// The context's scheduling methods return a Task at once; the generic
+// helpers (CallActivity, CallSubOrchestrator, WaitForExternalEvent, WhenAll,
+// WhenAny, Await) wait for it and decode its result. Calls are adjusted by
+// options of one type, Option (WithRetry, WithInstanceID, WithVersion,
+// WithStartAt, WithTimeout, PreserveUnprocessedEvents); each says which
+// calls take it. Misuse never panics: a call that cannot be scheduled
+// returns a failed Task, and SendEvent or ContinueAsNew misuse fails the
+// orchestration with a message naming the call.
+//
+// The durable client reports statuses as RuntimeStatus and conditions as
+// the sentinel errors of this package (ErrInstanceExists,
+// ErrInstanceNotFound, …); test them with errors.Is.
 //
 // A sequence of activities:
 //

@@ -9,10 +9,15 @@ import (
 // fired before the event arrived.
 var ErrTimeout = errors.New("timed out waiting for external event")
 
-// Client errors. The durable client wraps them with the instance ID; test
-// with errors.Is. Storage-level conditions use the storageprovider errors
-// (storageprovider.ErrInstanceExists, storageprovider.ErrInstanceNotFound).
+// Client errors. A DurableClient wraps them with the instance ID or
+// function name; test with errors.Is.
 var (
+	// ErrInstanceExists: StartNew (with WithInstanceID) or Restart found an
+	// instance of that ID that is not in a terminal state. Of several
+	// racing starters exactly one succeeds; the others get this.
+	ErrInstanceExists = errors.New("an orchestration instance with this ID already exists")
+	// ErrInstanceNotFound: no instance has that ID.
+	ErrInstanceNotFound = errors.New("orchestration instance not found")
 	// ErrInvalidInstanceID: the ID is empty, too long, starts with '@' or
 	// contains '/', '\', '#', '?' or a control character.
 	ErrInvalidInstanceID = errors.New("invalid instance ID")

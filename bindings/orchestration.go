@@ -1,7 +1,6 @@
 package bindings
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -41,33 +40,44 @@ type OrchestrationContext interface {
 	// instance's customStatus.
 	SetCustomStatus(v any)
 
-	// CallActivity schedules an activity.
-	CallActivity(name string, input any, opts ...CallOption) Task
+	// CallActivity schedules an activity. It takes the options WithRetry
+	// and WithVersion.
+	CallActivity(name string, input any, opts ...Option) Task
 	// CallSubOrchestrator starts a sub-orchestration and completes with its
-	// output. Without WithInstanceID the child's ID is derived
+	// output. It takes the options WithRetry, WithInstanceID and
+	// WithVersion; without WithInstanceID the child's ID is derived
 	// deterministically.
-	CallSubOrchestrator(name string, input any, opts ...CallOption) Task
+	CallSubOrchestrator(name string, input any, opts ...Option) Task
 	// CreateTimer completes at fireAt (a durable timer).
 	CreateTimer(fireAt time.Time) Task
-	// WaitForExternalEvent completes when an event with that name
-	// (case-insensitive) arrives; events that arrived earlier are buffered
-	// FIFO per name. With WithTimeout, the task fails with ErrTimeout if
-	// nothing arrives in time.
-	WaitForExternalEvent(name string, opts ...WaitOption) Task
-	// SendEvent raises an event on another orchestration instance.
+	// WaitForExternalEvent completes with the payload of an event with
+	// that name (case-insensitive); events that arrived earlier are
+	// buffered FIFO per name. It takes the option WithTimeout, after which
+	// the task fails with ErrTimeout if nothing arrived.
+	WaitForExternalEvent(name string, opts ...Option) Task
+	// SendEvent raises an event on another orchestration instance. Data
+	// that cannot be serialised fails the orchestration.
 	SendEvent(instanceID, eventName string, data any)
-	// WhenAll completes when every task has completed. Awaiting it returns
-	// the first error among tasks, in argument order.
+	// WhenAll completes when every task has completed. Its result is the
+	// JSON array of the tasks' results and its error the first error among
+	// the tasks, in argument order; the generic WhenAll decodes it.
 	WhenAll(tasks ...Task) Task
-	// WhenAny completes when one of the tasks completes; awaiting it into an
-	// *int yields that task's index.
+	// WhenAny completes when one of the tasks completes. Its result is
+	// that task's index (the lowest when several already have); the
+	// generic WhenAny returns it as an int. The winner's own Await reports
+	// its outcome.
 	WhenAny(tasks ...Task) Task
 	// ContinueAsNew restarts the orchestration with a new input and an
-	// empty history once the orchestrator returns. Its result is ignored.
-	ContinueAsNew(input any, opts ...ContinueAsNewOption)
+	// empty history once the orchestrator returns; the orchestrator's
+	// result is then ignored. It takes the options
+	// PreserveUnprocessedEvents and WithVersion. An input that cannot be
+	// serialised, or an option it does not take, fails the orchestration.
+	ContinueAsNew(input any, opts ...Option)
 }
 
-// Task is a unit of durable work scheduled by an orchestrator.
+// Task is a unit of durable work scheduled by an orchestrator. Tasks of
+// one orchestration must not be passed to another; WhenAll and WhenAny
+// fail when given such a task, or nil.
 type Task interface {
 	// Await blocks the orchestrator until the task completes, then decodes
 	// its JSON result into out (which may be nil) or returns its error.
@@ -84,20 +94,40 @@ func Await[T any](t Task) (T, error) {
 }
 
 // CallActivity calls an activity and returns its result decoded as T.
-func CallActivity[T any](ctx OrchestrationContext, name string, input any, opts ...CallOption) (T, error) {
+func CallActivity[T any](ctx OrchestrationContext, name string, input any, opts ...Option) (T, error) {
 	return Await[T](ctx.CallActivity(name, input, opts...))
 }
 
 // CallSubOrchestrator runs a sub-orchestration and returns its output
 // decoded as T.
-func CallSubOrchestrator[T any](ctx OrchestrationContext, name string, input any, opts ...CallOption) (T, error) {
+func CallSubOrchestrator[T any](ctx OrchestrationContext, name string, input any, opts ...Option) (T, error) {
 	return Await[T](ctx.CallSubOrchestrator(name, input, opts...))
 }
 
 // WaitForExternalEvent waits for the named event and returns its payload
 // decoded as T.
-func WaitForExternalEvent[T any](ctx OrchestrationContext, name string, opts ...WaitOption) (T, error) {
+func WaitForExternalEvent[T any](ctx OrchestrationContext, name string, opts ...Option) (T, error) {
 	return Await[T](ctx.WaitForExternalEvent(name, opts...))
+}
+
+// WhenAll waits for every task and returns their results decoded as T, in
+// argument order. When a task failed it returns the first error among the
+// tasks, in argument order, and no results.
+func WhenAll[T any](ctx OrchestrationContext, tasks ...Task) ([]T, error) {
+	return Await[[]T](ctx.WhenAll(tasks...))
+}
+
+// WhenAny waits until one of the tasks completes and returns its index (the
+// lowest when several already have). It does not report the winner's
+// outcome: Await the winning task for that.
+//
+//	approval := ctx.WaitForExternalEvent("Approval")
+//	timeout := ctx.CreateTimer(deadline)
+//	if i, err := bindings.WhenAny(ctx, approval, timeout); err != nil || i == 1 {
+//		// timed out (or the orchestration is being torn down)
+//	}
+func WhenAny(ctx OrchestrationContext, tasks ...Task) (int, error) {
+	return Await[int](ctx.WhenAny(tasks...))
 }
 
 // GetInput decodes the orchestration's input as T.
@@ -117,207 +147,4 @@ func TypedOrchestrator[In, Out any](f func(ctx OrchestrationContext, in In) (Out
 		}
 		return f(ctx, in)
 	}
-}
-
-// RetryPolicy retries a failed activity or sub-orchestration with durable
-// timers between attempts, as Durable Functions' RetryOptions do.
-type RetryPolicy struct {
-	// MaxAttempts is the total number of attempts, including the first
-	// (required, ≥ 1).
-	MaxAttempts int
-	// FirstRetryInterval is the delay before the second attempt (required,
-	// > 0).
-	FirstRetryInterval time.Duration
-	// BackoffCoefficient multiplies the delay after each attempt (default
-	// 1).
-	BackoffCoefficient float64
-	// MaxRetryInterval caps the delay (default 6 days).
-	MaxRetryInterval time.Duration
-	// RetryTimeout stops retrying once this much time has passed since the
-	// first attempt (0: no limit).
-	RetryTimeout time.Duration
-	// Handle decides whether an error is worth retrying (nil: all are).
-	Handle func(err error) bool
-}
-
-// Validate reports whether the policy is usable.
-func (p RetryPolicy) Validate() error {
-	if p.MaxAttempts < 1 {
-		return fmt.Errorf("bindings: RetryPolicy.MaxAttempts must be at least 1, got %d", p.MaxAttempts)
-	}
-	if p.FirstRetryInterval <= 0 {
-		return fmt.Errorf("bindings: RetryPolicy.FirstRetryInterval must be positive, got %v", p.FirstRetryInterval)
-	}
-	if p.BackoffCoefficient < 0 {
-		return fmt.Errorf("bindings: RetryPolicy.BackoffCoefficient must not be negative, got %v", p.BackoffCoefficient)
-	}
-	return nil
-}
-
-// CallOptions are the settings of one CallActivity or CallSubOrchestrator
-// call, assembled from CallOption values.
-type CallOptions struct {
-	Retry      *RetryPolicy
-	InstanceID string
-	Version    string
-}
-
-// CallOption configures CallActivity and CallSubOrchestrator.
-type CallOption interface{ applyCall(*CallOptions) }
-
-// StartOptions are the settings of one DurableClient.StartNew call.
-type StartOptions struct {
-	InstanceID string
-	Version    string
-	// StartAt delays the start until that time (zero: start now).
-	StartAt time.Time
-}
-
-// StartOption configures DurableClient.StartNew.
-type StartOption interface{ applyStart(*StartOptions) }
-
-type retryOption RetryPolicy
-
-func (o retryOption) applyCall(c *CallOptions) { p := RetryPolicy(o); c.Retry = &p }
-
-// WithRetry retries the call according to p.
-func WithRetry(p RetryPolicy) CallOption { return retryOption(p) }
-
-// InstanceIDOption sets an instance ID; it works both as a CallOption (the
-// sub-orchestration's ID) and as a StartOption.
-type InstanceIDOption string
-
-func (o InstanceIDOption) applyCall(c *CallOptions)   { c.InstanceID = string(o) }
-func (o InstanceIDOption) applyStart(s *StartOptions) { s.InstanceID = string(o) }
-
-// WithInstanceID sets the instance ID of a sub-orchestration or of a new
-// instance started by a client.
-func WithInstanceID(id string) InstanceIDOption { return InstanceIDOption(id) }
-
-// VersionOption sets an orchestration version; it works as a CallOption and
-// a StartOption.
-type VersionOption string
-
-func (o VersionOption) applyCall(c *CallOptions)   { c.Version = string(o) }
-func (o VersionOption) applyStart(s *StartOptions) { s.Version = string(o) }
-
-// WithVersion sets the orchestration version recorded for a sub-orchestration
-// or new instance.
-func WithVersion(v string) VersionOption { return VersionOption(v) }
-
-type startAtOption time.Time
-
-func (o startAtOption) applyStart(s *StartOptions) { s.StartAt = time.Time(o) }
-
-// WithStartAt delays a new instance's start until t.
-func WithStartAt(t time.Time) StartOption { return startAtOption(t) }
-
-// ApplyCallOptions folds opts into a CallOptions value.
-func ApplyCallOptions(opts []CallOption) CallOptions {
-	var c CallOptions
-	for _, o := range opts {
-		if o != nil {
-			o.applyCall(&c)
-		}
-	}
-	return c
-}
-
-// ApplyStartOptions folds opts into a StartOptions value.
-func ApplyStartOptions(opts []StartOption) StartOptions {
-	var s StartOptions
-	for _, o := range opts {
-		if o != nil {
-			o.applyStart(&s)
-		}
-	}
-	return s
-}
-
-// WaitOptions are the settings of one WaitForExternalEvent call.
-type WaitOptions struct {
-	// Timeout, when positive, fails the wait with ErrTimeout after that
-	// long (a durable timer).
-	Timeout time.Duration
-}
-
-// WaitOption configures WaitForExternalEvent.
-type WaitOption func(*WaitOptions)
-
-// WithTimeout fails the wait with ErrTimeout if no event arrives within d.
-func WithTimeout(d time.Duration) WaitOption { return func(o *WaitOptions) { o.Timeout = d } }
-
-// ApplyWaitOptions folds opts into a WaitOptions value.
-func ApplyWaitOptions(opts []WaitOption) WaitOptions {
-	var w WaitOptions
-	for _, o := range opts {
-		if o != nil {
-			o(&w)
-		}
-	}
-	return w
-}
-
-// ContinueAsNewOptions are the settings of a ContinueAsNew call.
-type ContinueAsNewOptions struct {
-	// PreserveUnprocessedEvents carries external events that arrived but
-	// were not consumed into the next generation.
-	PreserveUnprocessedEvents bool
-	// Version sets the next generation's version.
-	Version string
-}
-
-// ContinueAsNewOption configures ContinueAsNew.
-type ContinueAsNewOption func(*ContinueAsNewOptions)
-
-// PreserveUnprocessedEvents keeps buffered external events for the next
-// generation.
-func PreserveUnprocessedEvents() ContinueAsNewOption {
-	return func(o *ContinueAsNewOptions) { o.PreserveUnprocessedEvents = true }
-}
-
-// ApplyContinueAsNewOptions folds opts into a ContinueAsNewOptions value.
-func ApplyContinueAsNewOptions(opts []ContinueAsNewOption) ContinueAsNewOptions {
-	var c ContinueAsNewOptions
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
-	}
-	return c
-}
-
-// MarshalPayload renders a value as the JSON text stored in history; nil
-// becomes "" (no value). A json.RawMessage is used as is.
-func MarshalPayload(v any) (string, error) {
-	switch x := v.(type) {
-	case nil:
-		return "", nil
-	case json.RawMessage:
-		if len(x) == 0 {
-			return "", nil
-		}
-		if !json.Valid(x) {
-			return "", fmt.Errorf("bindings: payload is not valid JSON")
-		}
-		return string(x), nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// UnmarshalPayload decodes stored JSON text into out; "" (null) leaves out
-// at its zero value. A nil out discards the payload.
-func UnmarshalPayload(payload string, out any) error {
-	if out == nil || payload == "" {
-		return nil
-	}
-	if raw, ok := out.(*json.RawMessage); ok {
-		*raw = json.RawMessage(payload)
-		return nil
-	}
-	return json.Unmarshal([]byte(payload), out)
 }

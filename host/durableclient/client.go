@@ -23,6 +23,8 @@ import (
 
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/dfwire"
+	"github.com/funchost/funchost/internal/options"
+	"github.com/funchost/funchost/internal/payload"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -130,12 +132,12 @@ func NewInstanceID() string {
 	return strings.ReplaceAll(u.String(), "-", "")
 }
 
-// toJSON renders a payload as JSON text with bindings.MarshalPayload (a
+// toJSON renders a payload as JSON text with payload.Marshal (a
 // json.RawMessage is validated and kept byte for byte, so large inputs are
 // not re-encoded), and maps JSON null to "" as well: "" is the storage
 // providers' representation of no value.
 func toJSON(v any) (string, error) {
-	s, err := bindings.MarshalPayload(v)
+	s, err := payload.Marshal(v)
 	if err != nil {
 		return "", err
 	}
@@ -148,10 +150,13 @@ func toJSON(v any) (string, error) {
 // StartNew starts orchestrator with input and returns the instance ID. An
 // ID given with bindings.WithInstanceID is validated; without one a new ID
 // is made up. Starting an ID whose instance is not terminal fails with an
-// error wrapping storageprovider.ErrInstanceExists; the check and the
-// start are one atomic TaskHub.CreateInstance call.
-func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, opts ...bindings.StartOption) (string, error) {
-	so := bindings.ApplyStartOptions(opts)
+// error wrapping bindings.ErrInstanceExists; the check and the start are
+// one atomic TaskHub.CreateInstance call.
+func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, opts ...bindings.Option) (string, error) {
+	so, err := options.Fold("StartNew", options.ForStart, opts)
+	if err != nil {
+		return "", fmt.Errorf("durableclient: start %q: %w", orchestrator, err)
+	}
 	if orchestrator == "" || (c.isOrch != nil && !c.isOrch(orchestrator)) {
 		return "", fmt.Errorf("durableclient: start %q: %w: the function doesn't exist, is disabled, or is not an orchestrator function", orchestrator, bindings.ErrUnknownOrchestrator)
 	}
@@ -181,16 +186,16 @@ func (c *Client) create(ctx context.Context, id, name, version, input string, st
 		ev.ScheduledStartTime = &t
 	}
 	msg := &sp.TaskMessage{Event: ev, Target: sp.OrchestrationInstance{InstanceID: id, ExecutionID: execID}}
-	return c.hub.CreateInstance(ctx, msg)
+	return fromHub(c.hub.CreateInstance(ctx, msg))
 }
 
 // GetStatus returns an instance's status, or an error wrapping
-// storageprovider.ErrInstanceNotFound. History, when requested, is in the
+// bindings.ErrInstanceNotFound. History, when requested, is in the
 // Durable Functions HTTP API's shape (see dfwire.History).
 func (c *Client) GetStatus(ctx context.Context, instanceID string, opts bindings.StatusOptions) (*bindings.OrchestrationStatus, error) {
 	st, err := c.hub.GetOrchestrationState(ctx, instanceID, true)
 	if err != nil {
-		return nil, fmt.Errorf("durableclient: status of instance %q: %w", instanceID, err)
+		return nil, fmt.Errorf("durableclient: status of instance %q: %w", instanceID, fromHub(err))
 	}
 	s := statusFromState(st, !opts.HideInput)
 	// Pending instances have not run yet: Durable Functions never loads
@@ -207,7 +212,8 @@ func (c *Client) GetStatus(ctx context.Context, instanceID string, opts bindings
 
 // runtimeStatus returns an instance's status row without its payloads.
 func (c *Client) runtimeStatus(ctx context.Context, instanceID string) (*sp.OrchestrationState, error) {
-	return c.hub.GetOrchestrationState(ctx, instanceID, false)
+	st, err := c.hub.GetOrchestrationState(ctx, instanceID, false)
+	return st, fromHub(err)
 }
 
 // statusFromState converts a status row to the client's status shape.
@@ -215,7 +221,7 @@ func statusFromState(st *sp.OrchestrationState, showInput bool) *bindings.Orches
 	s := &bindings.OrchestrationStatus{
 		Name:            st.Name,
 		InstanceID:      st.InstanceID,
-		RuntimeStatus:   st.RuntimeStatus,
+		RuntimeStatus:   bindings.RuntimeStatus(st.RuntimeStatus),
 		CustomStatus:    dfwire.Payload(st.CustomStatus),
 		Output:          dfwire.Payload(st.Output),
 		CreatedTime:     st.CreatedTime,
@@ -248,7 +254,7 @@ func (c *Client) ListInstances(ctx context.Context, q bindings.InstanceQuery) (*
 	res, err := c.hub.QueryOrchestrationStates(ctx, sp.InstanceQuery{
 		CreatedTimeFrom:       q.CreatedTimeFrom,
 		CreatedTimeTo:         q.CreatedTimeTo,
-		RuntimeStatus:         q.RuntimeStatus,
+		RuntimeStatus:         storageStatuses(q.RuntimeStatus),
 		InstanceIDPrefix:      q.InstanceIDPrefix,
 		PageSize:              q.PageSize,
 		ContinuationToken:     q.ContinuationToken,
@@ -292,7 +298,7 @@ func (c *Client) send(ctx context.Context, op, instanceID string, ev *sp.History
 
 // RaiseEvent sends the external event eventName with data (any JSON value;
 // json.RawMessage is sent as is) to a non-terminal instance. It fails with
-// storageprovider.ErrInstanceNotFound or bindings.ErrInstanceNotRunning.
+// bindings.ErrInstanceNotFound or bindings.ErrInstanceNotRunning.
 func (c *Client) RaiseEvent(ctx context.Context, instanceID, eventName string, data any) error {
 	if eventName == "" {
 		return fmt.Errorf("durableclient: raise event on instance %q: the event name must not be empty", instanceID)
@@ -350,11 +356,11 @@ func (c *Client) Rewind(ctx context.Context, instanceID, reason string) error {
 // Restart starts the instance's orchestrator again with its original input
 // and version, under a new ID (newInstanceID) or the same one, and returns
 // the ID used. Restarting under the same ID while the instance is not
-// terminal fails with storageprovider.ErrInstanceExists.
+// terminal fails with bindings.ErrInstanceExists.
 func (c *Client) Restart(ctx context.Context, instanceID string, newInstanceID bool) (string, error) {
 	st, err := c.hub.GetOrchestrationState(ctx, instanceID, true)
 	if err != nil {
-		return "", fmt.Errorf("durableclient: restart instance %q: %w", instanceID, err)
+		return "", fmt.Errorf("durableclient: restart instance %q: %w", instanceID, fromHub(err))
 	}
 	id := instanceID
 	if newInstanceID {
@@ -367,7 +373,7 @@ func (c *Client) Restart(ctx context.Context, instanceID string, newInstanceID b
 }
 
 // PurgeInstance deletes a terminal instance and returns 1. A missing
-// instance gives storageprovider.ErrInstanceNotFound, a non-terminal one
+// instance gives bindings.ErrInstanceNotFound, a non-terminal one
 // bindings.ErrInstanceNotTerminal.
 func (c *Client) PurgeInstance(ctx context.Context, instanceID string) (int, error) {
 	st, err := c.runtimeStatus(ctx, instanceID)
@@ -378,7 +384,7 @@ func (c *Client) PurgeInstance(ctx context.Context, instanceID string) (int, err
 		return 0, fmt.Errorf("durableclient: purge instance %q: %w (it is %s)", instanceID, bindings.ErrInstanceNotTerminal, st.RuntimeStatus)
 	}
 	if err := c.hub.PurgeInstance(ctx, instanceID); err != nil {
-		return 0, fmt.Errorf("durableclient: purge instance %q: %w", instanceID, err)
+		return 0, fmt.Errorf("durableclient: purge instance %q: %w", instanceID, fromHub(err))
 	}
 	return 1, nil
 }
@@ -386,9 +392,23 @@ func (c *Client) PurgeInstance(ctx context.Context, instanceID string) (int, err
 // PurgeInstances deletes the terminal instances matching f and returns how
 // many were deleted.
 func (c *Client) PurgeInstances(ctx context.Context, f bindings.PurgeFilter) (int, error) {
-	n, err := c.hub.PurgeInstances(ctx, f)
+	n, err := c.hub.PurgeInstances(ctx, sp.PurgeFilter{CreatedTimeFrom: f.CreatedTimeFrom, CreatedTimeTo: f.CreatedTimeTo,
+		RuntimeStatus: storageStatuses(f.RuntimeStatus)})
 	if err != nil {
 		return n, fmt.Errorf("durableclient: purging instances of task hub %q: %w", c.hub.Name(), err)
 	}
 	return n, nil
+}
+
+// storageStatuses converts author statuses to the task hub's (the two
+// enums are numbered alike).
+func storageStatuses(in []bindings.RuntimeStatus) []sp.OrchestrationStatus {
+	if in == nil {
+		return nil
+	}
+	out := make([]sp.OrchestrationStatus, len(in))
+	for i, s := range in {
+		out[i] = sp.OrchestrationStatus(s)
+	}
+	return out
 }

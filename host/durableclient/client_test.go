@@ -135,7 +135,7 @@ func TestStartNewErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.StartNew(ctx, "Hello", nil, bindings.WithInstanceID("single"))
-	if !errors.Is(err, sp.ErrInstanceExists) || !strings.Contains(err.Error(), "single") {
+	if !errors.Is(err, sp.ErrInstanceExists) || !errors.Is(err, bindings.ErrInstanceExists) || !strings.Contains(err.Error(), "single") {
 		t.Fatalf("second start: err = %v, want ErrInstanceExists naming the ID", err)
 	}
 	hub.SetState("single", func(s *sp.OrchestrationState) { s.RuntimeStatus = sp.StatusCompleted })
@@ -147,7 +147,7 @@ func TestStartNewErrors(t *testing.T) {
 func TestGetStatus(t *testing.T) {
 	c, hub := newClient(t)
 	ctx := context.Background()
-	if _, err := c.GetStatus(ctx, "missing", bindings.StatusOptions{}); !errors.Is(err, sp.ErrInstanceNotFound) {
+	if _, err := c.GetStatus(ctx, "missing", bindings.StatusOptions{}); !errors.Is(err, sp.ErrInstanceNotFound) || !errors.Is(err, bindings.ErrInstanceNotFound) {
 		t.Fatalf("missing instance: err = %v", err)
 	}
 	id, _ := c.StartNew(ctx, "Hello", "in")
@@ -160,7 +160,7 @@ func TestGetStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Name != "Hello" || st.InstanceID != id || st.RuntimeStatus != sp.StatusCompleted ||
+	if st.Name != "Hello" || st.InstanceID != id || st.RuntimeStatus != bindings.StatusCompleted ||
 		string(st.Input) != `"in"` || string(st.Output) != `["a"]` || string(st.CustomStatus) != `"not json"` {
 		t.Errorf("status = %+v (input %s, output %s, custom %s)", st, st.Input, st.Output, st.CustomStatus)
 	}
@@ -191,7 +191,7 @@ func TestControlOperations(t *testing.T) {
 	for _, o := range ops {
 		t.Run(o.name+"/missing", func(t *testing.T) {
 			c, _ := newClient(t)
-			if err := o.do(c, "nope"); !errors.Is(err, sp.ErrInstanceNotFound) {
+			if err := o.do(c, "nope"); !errors.Is(err, sp.ErrInstanceNotFound) || !errors.Is(err, bindings.ErrInstanceNotFound) {
 				t.Fatalf("err = %v, want ErrInstanceNotFound", err)
 			}
 		})

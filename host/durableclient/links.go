@@ -10,7 +10,6 @@ import (
 
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/dfwire"
-	sp "github.com/funchost/funchost/storageprovider"
 )
 
 // LinkOptions adjust the management URLs built from a request.
@@ -114,7 +113,7 @@ func (c *Client) WaitAndRespond(w http.ResponseWriter, r *http.Request, instance
 		return err
 	}
 	switch {
-	case st.RuntimeStatus == sp.StatusCompleted:
+	case st.RuntimeStatus == bindings.StatusCompleted:
 		out := st.Output
 		if out == nil {
 			out = json.RawMessage("null")
@@ -122,7 +121,7 @@ func (c *Client) WaitAndRespond(w http.ResponseWriter, r *http.Request, instance
 		return dfwire.WriteJSON(w, http.StatusOK, out)
 	case st.RuntimeStatus.IsTerminal():
 		code := http.StatusOK
-		if st.RuntimeStatus == sp.StatusFailed && o.ReturnInternalServerErrorOnFailure {
+		if st.RuntimeStatus == bindings.StatusFailed && o.ReturnInternalServerErrorOnFailure {
 			code = http.StatusInternalServerError
 		}
 		return dfwire.WriteStatus(w, code, WireStatus(st))

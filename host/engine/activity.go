@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/internal/payload"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -27,7 +28,7 @@ func (c *activityContext) Name() string { return c.name }
 
 // Input decodes the activity's input into v.
 func (c *activityContext) Input(v any) error {
-	if err := bindings.UnmarshalPayload(c.input, v); err != nil {
+	if err := payload.Unmarshal(c.input, v); err != nil {
 		return fmt.Errorf("activity %s (instance %s): decoding input: %w", c.name, c.instanceID, err)
 	}
 	return nil
@@ -59,7 +60,7 @@ func runActivity(ctx context.Context, act bindings.Activity, msg *sp.TaskMessage
 	if err != nil {
 		return taskFailed(ev, &sp.FailureDetails{ErrorType: fmt.Sprintf("%T", err), ErrorMessage: err.Error()})
 	}
-	res, err := bindings.MarshalPayload(out)
+	res, err := payload.Marshal(out)
 	if err != nil {
 		return taskFailed(ev, &sp.FailureDetails{ErrorType: fmt.Sprintf("%T", err), ErrorMessage: fmt.Sprintf("activity '%s': serialising the result: %v", ev.Name, err)})
 	}

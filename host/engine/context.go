@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/internal/options"
+	"github.com/funchost/funchost/internal/payload"
 )
 
 // orchestrationContext is the engine's bindings.OrchestrationContext. It
@@ -29,7 +31,7 @@ func (c *orchestrationContext) Name() string { return c.e.name }
 
 // Input decodes the orchestration's input into v.
 func (c *orchestrationContext) Input(v any) error {
-	if err := bindings.UnmarshalPayload(c.e.started.Input, v); err != nil {
+	if err := payload.Unmarshal(c.e.started.Input, v); err != nil {
 		return fmt.Errorf("orchestration %s: decoding input: %w", c.e.instanceID, err)
 	}
 	return nil
@@ -59,20 +61,23 @@ func (c *orchestrationContext) Logger() *slog.Logger {
 
 // SetCustomStatus records v as the instance's custom status.
 func (c *orchestrationContext) SetCustomStatus(v any) {
-	s, err := bindings.MarshalPayload(v)
+	s, err := payload.Marshal(v)
 	if err != nil {
-		s, _ = bindings.MarshalPayload(fmt.Sprintf("unserialisable custom status: %v", err))
+		s, _ = payload.Marshal(fmt.Sprintf("unserialisable custom status: %v", err))
 	}
 	c.e.customStatus = s
 }
 
 // CallActivity schedules an activity, with retries when asked.
-func (c *orchestrationContext) CallActivity(name string, input any, opts ...bindings.CallOption) bindings.Task {
-	in, err := bindings.MarshalPayload(input)
+func (c *orchestrationContext) CallActivity(name string, input any, opts ...bindings.Option) bindings.Task {
+	o, err := options.Fold("CallActivity", options.ForActivity, opts)
+	if err != nil {
+		return c.e.failedTask(fmt.Errorf("activity %s: %w", name, err))
+	}
+	in, err := payload.Marshal(input)
 	if err != nil {
 		return c.e.failedTask(fmt.Errorf("activity %s: serialising the input: %w", name, err))
 	}
-	o := bindings.ApplyCallOptions(opts)
 	attempt := func(tags map[string]string) *task {
 		return c.e.schedule(&action{kind: kindActivity, name: name, version: o.Version, input: in, tags: tags}).task
 	}
@@ -85,12 +90,15 @@ func (c *orchestrationContext) CallActivity(name string, input any, opts ...bind
 // CallSubOrchestrator starts a sub-orchestration, with retries when asked.
 // Without an explicit instance ID each attempt's child ID is NewGUID
 // without dashes.
-func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts ...bindings.CallOption) bindings.Task {
-	in, err := bindings.MarshalPayload(input)
+func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts ...bindings.Option) bindings.Task {
+	o, err := options.Fold("CallSubOrchestrator", options.ForSubOrchestration, opts)
+	if err != nil {
+		return c.e.failedTask(fmt.Errorf("sub-orchestration %s: %w", name, err))
+	}
+	in, err := payload.Marshal(input)
 	if err != nil {
 		return c.e.failedTask(fmt.Errorf("sub-orchestration %s: serialising the input: %w", name, err))
 	}
-	o := bindings.ApplyCallOptions(opts)
 	if o.InstanceID != "" {
 		if err := bindings.ValidateInstanceID(o.InstanceID); err != nil {
 			return c.e.failedTask(fmt.Errorf("sub-orchestration %s: %w", name, err))
@@ -118,9 +126,12 @@ func (c *orchestrationContext) CreateTimer(fireAt time.Time) bindings.Task {
 // taking the oldest buffered one first. With a timeout, a durable timer
 // (created first, as Durable Functions does) fails the wait with
 // bindings.ErrTimeout.
-func (c *orchestrationContext) WaitForExternalEvent(name string, opts ...bindings.WaitOption) bindings.Task {
+func (c *orchestrationContext) WaitForExternalEvent(name string, opts ...bindings.Option) bindings.Task {
 	e := c.e
-	o := bindings.ApplyWaitOptions(opts)
+	o, err := options.Fold("WaitForExternalEvent", options.ForWait, opts)
+	if err != nil {
+		return e.failedTask(fmt.Errorf("waiting for external event %q: %w", name, err))
+	}
 	var timer *task
 	if o.Timeout > 0 {
 		timer = e.scheduleTimer(e.now.Add(o.Timeout), nil)
@@ -147,11 +158,21 @@ func (c *orchestrationContext) WaitForExternalEvent(name string, opts ...binding
 	return w
 }
 
-// SendEvent raises an event on another instance.
+// SendEvent raises an event on another instance. Misuse (no target, no
+// event name, data that cannot be serialised) fails the orchestration.
 func (c *orchestrationContext) SendEvent(instanceID, eventName string, data any) {
-	in, err := bindings.MarshalPayload(data)
+	switch {
+	case instanceID == "":
+		c.e.misused(fmt.Errorf("SendEvent %q: the target instance ID must not be empty", eventName))
+		return
+	case eventName == "":
+		c.e.misused(fmt.Errorf("SendEvent to %q: the event name must not be empty", instanceID))
+		return
+	}
+	in, err := payload.Marshal(data)
 	if err != nil {
-		panic(fmt.Sprintf("SendEvent %s: serialising the data: %v", eventName, err))
+		c.e.misused(fmt.Errorf("SendEvent %q to %q: serialising the data: %w", eventName, instanceID, err))
+		return
 	}
 	c.e.schedule(&action{kind: kindSendEvent, name: eventName, instanceID: instanceID, input: in})
 }
@@ -167,12 +188,20 @@ func (c *orchestrationContext) WhenAny(tasks ...bindings.Task) bindings.Task {
 }
 
 // ContinueAsNew restarts the orchestration with input once it returns.
-func (c *orchestrationContext) ContinueAsNew(input any, opts ...bindings.ContinueAsNewOption) {
-	in, err := bindings.MarshalPayload(input)
+// An input that cannot be serialised, or a wrong option, fails the
+// orchestration.
+func (c *orchestrationContext) ContinueAsNew(input any, opts ...bindings.Option) {
+	o, err := options.Fold("ContinueAsNew", options.ForContinueAsNew, opts)
 	if err != nil {
-		panic(fmt.Sprintf("ContinueAsNew: serialising the input: %v", err))
+		c.e.misused(err)
+		return
 	}
-	c.e.can = &continueAsNew{input: in, opts: bindings.ApplyContinueAsNewOptions(opts)}
+	in, err := payload.Marshal(input)
+	if err != nil {
+		c.e.misused(fmt.Errorf("ContinueAsNew: serialising the input: %w", err))
+		return
+	}
+	c.e.can = &continueAsNew{input: in, preserveEvents: o.PreserveUnprocessedEvents, version: o.Version}
 }
 
 // ---- retries ----
@@ -187,7 +216,7 @@ const defaultMaxRetryInterval = 6 * 24 * time.Hour
 // (firing at once) is created before the error is returned. A failure
 // marked non-retriable (FailureDetails.IsNonRetriable) ends the retries
 // at once, without that timer.
-func (e *execution) withRetry(p bindings.RetryPolicy, attempt func(tags map[string]string) *task) *task {
+func (e *execution) withRetry(p options.Retry, attempt func(tags map[string]string) *task) *task {
 	if err := p.Validate(); err != nil {
 		return e.failedTask(err)
 	}
@@ -226,7 +255,7 @@ func (e *execution) withRetry(p bindings.RetryPolicy, attempt func(tags map[stri
 }
 
 // retryDelay is the wait before attempt n+1 (0: give up).
-func retryDelay(p bindings.RetryPolicy, n int, first, now time.Time, err error) (d time.Duration) {
+func retryDelay(p options.Retry, n int, first, now time.Time, err error) (d time.Duration) {
 	if p.Handle != nil {
 		retry := func() (ok bool) {
 			defer func() {

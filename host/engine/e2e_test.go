@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/internal/payload"
 	"github.com/funchost/funchost/samples/sampleapp"
 	sp "github.com/funchost/funchost/storageprovider"
 	"github.com/funchost/funchost/storageprovider/memory"
@@ -65,7 +66,7 @@ func newHarness(t testing.TB, m mode, reg Registry, tweak ...func(*Options)) *ha
 }
 
 func startMessage(name, id string, input any) (*sp.TaskMessage, error) {
-	in, err := bindings.MarshalPayload(input)
+	in, err := payload.Marshal(input)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +103,7 @@ func (h *harness) send(id string, ev *sp.HistoryEvent) {
 }
 
 func (h *harness) raise(id, name string, data any) {
-	in, _ := bindings.MarshalPayload(data)
+	in, _ := payload.Marshal(data)
 	h.send(id, &sp.HistoryEvent{EventType: sp.EventEventRaised, Name: name, Input: in})
 }
 

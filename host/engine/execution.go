@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/internal/payload"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -103,8 +104,9 @@ func kindOf(t sp.EventType) actionKind {
 
 // continueAsNew is an orchestrator's request to restart.
 type continueAsNew struct {
-	input string
-	opts  bindings.ContinueAsNewOptions
+	input          string
+	preserveEvents bool   // PreserveUnprocessedEvents
+	version        string // the next generation's, "" = unchanged
 }
 
 // bufferedEvent is an external event nobody waited for yet.
@@ -152,7 +154,11 @@ type execution struct {
 
 	customStatus string
 	can          *continueAsNew
-	carryOver    []*sp.HistoryEvent
+	// misuse is the first misuse of the context the code made that no
+	// Task can report (SendEvent, ContinueAsNew): the orchestration fails
+	// with it as soon as the code yields.
+	misuse    error
+	carryOver []*sp.HistoryEvent
 
 	// Outcome.
 	done     bool
@@ -204,6 +210,10 @@ func (e *execution) run() {
 	}
 	e.resumeCh <- struct{}{}
 	<-e.yieldCh
+	if e.misuse != nil && !e.done {
+		e.failMisuse()
+		return
+	}
 	if e.returned && !e.done {
 		e.completeFromReturn()
 	}
@@ -463,6 +473,23 @@ func (e *execution) nonDeterministic(seq int, holds, asked string) {
 	e.teardown()
 }
 
+// misused records a misuse of the context by the code (on the
+// orchestrator goroutine); run fails the orchestration with the first one.
+func (e *execution) misused(err error) {
+	if e.misuse == nil {
+		e.misuse = err
+	}
+}
+
+// failMisuse fails the execution with the recorded misuse. The decisions
+// of the episode are dropped: the orchestration ends here.
+func (e *execution) failMisuse() {
+	e.fail(&sp.FailureDetails{ErrorType: fmt.Sprintf("%T", e.misuse), ErrorMessage: e.misuse.Error(), IsNonRetriable: true})
+	e.unmatched = map[int]*action{}
+	e.can = nil
+	e.teardown()
+}
+
 func (e *execution) raise(ev *sp.HistoryEvent) {
 	key := strings.ToLower(ev.Name)
 	if ws := e.waiters[key]; len(ws) > 0 {
@@ -495,7 +522,7 @@ func (e *execution) completeFromReturn() {
 		e.fail(&sp.FailureDetails{ErrorType: fmt.Sprintf("%T", e.retErr), ErrorMessage: e.retErr.Error()})
 	case e.can != nil:
 		e.done, e.status, e.output = true, sp.StatusContinuedAsNew, e.can.input
-		if e.can.opts.PreserveUnprocessedEvents {
+		if e.can.preserveEvents {
 			var evs []bufferedEvent
 			for _, b := range e.buffered {
 				evs = append(evs, b...)
@@ -507,7 +534,7 @@ func (e *execution) completeFromReturn() {
 			e.buffered = map[string][]bufferedEvent{}
 		}
 	default:
-		out, err := bindings.MarshalPayload(e.retOut)
+		out, err := payload.Marshal(e.retOut)
 		if err != nil {
 			e.fail(&sp.FailureDetails{ErrorType: fmt.Sprintf("%T", err), ErrorMessage: fmt.Sprintf("serialising the output: %v", err)})
 			return

@@ -961,7 +961,7 @@ func TestStaleMessagesDropped(t *testing.T) {
 func TestRewindRerunsFailedWork(t *testing.T) {
 	for _, retry := range []bool{false, true} {
 		t.Run(fmt.Sprintf("retry=%v", retry), func(t *testing.T) {
-			var opts []bindings.CallOption
+			var opts []bindings.Option
 			if retry {
 				opts = append(opts, bindings.WithRetry(bindings.RetryPolicy{MaxAttempts: 2, FirstRetryInterval: time.Second}))
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/internal/payload"
 )
 
 // errTornDown is what Await returns to code that still runs while its
@@ -75,7 +76,7 @@ func (t *task) Await(out any) error {
 	if t.err != nil {
 		return t.err
 	}
-	if err := bindings.UnmarshalPayload(t.result, out); err != nil {
+	if err := payload.Unmarshal(t.result, out); err != nil {
 		return fmt.Errorf("decoding task result into %T: %w", out, err)
 	}
 	return nil
@@ -84,26 +85,29 @@ func (t *task) Await(out any) error {
 // IsDone reports whether the task has completed.
 func (t *task) IsDone() bool { return t.done }
 
-// asTasks converts author-supplied Tasks into the engine's, refusing tasks
-// that belong to another execution.
-func (e *execution) asTasks(tasks []bindings.Task) []*task {
+// asTasks converts author-supplied Tasks into the engine's, refusing nil
+// tasks and tasks that belong to another execution.
+func (e *execution) asTasks(what string, tasks []bindings.Task) ([]*task, error) {
 	ts := make([]*task, len(tasks))
 	for i, bt := range tasks {
 		t, ok := bt.(*task)
-		if !ok || t.e != e {
-			panic(fmt.Sprintf("orchestration %s: WhenAll/WhenAny got a task (%T) that this orchestration did not create", e.instanceID, bt))
+		if !ok || t == nil || t.e != e {
+			return nil, fmt.Errorf("orchestration %s: %s got a task (argument %d, %T) that this orchestration did not create", e.instanceID, what, i, bt)
 		}
 		ts[i] = t
 	}
-	return ts
+	return ts, nil
 }
 
 // whenAll completes when every task has completed; its result is the JSON
 // array of the results (null for failed tasks) and its error the first
 // error in argument order.
 func (e *execution) whenAll(tasks []bindings.Task) *task {
+	ts, err := e.asTasks("WhenAll", tasks)
+	if err != nil {
+		return e.failedTask(err)
+	}
 	all := e.newTask()
-	ts := e.asTasks(tasks)
 	remaining := len(ts)
 	finish := func() {
 		var b strings.Builder
@@ -144,8 +148,11 @@ func (e *execution) whenAll(tasks []bindings.Task) *task {
 // lowest index when several already have). Its error is always nil: the
 // winner's own Await reports its outcome.
 func (e *execution) whenAny(tasks []bindings.Task) *task {
+	ts, err := e.asTasks("WhenAny", tasks)
+	if err != nil {
+		return e.failedTask(err)
+	}
 	anyT := e.newTask()
-	ts := e.asTasks(tasks)
 	for i, t := range ts {
 		t.then(func() { anyT.complete(strconv.Itoa(i), nil) })
 	}

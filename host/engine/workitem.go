@@ -334,8 +334,8 @@ func (p *processor) continueRunning(e *execution, local localRun, replace bool, 
 			Name: e.name, Version: e.started.Version, Input: e.output,
 			OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: newExecutionID()},
 			Generation:            e.started.Generation}
-		if e.can != nil && e.can.opts.Version != "" {
-			start.Version = e.can.opts.Version
+		if e.can != nil && e.can.version != "" {
+			start.Version = e.can.version
 		}
 		start.ParentInstance = e.started.ParentInstance
 		start.Tags = maps.Clone(e.started.Tags)

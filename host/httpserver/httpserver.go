@@ -20,6 +20,7 @@ import (
 
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/routetemplate"
+	"github.com/funchost/funchost/internal/invocation"
 )
 
 // Function is one HTTP-triggered function to serve.
@@ -221,21 +222,20 @@ func (iv *invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusUnauthorized, "Unauthorized: a valid function key is required (x-functions-key header or code query parameter).")
 		return
 	}
-	inv := &bindings.Invocation{
+	inv := &invocation.Invocation[bindings.DurableClient]{
 		FunctionName: fn.Name,
 		InvocationID: uuid.NewString(),
 		RouteValues:  iv.tmpl.Values(iv.opts.RoutePrefix, r.URL.EscapedPath()),
 	}
 	if len(fn.ClientBindings) > 0 && iv.opts.Client != nil {
-		inv.Clients = make(map[string]bindings.DurableClient, len(fn.ClientBindings))
+		inv.Clients = make([]invocation.Client[bindings.DurableClient], 0, len(fn.ClientBindings))
 		for _, b := range fn.ClientBindings {
 			if c := iv.opts.Client(fn.Name, b); c != nil {
-				inv.Clients[b] = c
-				inv.ClientOrder = append(inv.ClientOrder, b)
+				inv.Clients = append(inv.Clients, invocation.Client[bindings.DurableClient]{Name: b, Client: c})
 			}
 		}
 	}
-	ctx := bindings.WithInvocation(r.Context(), inv)
+	ctx := invocation.With(r.Context(), inv)
 	if t := iv.opts.FunctionTimeout; t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)

@@ -18,7 +18,7 @@ import (
 // echo answers with the function name and its route values as JSON.
 func echo(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inv := bindings.InvocationFrom(r.Context())
+		inv, _ := bindings.InvocationFrom(r.Context())
 		_ = json.NewEncoder(w).Encode(map[string]any{"fn": name, "values": inv.RouteValues, "id": inv.InvocationID})
 	})
 }

@@ -30,7 +30,7 @@ func (rq *request) start() {
 		return
 	}
 	name, id := rq.param("functionName"), rq.param("instanceId")
-	var opts []bindings.StartOption
+	var opts []bindings.Option
 	if id != "" {
 		opts = append(opts, bindings.WithInstanceID(id))
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/durableclient"
 	"github.com/funchost/funchost/host/mgmtapi"
+	"github.com/funchost/funchost/internal/invocation"
 	"github.com/funchost/funchost/samples/sampleapp"
 	sp "github.com/funchost/funchost/storageprovider"
 )
@@ -52,16 +53,15 @@ func newServer(t *testing.T, hub sp.TaskHub, isOrch func(string) bool) *server {
 // values and its durable client in the request's invocation.
 func starter(f http.HandlerFunc, c bindings.DurableClient) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inv := &bindings.Invocation{
+		inv := &invocation.Invocation[bindings.DurableClient]{
 			FunctionName: "HttpStart",
 			RouteValues:  map[string]string{"functionName": r.PathValue("functionName")},
-			Clients:      map[string]bindings.DurableClient{"starter": c},
-			ClientOrder:  []string{"starter"},
+			Clients:      []invocation.Client[bindings.DurableClient]{{Name: "starter", Client: c}},
 		}
 		if id := r.PathValue("instanceId"); id != "" {
 			inv.RouteValues["instanceId"] = id
 		}
-		f(w, r.WithContext(bindings.WithInvocation(r.Context(), inv)))
+		f(w, r.WithContext(invocation.With(r.Context(), inv)))
 	})
 }
 

@@ -34,15 +34,15 @@ func (rq *request) status() {
 	}
 	code := http.StatusOK
 	switch st.RuntimeStatus {
-	case sp.StatusRunning, sp.StatusPending, sp.StatusContinuedAsNew, sp.StatusSuspended:
+	case bindings.StatusRunning, bindings.StatusPending, bindings.StatusContinuedAsNew, bindings.StatusSuspended:
 		code = http.StatusAccepted
 		rq.w.Header().Set("Location", rq.requestURL())
 		rq.w.Header().Set("Retry-After", "5")
-	case sp.StatusFailed:
+	case bindings.StatusFailed:
 		if rq.q.boolean("returnInternalServerErrorOnFailure", false) {
 			code = http.StatusInternalServerError
 		}
-	case sp.StatusCompleted, sp.StatusTerminated, sp.StatusCanceled:
+	case bindings.StatusCompleted, bindings.StatusTerminated, bindings.StatusCanceled:
 	default:
 		code = http.StatusInternalServerError
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/funchost/funchost/bindings"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -49,8 +50,8 @@ func (q query) boolean(name string, def bool) bool {
 // Names are case-sensitive (Running, not running); a bad name is an error
 // rather than silently dropped, since dropping it would turn the filter
 // into "all statuses".
-func (q query) statuses(name string) ([]sp.OrchestrationStatus, error) {
-	var out []sp.OrchestrationStatus
+func (q query) statuses(name string) ([]bindings.RuntimeStatus, error) {
+	var out []bindings.RuntimeStatus
 	for _, v := range q[strings.ToLower(name)] {
 		for _, item := range strings.Split(v, ",") {
 			item = strings.TrimSpace(item)
@@ -61,7 +62,7 @@ func (q query) statuses(name string) ([]sp.OrchestrationStatus, error) {
 			if err != nil {
 				return nil, fmt.Errorf("'%s' is not a valid runtimeStatus; use Pending, Running, Completed, ContinuedAsNew, Failed, Canceled, Terminated or Suspended (case-sensitive)", item)
 			}
-			out = append(out, s)
+			out = append(out, bindings.RuntimeStatus(s))
 		}
 	}
 	return out, nil
@@ -86,7 +87,7 @@ func (q query) time(name string) (time.Time, error) {
 
 // filter parses the filter shared by listing and purging: createdTimeFrom,
 // createdTimeTo and runtimeStatus.
-func (q query) filter() (from, to time.Time, statuses []sp.OrchestrationStatus, err error) {
+func (q query) filter() (from, to time.Time, statuses []bindings.RuntimeStatus, err error) {
 	if from, err = q.time("createdTimeFrom"); err != nil {
 		return
 	}

@@ -60,15 +60,12 @@ func FanOutFanIn(ctx bindings.OrchestrationContext) (any, error) {
 	for i := range n {
 		tasks[i] = ctx.CallActivity("GetValue", i+1)
 	}
-	if err := ctx.WhenAll(tasks...).Await(nil); err != nil {
+	values, err := bindings.WhenAll[int](ctx, tasks...)
+	if err != nil {
 		return nil, err
 	}
 	sum := 0
-	for _, t := range tasks {
-		v, err := bindings.Await[int](t)
-		if err != nil {
-			return nil, err
-		}
+	for _, v := range values {
 		sum += v
 	}
 	return sum, nil
@@ -103,7 +100,7 @@ func ApprovalWithTimeout(ctx bindings.OrchestrationContext) (any, error) {
 	deadline := ctx.CurrentUTCDateTime().Add(time.Duration(in.TimeoutSeconds * float64(time.Second)))
 	approval := ctx.WaitForExternalEvent("Approval")
 	timer := ctx.CreateTimer(deadline)
-	winner, err := bindings.Await[int](ctx.WhenAny(approval, timer))
+	winner, err := bindings.WhenAny(ctx, approval, timer)
 	if err != nil {
 		return nil, err
 	}

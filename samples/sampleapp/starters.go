@@ -8,7 +8,6 @@ import (
 	"net/http"
 
 	"github.com/funchost/funchost/bindings"
-	"github.com/funchost/funchost/storageprovider"
 )
 
 // HttpStart starts the orchestrator named by the route's {functionName}
@@ -38,13 +37,13 @@ func start(w http.ResponseWriter, r *http.Request, instanceID string) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	var opts []bindings.StartOption
+	var opts []bindings.Option
 	if instanceID != "" {
 		opts = append(opts, bindings.WithInstanceID(instanceID))
 	}
 	id, err := client.StartNew(r.Context(), name, input, opts...)
 	switch {
-	case errors.Is(err, storageprovider.ErrInstanceExists):
+	case errors.Is(err, bindings.ErrInstanceExists):
 		writeError(w, http.StatusConflict, fmt.Sprintf("An instance with ID '%s' already exists.", instanceID))
 		return
 	case errors.Is(err, bindings.ErrInvalidInstanceID), errors.Is(err, bindings.ErrUnknownOrchestrator):
