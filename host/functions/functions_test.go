@@ -90,7 +90,7 @@ func TestDiscoverErrors(t *testing.T) {
 		{"bad method", map[string]string{"F": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","methods":["fetch"]}]}`}, []string{`"bindings[0].methods[0]"`, "fetch"}},
 		{"admin route", map[string]string{"F": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"admin/x"}]}`}, []string{`"bindings[0].route"`, "reserved"}},
 		{"runtime route", map[string]string{"F": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"/Runtime/webhooks"}]}`}, []string{`"bindings[0].route"`, "reserved"}},
-		{"bad template", map[string]string{"F": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"x/{id:min(3)}"}]}`}, []string{`"bindings[0].route"`, "unsupported constraint"}},
+		{"bad template", map[string]string{"F": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"x/{id:datetime}"}]}`}, []string{`"bindings[0].route"`, "unsupported constraint"}},
 		{"route conflict", map[string]string{
 			"A": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"same","methods":["get","post"]}]}`,
 			"B": `{"bindings":[{"name":"r","type":"httpTrigger","direction":"in","route":"SAME","methods":["post"]}]}`,

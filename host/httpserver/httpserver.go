@@ -218,6 +218,13 @@ type invoker struct {
 
 func (iv *invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fn := iv.fn
+	values := iv.tmpl.Values(iv.opts.RoutePrefix, r.URL.EscapedPath())
+	if !iv.tmpl.Accepts(values) {
+		// A value constraint (min, length, regex, …) failed: as in ASP.NET
+		// the route does not match.
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("No route matches %s %s.", r.Method, r.URL.Path))
+		return
+	}
 	if !iv.public && !iv.opts.Keys.allowFunction(r, iv.level, fn.Name) {
 		writeJSONError(w, http.StatusUnauthorized, "Unauthorized: a valid function key is required (x-functions-key header or code query parameter).")
 		return
@@ -225,7 +232,7 @@ func (iv *invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	inv := &invocation.Invocation[bindings.DurableClient]{
 		FunctionName: fn.Name,
 		InvocationID: uuid.NewString(),
-		RouteValues:  iv.tmpl.Values(iv.opts.RoutePrefix, r.URL.EscapedPath()),
+		RouteValues:  values,
 	}
 	if len(fn.ClientBindings) > 0 && iv.opts.Client != nil {
 		inv.Clients = make([]invocation.Client[bindings.DurableClient], 0, len(fn.ClientBindings))

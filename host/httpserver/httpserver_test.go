@@ -59,6 +59,8 @@ func TestRouting(t *testing.T) {
 		{Name: "Files", Route: "files/{*path}", AuthLevel: "anonymous"},
 		{Name: "Deflt", Route: "page/{n=1}", AuthLevel: "anonymous"},
 		{Name: "Literal", Route: "items/special", AuthLevel: "anonymous"},
+		{Name: "Ranged", Route: "ranged/{n:int:range(1,10)}/{code:regex(^[a-z]{{2}}$)}", AuthLevel: "anonymous"},
+		{Name: "Sized", Route: "sized/{s:minlength(2):maxlength(4)}", AuthLevel: "function"},
 	}
 	for i := range fns {
 		fns[i].Handler = echo(fns[i].Name)
@@ -101,6 +103,14 @@ func TestRouting(t *testing.T) {
 			{"GET", p + "ITEMS/42", 200, "ByID", map[string]string{"id": "42"}},
 			{"GET", p + "Files/A/B", 200, "Files", map[string]string{"path": "A/B"}},
 			{"GET", p + "Orchestrators/x", 405, "", nil},
+			// Value constraints: a failing value means no match.
+			{"GET", p + "ranged/5/ab", 200, "Ranged", map[string]string{"n": "5", "code": "ab"}},
+			{"GET", p + "ranged/5/AB", 200, "Ranged", map[string]string{"n": "5", "code": "AB"}},
+			{"GET", p + "ranged/11/ab", 404, "", nil},
+			{"GET", p + "ranged/5/abc", 404, "", nil},
+			{"GET", p + "sized/abc", 200, "Sized", map[string]string{"s": "abc"}},
+			{"GET", p + "sized/a", 404, "", nil},
+			{"GET", p + "sized/abcde", 404, "", nil},
 		} {
 			status, res, hdr := do(t, srv, tc.method, tc.path, nil, nil)
 			if status != tc.status {
@@ -148,7 +158,7 @@ func TestPrefixedRoutesNotServedWithoutPrefix(t *testing.T) {
 
 func TestNewRejectsBadTemplate(t *testing.T) {
 	t.Parallel()
-	_, err := New(Options{Functions: []Function{{Name: "F", Route: "x/{id:range(1,5)}", Handler: echo("F")}}})
+	_, err := New(Options{Functions: []Function{{Name: "F", Route: "x/{id:datetime}", Handler: echo("F")}}})
 	if err == nil || !strings.Contains(err.Error(), "function F") {
 		t.Errorf("error = %v", err)
 	}

@@ -4,12 +4,14 @@
 // Supported: literal segments; parameters {name}; optional parameters
 // {name?} and defaults {name=value} (only in trailing segments, as in
 // ASP.NET); catch-all {*rest} / {**rest} (last segment, implicitly
-// optional); the constraints int, long, alpha, bool, guid, decimal, double,
-// float and required, alone or one type constraint plus required. Other
-// constraints (min, max, range, length, minlength, maxlength, regex,
-// datetime) and segments mixing text and parameters ("{a}.{b}") are
-// rejected with an error, so an app never runs with a route that matches
-// differently than it would on Azure Functions.
+// optional); the type constraints int, long, alpha, bool, guid, decimal,
+// double and float (one per parameter), required, and the value
+// constraints minlength(n), maxlength(n), length(n) / length(min,max),
+// min(n), max(n), range(min,max) and regex(expr) (case-insensitive,
+// unanchored, braces doubled as in ASP.NET). The datetime constraint and
+// segments mixing text and parameters ("{a}.{b}") are rejected with an
+// error, so an app never runs with a route that matches differently than
+// it would on Azure Functions.
 //
 // Literal segments match case-insensitively, as in ASP.NET: the HTTP server
 // registers FoldedChiPatterns on a second router for lower-cased paths, and
@@ -42,6 +44,8 @@ type Param struct {
 	Regexp string
 	// Constraint is the constraint as written (e.g. "int").
 	Constraint string
+	// Checks are the value constraints, tested after chi matched.
+	Checks []Check
 }
 
 // Template is a parsed route template.
@@ -87,7 +91,7 @@ func Parse(text string) (*Template, error) {
 			t.Segments = append(t.Segments, Segment{Literal: part})
 			continue
 		}
-		if !strings.HasPrefix(part, "{") || !strings.HasSuffix(part, "}") || strings.Count(part, "{") != 1 {
+		if !isParamSegment(part) {
 			return nil, fmt.Errorf("route %q: segment %q mixes text and parameters, which funchost does not support", text, part)
 		}
 		p, err := parseParam(part[1 : len(part)-1])
@@ -113,6 +117,17 @@ func Parse(text string) (*Template, error) {
 	return t, nil
 }
 
+// isParamSegment reports whether a segment is exactly one parameter: it
+// starts with '{', ends with '}', and any other braces are the doubled
+// ones of a regex constraint.
+func isParamSegment(part string) bool {
+	if len(part) < 2 || part[0] != '{' || part[len(part)-1] != '}' {
+		return false
+	}
+	inner := strings.NewReplacer("{{", "", "}}", "").Replace(part[1 : len(part)-1])
+	return !strings.ContainsAny(inner, "{}")
+}
+
 func parseParam(body string) (*Param, error) {
 	p := &Param{}
 	switch {
@@ -121,8 +136,8 @@ func parseParam(body string) (*Param, error) {
 	case strings.HasPrefix(body, "*"):
 		p.CatchAll, body = true, body[1:]
 	}
-	if name, def, ok := strings.Cut(body, "="); ok {
-		p.HasDefault, p.Default, body = true, def, name
+	if i := indexOutsideParens(body, '='); i >= 0 {
+		p.HasDefault, p.Default, body = true, body[i+1:], body[:i]
 	}
 	if strings.HasSuffix(body, "?") {
 		p.Optional, body = true, strings.TrimSuffix(body, "?")
@@ -136,14 +151,24 @@ func parseParam(body string) (*Param, error) {
 		return p, nil
 	}
 	p.Constraint = constraints
-	for _, c := range strings.Split(constraints, ":") {
+	for _, c := range splitConstraints(constraints) {
 		lc := strings.ToLower(c)
 		if lc == "required" {
 			continue
 		}
+		if chk, isValue, err := valueCheck(c); isValue {
+			if err != nil {
+				return nil, fmt.Errorf("parameter %q: %w", name, err)
+			}
+			if p.CatchAll {
+				return nil, fmt.Errorf("parameter %q: a catch-all parameter cannot have a constraint", name)
+			}
+			p.Checks = append(p.Checks, chk)
+			continue
+		}
 		re, ok := constraintRegexps[lc]
 		if !ok {
-			return nil, fmt.Errorf("parameter %q: unsupported constraint %q (funchost supports int, long, alpha, bool, guid, decimal, double, float, required)", name, c)
+			return nil, fmt.Errorf("parameter %q: unsupported constraint %q (funchost supports int, long, alpha, bool, guid, decimal, double, float, required, minlength, maxlength, length, min, max, range, regex)", name, c)
 		}
 		if p.Regexp != "" {
 			return nil, fmt.Errorf("parameter %q: only one type constraint per parameter is supported, got %q", name, constraints)

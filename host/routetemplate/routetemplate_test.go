@@ -49,8 +49,12 @@ func TestParseParams(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ route, want string }{
-		{"a/{id:min(1)}", "unsupported constraint"},
-		{"a/{id:regex(^x$)}", "unsupported constraint"},
+		{"a/{id:datetime}", "unsupported constraint"},
+		{"a/{id:min(x)}", "not an integer"},
+		{"a/{id:range(1)}", "takes 2 argument"},
+		{"a/{id:length(1,2,3)}", "length(n) or length(min,max)"},
+		{"a/{id:regex((?=x))}", "constraint"},
+		{"a/{*rest:maxlength(3)}", "catch-all parameter cannot have a constraint"},
 		{"a/{id:int:alpha}", "only one type constraint"},
 		{"a/{*rest}/b", "must be the last segment"},
 		{"a/{x?}/b", "optional parameters must come last"},
@@ -101,5 +105,54 @@ func TestFoldedChiPatterns(t *testing.T) {
 	got := tmpl.FoldedChiPatterns("API")
 	if len(got) != 1 || !strings.HasPrefix(got[0], "/api/orchestrators/{functionName}/{id:(?:[0-9A-Fa-f]") {
 		t.Errorf("FoldedChiPatterns = %q", got)
+	}
+}
+
+func TestValueConstraints(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		route string
+		value string
+		ok    bool
+	}{
+		{"u/{x:minlength(3)}", "abc", true},
+		{"u/{x:minlength(3)}", "ab", false},
+		{"u/{x:maxlength(3)}", "abcd", false},
+		{"u/{x:maxlength(3)}", "äöü", true},
+		{"u/{x:length(2)}", "ab", true},
+		{"u/{x:length(2)}", "abc", false},
+		{"u/{x:length(2,4)}", "abcd", true},
+		{"u/{x:length(2,4)}", "a", false},
+		{"u/{x:min(10)}", "10", true},
+		{"u/{x:min(10)}", "9", false},
+		{"u/{x:min(10)}", "ten", false},
+		{"u/{x:max(10)}", "-5", true},
+		{"u/{x:max(10)}", "11", false},
+		{"u/{x:range(1,5)}", "5", true},
+		{"u/{x:range(1,5)}", "0", false},
+		{"u/{x:int:range(1,5)}", "3", true},
+		{"u/{x:regex(^[a-c]+$)}", "ABC", true},
+		{"u/{x:regex(^[a-c]+$)}", "abd", false},
+		{"u/{x:regex(b)}", "abc", true},
+		{"u/{x:regex(^\\d{{3}}-\\d{{4}}$)}", "555-1234", true},
+		{"u/{x:regex(^\\d{{3}}-\\d{{4}}$)}", "55-1234", false},
+		{"u/{x:regex(^a:b$)}", "a:b", true},
+		{"u/{x:regex(^a=b$)}", "a=b", true},
+		{"u/{x:minlength(2)?}", "a", false},
+		{"u/{x:minlength(2)=zz}", "zz", true},
+	} {
+		tmpl, err := Parse(tc.route)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.route, err)
+			continue
+		}
+		if got := tmpl.Accepts(map[string]string{"x": tc.value}); got != tc.ok {
+			t.Errorf("%s accepts %q = %v, want %v", tc.route, tc.value, got, tc.ok)
+		}
+	}
+	// An absent optional value is not checked.
+	tmpl, _ := Parse("u/{x:minlength(2)?}")
+	if !tmpl.Accepts(map[string]string{}) || len(tmpl.ChiPatterns("")) != 2 {
+		t.Error("absent optional value rejected")
 	}
 }
