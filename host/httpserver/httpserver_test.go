@@ -454,3 +454,30 @@ func TestMount(t *testing.T) {
 
 // fakeClient is a DurableClient stand-in; only its identity matters.
 type fakeClient struct{ bindings.DurableClient }
+
+func TestRequireMasterKey(t *testing.T) {
+	t.Parallel()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	for _, tc := range []struct {
+		name   string
+		keys   Keys
+		target string
+		status int
+	}{
+		{"no keys: open", Keys{}, "/admin/functions", 204},
+		{"master key", Keys{Master: "m"}, "/admin/functions?code=m", 204},
+		{"no key given", Keys{Master: "m"}, "/admin/functions", 401},
+		{"host key refused", Keys{Master: "m", Host: "h"}, "/admin/functions?code=h", 401},
+		{"keys without master: closed", Keys{Host: "h"}, "/admin/functions?code=h", 401},
+	} {
+		rec := httptest.NewRecorder()
+		RequireMasterKey(tc.keys)(ok).ServeHTTP(rec, httptest.NewRequest("GET", tc.target, nil))
+		if rec.Code != tc.status {
+			t.Errorf("%s: %d, want %d", tc.name, rec.Code, tc.status)
+		}
+	}
+	k := Keys{Master: "m"}
+	if !k.IsMaster(httptest.NewRequest("GET", "/x?code=m", nil)) || k.IsMaster(httptest.NewRequest("GET", "/x?code=n", nil)) {
+		t.Error("IsMaster")
+	}
+}

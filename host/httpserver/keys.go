@@ -135,3 +135,26 @@ func RequireSystemKey(k Keys, systemKeyName string) func(http.Handler) http.Hand
 		})
 	}
 }
+
+// RequireMasterKey returns middleware guarding the admin API: the request
+// must carry the master key. With no key configured at all the host runs
+// open (as Core Tools does) and so does the admin API; with keys but no
+// master key, the admin API cannot be reached.
+func RequireMasterKey(k Keys) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if k.Open() {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if keyEqual(presentedKey(r), k.Master) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			writeJSONError(w, http.StatusUnauthorized, "Unauthorized: the admin API requires the master key (x-functions-key header or code query parameter).")
+		})
+	}
+}
+
+// IsMaster reports whether r carries the master key (a disabled HTTP
+// function still answers such requests).
+func (k Keys) IsMaster(r *http.Request) bool { return keyEqual(presentedKey(r), k.Master) }
