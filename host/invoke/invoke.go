@@ -1,10 +1,10 @@
-// Package invocation runs one function invocation the way the Functions
+// Package invoke runs one function invocation the way the Functions
 // host does for every trigger: "Executing 'Functions.<Name>' (Reason=…,
 // Id=…)" and "Executed 'Functions.<Name>' (Succeeded|Failed, Id=…,
 // Duration=…ms)" logs, a panic turned into a failure, and functionTimeout
 // with the host's wording. HTTP, timer, queue and admin invocations use
 // it, so they all log and time out alike.
-package invocation
+package invoke
 
 import (
 	"context"
