@@ -210,3 +210,65 @@ func TestBlobInputOutput(t *testing.T) {
 		t.Fatal("an unset output was written")
 	}
 }
+
+func TestAccountsPrepareAndFlush(t *testing.T) {
+	ctx := context.Background()
+	cs := azuritetest.ConnectionString(t)
+	settings := map[string]string{"AzureWebJobsStorage": cs, "OutQueue": unique("o")}
+	lookup := func(k string) (string, bool) { v, ok := settings[k]; return v, ok }
+	resolve := func(s string) (string, error) {
+		return strings.NewReplacer("%OutQueue%", settings["OutQueue"]).Replace(s), nil
+	}
+	acc := NewAccounts(lookup)
+	var woke []string
+	acc.OnSend = func(q string) { woke = append(woke, q) }
+	container := unique("c")
+	blobs, err := acc.Blobs("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := blobs.Write(ctx, container+"/in/doc1.txt", []byte("input doc")); err != nil {
+		t.Fatal(err)
+	}
+	bs := []Binding{
+		{Name: "out", Kind: KindQueueOutput, QueueName: "%OutQueue%"},
+		{Name: "doc", Kind: KindBlobInput, Path: container + "/in/{name}.txt"},
+		{Name: "missing", Kind: KindBlobInput, Path: container + "/in/none-{name}.txt", Connection: "AzureWebJobsStorage"},
+		{Name: "copy", Kind: KindBlobOutput, Path: container + "/out/{Id}.txt", Connection: "Storage"},
+	}
+	v, err := acc.Prepare(ctx, bs, Data{"name": "doc1", "Id": "m1"}, queue.EncodingNone, resolve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.BlobInputs["doc"]; !got.Found || string(got.Data) != "input doc" {
+		t.Fatalf("blob input %+v", got)
+	}
+	if got := v.BlobInputs["missing"]; got.Found || got.Data != nil {
+		t.Fatalf("missing blob %+v", got)
+	}
+	_ = v.Queues["out"].Add("msg")
+	_ = v.BlobOuts["copy"].Set("copied")
+	if err := v.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	qsvc, _, _ := acc.Queue("")
+	if got := peek(t, qsvc, settings["OutQueue"]); len(got) != 1 || got[0] != "msg" {
+		t.Fatalf("queue %v", got)
+	}
+	if data, ok, _ := blobs.Read(ctx, container+"/out/m1.txt"); !ok || string(data) != "copied" {
+		t.Fatalf("blob output %q %v", data, ok)
+	}
+	if len(woke) != 1 || woke[0] != settings["OutQueue"] {
+		t.Fatalf("OnSend calls %v", woke)
+	}
+	// Errors name the binding.
+	if _, err := acc.Prepare(ctx, []Binding{{Name: "bad", Kind: KindBlobOutput, Path: container + "/{nope}"}}, Data{}, "", resolve); err == nil || !strings.Contains(err.Error(), `binding "bad"`) {
+		t.Fatalf("missing expression value: %v", err)
+	}
+	if _, err := acc.Prepare(ctx, []Binding{{Name: "q", Kind: KindQueueOutput, QueueName: "a_b"}}, Data{}, "", resolve); err == nil {
+		t.Fatal("invalid queue name accepted")
+	}
+	if _, err := NewAccounts(func(string) (string, bool) { return "", false }).Blobs("Missing"); err == nil {
+		t.Fatal("an unconfigured connection resolved")
+	}
+}
