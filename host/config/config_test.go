@@ -304,7 +304,7 @@ func TestLocalSettingsErrors(t *testing.T) {
 		name, local string
 		want        []string
 	}{
-		{"syntax", "{\n \"Values\": {\"A\": \"x\",}\n}", []string{"local.settings.json", "line 2"}},
+		{"syntax", "{\n \"Values\": {\"A\" \"x\"}\n}", []string{"local.settings.json", "line 2, column 17"}},
 		{"encrypted", `{"IsEncrypted": true, "Values": {}}`, []string{`"IsEncrypted"`, "not supported"}},
 		{"object value", `{"Values": {"A": {"x": 1}}}`, []string{`"Values.A"`, "must be a string"}},
 		{"bad port", `{"Host": {"LocalHttpPort": 70000}}`, []string{`"Host.LocalHttpPort"`, "between 1 and 65535"}},
@@ -343,6 +343,75 @@ func TestParseTimeSpan(t *testing.T) {
 		got, err := ParseTimeSpan(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("ParseTimeSpan(%q) = %v, %v", tc.in, got, err)
+		}
+	}
+}
+
+// TestLenientFiles: the Functions host reads its files with Newtonsoft,
+// which accepts a byte-order mark, comments and trailing commas.
+func TestLenientFiles(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, host, local string }{
+		{"bom", "\xef\xbb\xbf{\"version\":\"2.0\",\"extensions\":{\"durableTask\":{\"hubName\":\"LenientHub\"}}}", "\xef\xbb\xbf{\"Values\":{\"A\":\"1\"}}"},
+		{"comments", "{\n // version\n \"version\": \"2.0\", /* hub */ \"extensions\": {\"durableTask\": {\"hubName\": \"LenientHub\"}}\n}",
+			"{\n // values\n \"Values\": {\"A\": \"1\" /* one */}\n}"},
+		{"trailing commas", "{\"version\":\"2.0\",\"extensions\":{\"durableTask\":{\"hubName\":\"LenientHub\",},},}", "{\"Values\":{\"A\":\"1\",},}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := NewMapEnv(nil)
+			cfg, err := Load(writeApp(t, tc.host, tc.local), env, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Host.Durable.HubName != "LenientHub" {
+				t.Errorf("hubName %q", cfg.Host.Durable.HubName)
+			}
+			if v, _ := env.LookupEnv("A"); v != "1" {
+				t.Errorf("Values.A = %q", v)
+			}
+		})
+	}
+	// Errors still name the file, line and column.
+	_, err := LoadHost(writeApp(t, "{\n  // ok\n  \"version\": \"2.0\",\n  \"functionTimeout\" \"00:01:00\"\n}", ""), NewMapEnv(nil), nil)
+	if err == nil || !strings.Contains(err.Error(), "host.json: invalid JSON at line 4, column 21") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestHostUnimplementedSettingsWarn(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	const hostJSON = `{"version":"2.0","logging":{"logLevel":{"default":"Information"}},"extensionBundle":{"id":"x"},
+		"extensions":{"durableTask":{"tracing":{"traceInputsAndOutputs":true},"notifications":{}},"queues":{"batchSize":8}}}`
+	h, err := LoadHost(writeApp(t, hostJSON, ""), NewMapEnv(nil), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "host.json settings funchost does not implement are ignored: extensionBundle, extensions.durableTask.notifications, extensions.durableTask.tracing, logging") {
+		t.Errorf("log %q", buf.String())
+	}
+	if strings.Contains(buf.String(), "queues") || h.Queues.BatchSize != 8 {
+		t.Errorf("extensions.queues: %q %+v", buf.String(), h.Queues)
+	}
+}
+
+func TestQueues(t *testing.T) {
+	t.Parallel()
+	h, err := LoadHost(writeApp(t, `{"version":"2.0"}`, ""), NewMapEnv(nil), nil)
+	if err != nil || h.Queues != DefaultQueues() {
+		t.Fatalf("defaults %+v %v", h.Queues, err)
+	}
+	h, err = LoadHost(writeApp(t, `{"version":"2.0","extensions":{"queues":{"batchSize":4,"newBatchThreshold":0,"maxDequeueCount":2,
+		"visibilityTimeout":"00:00:10","maxPollingInterval":"00:00:02","messageEncoding":"None"}}}`, ""), NewMapEnv(nil), nil)
+	want := Queues{BatchSize: 4, NewBatchThreshold: 0, MaxDequeueCount: 2, VisibilityTimeout: 10 * time.Second, MaxPollingInterval: 2 * time.Second, MessageEncoding: "none"}
+	if err != nil || h.Queues != want {
+		t.Fatalf("got %+v %v", h.Queues, err)
+	}
+	_, err = LoadHost(writeApp(t, `{"version":"2.0","extensions":{"queues":{"batchSize":33,"maxDequeueCount":0,"maxPollingInterval":"00:00:00.050","messageEncoding":"hex"}}}`, ""), NewMapEnv(nil), nil)
+	for _, want := range []string{`"extensions.queues.batchSize"`, `"extensions.queues.maxDequeueCount"`, `"extensions.queues.maxPollingInterval"`, `"extensions.queues.messageEncoding"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %s", err, want)
 		}
 	}
 }

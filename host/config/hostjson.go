@@ -40,6 +40,8 @@ type Host struct {
 	HTTP HTTP
 	// Durable is extensions.durableTask.
 	Durable Durable
+	// Queues is extensions.queues (queue triggers and outputs).
+	Queues Queues
 }
 
 // HTTP is the extensions.http section.
@@ -108,6 +110,7 @@ func DefaultHost() *Host {
 		Version:         "2.0",
 		FunctionTimeout: 30 * time.Minute,
 		HTTP:            HTTP{RoutePrefix: "api", MaxRequestBodySize: 100 << 20},
+		Queues:          DefaultQueues(),
 		Durable: Durable{
 			HubName: "TestHubName",
 			StorageProvider: StorageProvider{
@@ -132,33 +135,34 @@ func DefaultHost() *Host {
 	}
 }
 
-// knownHostKeys lists host.json keys: ours are checked to the leaf, other
-// Functions keys (nil) are accepted without being used.
+// knownHostKeys lists host.json keys: ours are checked to the leaf; other
+// Functions keys are accepted, those funchost does not implement
+// (notImplemented) with a warning naming them.
 var knownHostKeys = schema{
 	"version":             nil,
 	"functionTimeout":     nil,
-	"logging":             nil,
-	"extensionBundle":     nil,
-	"retry":               nil,
-	"functions":           nil,
-	"watchDirectories":    nil,
-	"watchFiles":          nil,
-	"singleton":           nil,
-	"aggregator":          nil,
-	"healthMonitor":       nil,
-	"managedDependencies": nil,
-	"customHandler":       nil,
-	"httpWorker":          nil,
-	"concurrency":         nil,
+	"logging":             notImplemented,
+	"extensionBundle":     notImplemented,
+	"retry":               notImplemented,
+	"functions":           notImplemented,
+	"watchDirectories":    notImplemented,
+	"watchFiles":          notImplemented,
+	"singleton":           notImplemented,
+	"aggregator":          notImplemented,
+	"healthMonitor":       notImplemented,
+	"managedDependencies": notImplemented,
+	"customHandler":       notImplemented,
+	"httpWorker":          notImplemented,
+	"concurrency":         notImplemented,
 	"extensions": {
 		"http": {
 			"routePrefix":             nil,
 			"maxRequestBodySize":      nil,
-			"maxConcurrentRequests":   nil,
-			"maxOutstandingRequests":  nil,
-			"dynamicThrottlesEnabled": nil,
-			"hsts":                    nil,
-			"customHeaders":           nil,
+			"maxConcurrentRequests":   notImplemented,
+			"maxOutstandingRequests":  notImplemented,
+			"dynamicThrottlesEnabled": notImplemented,
+			"hsts":                    notImplemented,
+			"customHeaders":           notImplemented,
 		},
 		"durableTask": {
 			"hubName": nil,
@@ -183,13 +187,20 @@ var knownHostKeys = schema{
 			"localActivityExecution":              nil,
 			"maxOrchestrationActions":             nil,
 			"httpSettings":                        {"useForwardedHost": nil, "defaultAsyncRequestSleepTimeMilliseconds": nil},
-			"tracing":                             nil,
-			"notifications":                       nil,
+			"tracing":                             notImplemented,
+			"notifications":                       notImplemented,
 		},
-		"queues":     nil,
-		"blobs":      nil,
-		"serviceBus": nil,
-		"eventHubs":  nil,
+		"queues": {
+			"batchSize":          nil,
+			"newBatchThreshold":  nil,
+			"maxDequeueCount":    nil,
+			"visibilityTimeout":  nil,
+			"maxPollingInterval": nil,
+			"messageEncoding":    nil,
+		},
+		"blobs":      notImplemented,
+		"serviceBus": notImplemented,
+		"eventHubs":  notImplemented,
 	},
 }
 
@@ -224,8 +235,12 @@ func LoadHost(scriptRoot string, env Env, log *slog.Logger) (*Host, error) {
 		name = "host.json"
 	}
 	if log != nil {
-		for _, k := range unknownKeys(root, knownHostKeys, "") {
+		unknown, unimplemented := unknownKeys(root, knownHostKeys, "")
+		for _, k := range unknown {
 			log.Warn("unknown host.json key is ignored", "file", name, "field", k)
+		}
+		if len(unimplemented) > 0 {
+			log.Warn("host.json settings funchost does not implement are ignored: "+strings.Join(unimplemented, ", "), "file", name)
 		}
 	}
 	for _, o := range overrides(env) {
@@ -312,6 +327,7 @@ func parseHost(file string, root map[string]any, env Env) (*Host, error) {
 	d.LocalActivityExecution = r.boolean(dt+"localActivityExecution", d.LocalActivityExecution)
 	d.MaxOrchestrationActions = int(r.integer(dt+"maxOrchestrationActions", int64(d.MaxOrchestrationActions), 1, maxInt))
 
+	h.Queues = readQueues(r)
 	if err := r.err(); err != nil {
 		return nil, err
 	}

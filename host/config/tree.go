@@ -273,13 +273,16 @@ func FormatTimeSpan(d time.Duration) string {
 }
 
 // schema lists the keys funchost knows below some object: a nested schema,
-// or nil for "known, contents not checked".
+// nil for "known, contents not checked", or notImplemented.
 type schema map[string]schema
 
+// notImplemented marks Functions settings funchost accepts but does not
+// implement: they are reported, so an operator knows they have no effect.
+var notImplemented = schema{"\x00notImplemented": nil}
+
 // unknownKeys walks obj against s and returns the dotted paths of keys that
-// are not in s, sorted.
-func unknownKeys(obj map[string]any, s schema, prefix string) []string {
-	var out []string
+// are not in s and of keys marked notImplemented, each sorted.
+func unknownKeys(obj map[string]any, s schema, prefix string) (unknown, unimplemented []string) {
 	for k, v := range obj {
 		var sub schema
 		known := false
@@ -293,14 +296,24 @@ func unknownKeys(obj map[string]any, s schema, prefix string) []string {
 		if prefix != "" {
 			path = prefix + "." + k
 		}
-		if !known {
-			out = append(out, path)
-			continue
-		}
-		if child, isObj := v.(map[string]any); isObj && sub != nil {
-			out = append(out, unknownKeys(child, sub, path)...)
+		switch {
+		case !known:
+			unknown = append(unknown, path)
+		case hasMarker(sub):
+			unimplemented = append(unimplemented, path)
+		default:
+			if child, isObj := v.(map[string]any); isObj && sub != nil {
+				u, n := unknownKeys(child, sub, path)
+				unknown, unimplemented = append(unknown, u...), append(unimplemented, n...)
+			}
 		}
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(unknown)
+	sort.Strings(unimplemented)
+	return unknown, unimplemented
+}
+
+func hasMarker(s schema) bool {
+	_, ok := s["\x00notImplemented"]
+	return ok
 }

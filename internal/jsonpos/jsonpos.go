@@ -1,8 +1,8 @@
 // Package jsonpos reads the app's JSON files (host.json,
 // local.settings.json, function.json) and reports a problem by line and
 // column, so that a startup message can say file:line:column. It is the one
-// place JSON configuration is parsed: making parsing lenient (comments,
-// trailing commas) belongs here.
+// place JSON configuration is parsed, as leniently as the Functions host
+// (byte-order marks, comments, trailing commas).
 package jsonpos
 
 import (
@@ -55,9 +55,15 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Unmarshal decodes data, which must hold exactly one JSON value, into v,
-// with numbers in interface values kept as json.Number. Problems are
-// returned as *Error.
+// with numbers in interface values kept as json.Number. As in the
+// Functions host, a byte-order mark, comments and trailing commas are
+// accepted (see standardize). Problems are returned as *Error, positioned
+// in the file as an editor shows it.
 func Unmarshal(data []byte, v any) error {
+	data, err := standardize(data)
+	if err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {

@@ -1,4 +1,4 @@
-package lenientjson
+package jsonpos
 
 import (
 	"encoding/json"
@@ -29,7 +29,7 @@ func TestStandardize(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := Standardize([]byte(tc.in))
+			out, err := standardize([]byte(tc.in))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,10 +54,10 @@ func TestStandardize(t *testing.T) {
 // still point at the right line and column of the file.
 func TestPositionsKept(t *testing.T) {
 	in := "\xef\xbb\xbf{\n  // comment\n  \"a\": [1, 2,],\n  \"b\": tru\n}"
-	out, err := Standardize([]byte(in))
-	var se *SyntaxError
+	out, err := standardize([]byte(in))
+	var se *Error
 	if !errors.As(err, &se) {
-		t.Fatalf("error %v (%T), want a *SyntaxError", err, err)
+		t.Fatalf("error %v (%T), want an *Error", err, err)
 	}
 	if se.Line != 4 || se.Column < 8 || se.Column > 10 {
 		t.Fatalf("error at line %d column %d, want line 4 near column 8 (%v)", se.Line, se.Column, se)
@@ -68,7 +68,7 @@ func TestPositionsKept(t *testing.T) {
 	// A valid file keeps its layout: the same number of lines, each key on
 	// its own line.
 	valid := "\xef\xbb\xbf{\n  // comment\n  \"a\": [1, 2,],\n  \"b\": true\n}"
-	out, err = Standardize([]byte(valid))
+	out, err = standardize([]byte(valid))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,9 +84,9 @@ func TestErrors(t *testing.T) {
 		{`{"a": 1} x`, "line 1"},
 		{"\x00\x00\xfe\xff", "UTF-32"},
 	} {
-		_, err := Standardize([]byte(tc.in))
+		_, err := standardize([]byte(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Standardize(%q) error = %v, want %q", tc.in, err, tc.want)
+			t.Errorf("standardize(%q) error = %v, want %q", tc.in, err, tc.want)
 		}
 	}
 }
