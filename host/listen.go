@@ -32,9 +32,10 @@ func listen(opts Options, cfg *config.Config) (net.Listener, error) {
 }
 
 // newHTTPServer builds the main listener's handler: the enabled HTTP
-// functions under the route prefix, and the management API at
-// dfwire.WebhookPath behind the system key.
-func newHTTPServer(cfg *config.Config, keys httpserver.Keys, fns []*functions.Function, d *durableSide, log *slog.Logger) (*httpserver.Server, error) {
+// functions under the route prefix, the admin API at /admin behind the
+// master key, and the management API at dfwire.WebhookPath behind the
+// system key.
+func newHTTPServer(cfg *config.Config, keys httpserver.Keys, fns []*functions.Function, d *durableSide, admin http.Handler, log *slog.Logger) (*httpserver.Server, error) {
 	sopts := httpserver.Options{
 		RoutePrefix:        cfg.Host.HTTP.RoutePrefix,
 		Keys:               keys,
@@ -46,7 +47,7 @@ func newHTTPServer(cfg *config.Config, keys httpserver.Keys, fns []*functions.Fu
 		Client:             d.client,
 	}
 	for _, f := range fns {
-		if f.Def.Kind != functions.KindHTTP || f.Def.Disabled {
+		if f.Def.Kind != functions.KindHTTP {
 			continue
 		}
 		var clients []string
@@ -55,9 +56,10 @@ func newHTTPServer(cfg *config.Config, keys httpserver.Keys, fns []*functions.Fu
 		}
 		sopts.Functions = append(sopts.Functions, httpserver.Function{
 			Name: f.Def.Name, Route: f.Def.Route(), Methods: f.Def.Methods(), AuthLevel: f.Def.AuthLevel(),
-			Handler: f.HTTP, ClientBindings: clients,
+			Handler: f.HTTP, ClientBindings: clients, Disabled: f.Def.Disabled,
 		})
 	}
+	sopts.Mounts = append(sopts.Mounts, httpserver.Mount{Prefix: "/admin", Handler: httpserver.RequireMasterKey(keys)(admin)})
 	if d.rt != nil {
 		sopts.Mounts = append(sopts.Mounts, httpserver.Mount{
 			Prefix:  dfwire.WebhookPath,

@@ -29,6 +29,7 @@ func mainCommand(t *testing.T, args ...string) *exec.Cmd {
 		envMainArgs+"="+strings.Join(args, " "),
 		"AzureFunctionsJobHost__extensions__durableTask__storageProvider__type=memory",
 		"AzureFunctionsJobHost__extensions__durableTask__localRpcEndpointEnabled=false",
+		SettingStrictFunctions+"=true",
 	)
 	return cmd
 }

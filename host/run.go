@@ -15,9 +15,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/host/adminapi"
 	"github.com/funchost/funchost/host/config"
 	"github.com/funchost/funchost/host/durable"
 	"github.com/funchost/funchost/host/httpserver"
+	"github.com/funchost/funchost/host/storagebindings"
 )
 
 // Options configure Run.
@@ -50,20 +53,26 @@ type Options struct {
 	// Ready, when set, is called once the host serves, with its HTTP
 	// address.
 	Ready func(addr string)
+	// StrictFunctions makes a function in error (invalid function.json,
+	// unknown binding, missing or mis-shaped handler) stop the host instead
+	// of being reported and skipped; FUNCHOST_STRICT_FUNCTIONS=true sets it
+	// too. Tests and CI use it so that mistakes fail the build.
+	StrictFunctions bool
 }
 
 // SettingLogFormat selects the log format when no flag does ("text" or
 // "json").
 const SettingLogFormat = "FUNCHOST_LOG_FORMAT"
 
-// Main runs app as a command: it parses --script-root, --port and
-// --log-format, serves until SIGINT or SIGTERM, shuts down gracefully and
+// Main runs app as a command: it parses --script-root, --port,
+// --log-format and --strict-functions, serves until SIGINT or SIGTERM, shuts down gracefully and
 // exits 0. A startup error is printed as one message and exits 1.
 func Main(app *App) {
 	fs := flag.NewFlagSet(filepath.Base(os.Args[0]), flag.ContinueOnError)
 	root := fs.String("script-root", "", "the function app folder (default: the working directory)")
 	port := fs.Int("port", 0, "HTTP port (default: local.settings.json Host.LocalHttpPort, else 7071)")
 	logFormat := fs.String("log-format", "", "log format: text or json (default text, or $"+SettingLogFormat+")")
+	strict := fs.Bool("strict-functions", false, "stop at start-up when a function is in error (default: report it and run the others; or $"+SettingStrictFunctions+")")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -72,7 +81,7 @@ func Main(app *App) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := Run(ctx, app, Options{ScriptRoot: *root, Port: *port, LogFormat: *logFormat})
+	err := Run(ctx, app, Options{ScriptRoot: *root, Port: *port, LogFormat: *logFormat, StrictFunctions: *strict})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "funchost: %v\n", err)
 		os.Exit(1)
@@ -100,10 +109,25 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	if err != nil {
 		return err
 	}
-	fns, err := bindFunctions(app, cfg.ScriptRoot, opts.Env, log)
+	fns, broken, err := bindFunctions(app, cfg.ScriptRoot, opts.Env, strictFunctions(opts), log)
 	if err != nil {
 		return err
 	}
+	var d *durableSide
+	r := &runner{cfg: cfg, env: opts.Env, log: log, accounts: storagebindings.NewAccounts(opts.Env.LookupEnv), drain: opts.ShutdownTimeout,
+		client: func(fn, b string) bindings.DurableClient {
+			if d == nil {
+				return nil
+			}
+			return d.client(fn, b)
+		}}
+	hostID := hostID(opts.Env, cfg.ScriptRoot, log)
+	trig, unloaded := newTriggerSide(r, fns, hostID)
+	if err := reportUnloaded(unloaded, strictFunctions(opts), log); err != nil {
+		return err
+	}
+	fns, broken = withoutUnloaded(fns, unloaded), append(broken, unloaded...)
+	wrapActivities(r, fns)
 	keys := httpserver.KeysFromSettings(opts.Env.LookupEnv, functionNames(fns))
 	ln, err := listen(opts, cfg)
 	if err != nil {
@@ -113,19 +137,25 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	port := ln.Addr().(*net.TCPAddr).Port
 
 	settings := durable.Settings{Host: cfg.Host, Env: opts.Env, Logger: log}
-	d, err := startDurable(ctx, settings, fns, keys, websiteHostname(opts.Env, port))
+	d, err = startDurable(ctx, settings, fns, keys, websiteHostname(opts.Env, port))
 	if err != nil {
 		return err
 	}
-	// From here on every exit path stops the durable side (the drain stops
-	// it first; stopping again does nothing).
+	// From here on every exit path stops the listeners and the durable side
+	// (the drain stops them first; stopping again does nothing).
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
 		defer cancel()
+		_ = trig.stop(sctx)
 		_ = d.stop(sctx)
 	}()
 
-	srv, err := newHTTPServer(cfg, keys, fns, d, log)
+	base := "http://" + websiteHostname(opts.Env, port)
+	admin := adminapi.New(adminapi.Options{
+		Functions: func() []adminapi.Function { return adminFunctions(r, fns, broken, base, cfg.Host.HTTP.RoutePrefix) },
+		HostID:    hostID, InstanceID: hostInstanceID(), Version: "funchost", Background: context.WithoutCancel(ctx), Logger: log,
+	})
+	srv, err := newHTTPServer(cfg, keys, fns, d, admin, log)
 	if err != nil {
 		return err
 	}
@@ -134,7 +164,9 @@ func Run(ctx context.Context, app *App, opts Options) error {
 		return err
 	}
 	logStartup(log, cfg, srv, keys, port, d, local)
-	return serve(ctx, opts, log, ln, srv, local, d)
+	logFunctions(log, fns, broken)
+	trig.start(ctx)
+	return serve(ctx, opts, log, ln, srv, local, trig, d)
 }
 
 // withDefaults fills in the environment, the shutdown timeout and an

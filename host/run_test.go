@@ -49,6 +49,7 @@ func start(t *testing.T, app *App, root string, env map[string]string) *running 
 			Env:             config.NewMapEnv(env),
 			LocalRPCAddr:    "off",
 			ShutdownTimeout: time.Minute,
+			StrictFunctions: true,
 			Ready:           func(string) { close(ready) },
 		})
 	}()
@@ -331,6 +332,7 @@ func TestStartupErrors(t *testing.T) {
 			err := Run(context.Background(), tc.app, Options{
 				ScriptRoot: writeApp(t, tc.hostJSON, tc.fns), Listener: mustListen(t),
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Env: config.NewMapEnv(nil), LocalRPCAddr: "off",
+				StrictFunctions: true,
 			})
 			if err == nil {
 				t.Fatal("Run succeeded, want a startup error")

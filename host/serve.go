@@ -14,8 +14,9 @@ import (
 
 // serve serves the main listener (and the loopback one when set) until ctx
 // ends or a server fails, then drains: in-flight HTTP requests first, then
-// the durable side's work items, all within Options.ShutdownTimeout.
-func serve(ctx context.Context, opts Options, log *slog.Logger, ln net.Listener, srv *httpserver.Server, local *localEndpoint, d *durableSide) error {
+// the timer and queue invocations, then the durable side's work items, all
+// within Options.ShutdownTimeout.
+func serve(ctx context.Context, opts Options, log *slog.Logger, ln net.Listener, srv *httpserver.Server, local *localEndpoint, trig *triggerSide, d *durableSide) error {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
@@ -42,6 +43,9 @@ func serve(ctx context.Context, opts Options, log *slog.Logger, ln net.Listener,
 		if err := local.srv.Shutdown(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("draining the local management endpoint: %w", err))
 		}
+	}
+	if err := trig.stop(sctx); err != nil {
+		errs = append(errs, err)
 	}
 	if err := d.stop(sctx); err != nil {
 		errs = append(errs, err)

@@ -74,7 +74,8 @@ type Options struct {
 	Logger     *slog.Logger
 }
 
-// New returns the handler for paths starting with /admin.
+// New returns the handler to mount at /admin: it sees paths below it
+// ("/functions", …).
 func New(opts Options) http.Handler {
 	if opts.Functions == nil {
 		opts.Functions = func() []Function { return nil }
@@ -90,13 +91,13 @@ func New(opts Options) http.Handler {
 	}
 	a := &api{o: opts}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /admin/functions", a.list)
-	mux.HandleFunc("GET /admin/functions/{name}", a.get)
-	mux.HandleFunc("GET /admin/functions/{name}/status", a.status)
-	mux.HandleFunc("POST /admin/functions/{name}", a.invoke)
-	mux.HandleFunc("GET /admin/host/status", a.hostStatus)
-	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("No admin route matches %s %s.", r.Method, r.URL.Path))
+	mux.HandleFunc("GET /functions", a.list)
+	mux.HandleFunc("GET /functions/{name}", a.get)
+	mux.HandleFunc("GET /functions/{name}/status", a.status)
+	mux.HandleFunc("POST /functions/{name}", a.invoke)
+	mux.HandleFunc("GET /host/status", a.hostStatus)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("No admin route matches %s /admin%s.", r.Method, r.URL.Path))
 	})
 	return mux
 }

@@ -24,8 +24,8 @@ func testAPI(t *testing.T) (http.Handler, chan string) {
 			Errors: []string{"The binding type(s) 'blobTrigger' are not registered."}},
 		{Name: "Unparsable", Errors: []string{"invalid JSON at line 1, column 2"}},
 	}
-	h := New(Options{Functions: func() []Function { return fns }, HostID: "myhost", Version: "funchost", InstanceID: "i-1",
-		Started: time.Now().Add(-time.Minute), Logger: slog.New(slog.DiscardHandler)})
+	h := http.StripPrefix("/admin", New(Options{Functions: func() []Function { return fns }, HostID: "myhost", Version: "funchost", InstanceID: "i-1",
+		Started: time.Now().Add(-time.Minute), Logger: slog.New(slog.DiscardHandler)}))
 	return h, invoked
 }
 

@@ -1,6 +1,7 @@
 package functions
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sort"
@@ -19,59 +20,62 @@ func CheckTemplate(route string) error {
 	return err
 }
 
-// Function is a definition bound to its Go handler; exactly one of HTTP,
-// Orchestrator and Activity is set, matching Def.Kind.
+// Function is a definition bound to its Go handler; the handler field
+// matching Def.Kind is set.
 type Function struct {
 	Def          *Definition
 	HTTP         http.Handler
 	Orchestrator bindings.Orchestrator
 	Activity     bindings.Activity
+	Timer        bindings.Timer
+	Queue        bindings.QueueTrigger
+	Manual       bindings.Manual
 }
 
 // Bind pairs every definition with the handler registered under its name.
-// It fails with an *Error listing every definition without a handler, every
-// handler without a definition, and every handler whose Go type does not fit
-// its trigger. Disabled functions are bound too (their handlers must still
-// exist) but callers skip them.
-func Bind(defs []*Definition, handlers map[string]any) ([]*Function, error) {
-	var problems []Problem
+// A definition without a handler, or whose handler's Go type does not fit
+// its trigger, becomes a function in error; the others are bound. Handlers
+// without a definition are returned as problems (orphans). Disabled
+// functions are bound too (their handlers must still exist) but callers
+// skip them.
+func Bind(defs []*Definition, handlers map[string]any) (fns []*Function, broken []*Broken, orphans []Problem) {
 	byName := map[string]*Definition{}
-	var out []*Function
 	for _, d := range defs {
 		byName[d.Name] = d
+		fail := func(msg string) {
+			broken = append(broken, &Broken{Name: d.Name, Path: d.Path, Config: d.Config, Trigger: triggerType(d),
+				Problems: []Problem{{Path: d.Path, Message: msg}}})
+		}
 		h, ok := handlers[d.Name]
 		if !ok {
-			problems = append(problems, Problem{Path: d.Path, Message: fmt.Sprintf(
-				"function %s has no Go handler: register one with app.Register(%q, handler)", d.Name, d.Name)})
+			fail(fmt.Sprintf("function %s has no Go handler: register one with app.Register(%q, handler)", d.Name, d.Name))
 			continue
 		}
 		f, err := bindOne(d, h)
 		if err != nil {
-			problems = append(problems, Problem{Path: d.Path, Message: err.Error()})
+			fail(err.Error())
 			continue
 		}
-		out = append(out, f)
+		fns = append(fns, f)
 	}
-	var orphans []string
+	var names []string
 	for name := range handlers {
 		if byName[name] == nil {
-			orphans = append(orphans, name)
+			names = append(names, name)
 		}
 	}
-	sort.Strings(orphans)
-	for _, name := range orphans {
-		problems = append(problems, Problem{Message: fmt.Sprintf(
+	sort.Strings(names)
+	for _, name := range names {
+		orphans = append(orphans, Problem{Message: fmt.Sprintf(
 			"handler %q is registered but there is no functions/%s/function.json", name, name)})
 	}
-	if len(problems) > 0 {
-		return nil, &Error{Stage: "handler", Problems: problems}
-	}
-	return out, nil
+	return fns, broken, orphans
 }
 
 // bindOne checks that h's Go type fits d's trigger.
 func bindOne(d *Definition, h any) (*Function, error) {
 	f := &Function{Def: d}
+	var want string
 	switch d.Kind {
 	case KindHTTP:
 		switch v := h.(type) {
@@ -80,8 +84,9 @@ func bindOne(d *Definition, h any) (*Function, error) {
 		case func(http.ResponseWriter, *http.Request):
 			f.HTTP = http.HandlerFunc(v)
 		}
-		if f.HTTP == nil {
-			return nil, shapeError(d, h, "an http.Handler or func(http.ResponseWriter, *http.Request)")
+		want = "an http.Handler or func(http.ResponseWriter, *http.Request)"
+		if f.HTTP != nil {
+			return f, nil
 		}
 	case KindOrchestrator:
 		switch v := h.(type) {
@@ -90,8 +95,9 @@ func bindOne(d *Definition, h any) (*Function, error) {
 		case func(bindings.OrchestrationContext) (any, error):
 			f.Orchestrator = v
 		}
-		if f.Orchestrator == nil {
-			return nil, shapeError(d, h, "a bindings.Orchestrator or func(bindings.OrchestrationContext) (any, error)")
+		want = "a bindings.Orchestrator or func(bindings.OrchestrationContext) (any, error)"
+		if f.Orchestrator != nil {
+			return f, nil
 		}
 	case KindActivity:
 		switch v := h.(type) {
@@ -100,13 +106,47 @@ func bindOne(d *Definition, h any) (*Function, error) {
 		case func(bindings.ActivityContext) (any, error):
 			f.Activity = v
 		}
-		if f.Activity == nil {
-			return nil, shapeError(d, h, "a bindings.Activity or func(bindings.ActivityContext) (any, error)")
+		want = "a bindings.Activity or func(bindings.ActivityContext) (any, error)"
+		if f.Activity != nil {
+			return f, nil
+		}
+	case KindTimer:
+		switch v := h.(type) {
+		case bindings.Timer:
+			f.Timer = v
+		case func(context.Context, bindings.TimerInfo) error:
+			f.Timer = v
+		}
+		want = "a bindings.Timer or func(context.Context, bindings.TimerInfo) error"
+		if f.Timer != nil {
+			return f, nil
+		}
+	case KindQueue:
+		switch v := h.(type) {
+		case bindings.QueueTrigger:
+			f.Queue = v
+		case func(context.Context, bindings.QueueMessage) error:
+			f.Queue = v
+		}
+		want = "a bindings.QueueTrigger or func(context.Context, bindings.QueueMessage) error"
+		if f.Queue != nil {
+			return f, nil
+		}
+	case KindManual:
+		switch v := h.(type) {
+		case bindings.Manual:
+			f.Manual = v
+		case func(context.Context, string) error:
+			f.Manual = v
+		}
+		want = "a bindings.Manual or func(context.Context, string) error"
+		if f.Manual != nil {
+			return f, nil
 		}
 	default:
 		return nil, fmt.Errorf("function %s has no trigger", d.Name)
 	}
-	return f, nil
+	return nil, shapeError(d, h, want)
 }
 
 func shapeError(d *Definition, h any, want string) error {

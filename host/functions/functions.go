@@ -8,18 +8,10 @@ package functions
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
-
-	"github.com/funchost/funchost/internal/jsonpos"
 )
 
-// Binding types funchost understands.
+// Binding types funchost understands (see bindingTypes).
 const (
 	TypeHTTPTrigger          = "httpTrigger"
 	TypeHTTP                 = "http"
@@ -27,6 +19,11 @@ const (
 	TypeDurableClient        = "durableClient"
 	TypeOrchestrationTrigger = "orchestrationTrigger"
 	TypeActivityTrigger      = "activityTrigger"
+	TypeTimerTrigger         = "timerTrigger"
+	TypeQueueTrigger         = "queueTrigger"
+	TypeManualTrigger        = "manualTrigger"
+	TypeQueue                = "queue"
+	TypeBlob                 = "blob"
 )
 
 // Auth levels of an httpTrigger.
@@ -44,6 +41,9 @@ const (
 	KindHTTP Kind = iota + 1
 	KindOrchestrator
 	KindActivity
+	KindTimer
+	KindQueue
+	KindManual
 )
 
 func (k Kind) String() string {
@@ -54,6 +54,12 @@ func (k Kind) String() string {
 		return "orchestrator"
 	case KindActivity:
 		return "activity"
+	case KindTimer:
+		return "timer"
+	case KindQueue:
+		return "queue"
+	case KindManual:
+		return "manual"
 	}
 	return "unknown"
 }
@@ -73,6 +79,37 @@ type Binding struct {
 	// orchestrator or activity (default: the function name).
 	Orchestration string `json:"orchestration,omitempty"`
 	Activity      string `json:"activity,omitempty"`
+	// Schedule, RunOnStartup and UseMonitor configure a timerTrigger (the
+	// booleans as written: true/false or their text).
+	Schedule     string `json:"schedule,omitempty"`
+	RunOnStartup any    `json:"runOnStartup,omitempty"`
+	UseMonitor   any    `json:"useMonitor,omitempty"`
+	// QueueName, Path and Connection configure queue and blob bindings
+	// (Connection is a setting name; empty = AzureWebJobsStorage).
+	QueueName  string `json:"queueName,omitempty"`
+	Path       string `json:"path,omitempty"`
+	Connection string `json:"connection,omitempty"`
+	// DataType is a blob binding's "string", "binary" or "stream".
+	DataType string `json:"dataType,omitempty"`
+}
+
+// Flag reads a boolean binding property written as true/false or as text;
+// def when absent. ok is false for any other value.
+func Flag(v any, def bool) (value, ok bool) {
+	switch x := v.(type) {
+	case nil:
+		return def, true
+	case bool:
+		return x, true
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	}
+	return def, false
 }
 
 // IsClient reports whether b is a durable client binding.
@@ -86,9 +123,14 @@ type Definition struct {
 	Name string
 	// Path is the function.json path.
 	Path string
-	// Disabled is function.json's "disabled".
+	// Config is the function.json content as standard JSON.
+	Config json.RawMessage
+	// Disabled is set from the AzureWebJobs.<Name>.Disabled setting.
 	Disabled bool
-	Bindings []Binding
+	// LegacyDisabled is function.json's "disabled": true, which the
+	// Functions v4 host does not read (funchost warns about it).
+	LegacyDisabled bool
+	Bindings       []Binding
 	// Kind and Trigger describe the one trigger binding.
 	Kind    Kind
 	Trigger *Binding
@@ -146,277 +188,4 @@ func (d *Definition) Clients() []Binding {
 		}
 	}
 	return out
-}
-
-// Problem is one thing wrong with the app.
-type Problem struct {
-	// Path is the file concerned ("" for a problem with a Go handler that
-	// has no file).
-	Path string
-	// Field locates the problem inside the file, e.g. "bindings[0].type".
-	Field   string
-	Message string
-}
-
-func (p Problem) String() string {
-	var b strings.Builder
-	if p.Path != "" {
-		b.WriteString(p.Path)
-		b.WriteString(": ")
-	}
-	if p.Field != "" {
-		fmt.Fprintf(&b, "field %q: ", p.Field)
-	}
-	b.WriteString(p.Message)
-	return b.String()
-}
-
-// Error lists every problem found; its message has one line per problem.
-type Error struct {
-	// Stage is "function.json" or "handler".
-	Stage    string
-	Problems []Problem
-}
-
-func (e *Error) Error() string {
-	lines := make([]string, 0, len(e.Problems)+1)
-	lines = append(lines, fmt.Sprintf("%d %s problem(s):", len(e.Problems), e.Stage))
-	for _, p := range e.Problems {
-		lines = append(lines, "  "+p.String())
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Discover reads every <scriptRoot>/functions/<Name>/function.json and
-// validates them, returning the definitions sorted by name or an *Error
-// listing all problems. A missing functions folder is an error.
-func Discover(scriptRoot string) ([]*Definition, error) {
-	dir := filepath.Join(scriptRoot, "functions")
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no functions folder: %s does not exist (is --script-root the app folder?)", dir)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", dir, err)
-	}
-	var defs []*Definition
-	var problems []Problem
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		path := filepath.Join(dir, e.Name(), "function.json")
-		data, err := os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // a folder without function.json is not a function (Functions ignores it too)
-		}
-		if err != nil {
-			problems = append(problems, Problem{Path: path, Message: err.Error()})
-			continue
-		}
-		def, ps := Parse(e.Name(), path, data)
-		problems = append(problems, ps...)
-		if def != nil {
-			defs = append(defs, def)
-		}
-	}
-	problems = append(problems, duplicateNames(defs)...)
-	problems = append(problems, routeConflicts(defs)...)
-	if len(problems) > 0 {
-		return nil, &Error{Stage: "function.json", Problems: problems}
-	}
-	if len(defs) == 0 {
-		return nil, fmt.Errorf("no functions found: %s holds no <Name>/function.json", dir)
-	}
-	sort.Slice(defs, func(i, j int) bool { return defs[i].Name < defs[j].Name })
-	return defs, nil
-}
-
-// fileShape is function.json as written.
-type fileShape struct {
-	Bindings []json.RawMessage `json:"bindings"`
-	Disabled any               `json:"disabled"`
-}
-
-// Parse validates one function.json. It returns the definition (nil when it
-// is unusable) and the problems found.
-func Parse(name, path string, data []byte) (*Definition, []Problem) {
-	var problems []Problem
-	add := func(field, format string, args ...any) {
-		problems = append(problems, Problem{Path: path, Field: field, Message: fmt.Sprintf(format, args...)})
-	}
-	var f fileShape
-	if err := jsonpos.Unmarshal(data, &f); err != nil {
-		add("", "%v", err)
-		return nil, problems
-	}
-	def := &Definition{Name: name, Path: path}
-	switch d := f.Disabled.(type) {
-	case nil:
-	case bool:
-		def.Disabled = d
-	case string:
-		def.Disabled = strings.EqualFold(d, "true")
-	default:
-		add("disabled", "must be true or false")
-	}
-	if len(f.Bindings) == 0 {
-		add("bindings", "must list at least one binding (the trigger)")
-		return nil, problems
-	}
-	var triggers []int
-	for i, raw := range f.Bindings {
-		field := fmt.Sprintf("bindings[%d]", i)
-		var b Binding
-		if err := json.Unmarshal(raw, &b); err != nil {
-			add(field, "invalid binding: %v", err)
-			continue
-		}
-		if b.Name == "" {
-			add(field+".name", "is required")
-		}
-		dir := strings.ToLower(b.Direction)
-		if dir == "" {
-			add(field+".direction", "is required")
-		} else if dir != "in" && dir != "out" && dir != "inout" {
-			add(field+".direction", "must be \"in\" or \"out\", got %q", b.Direction)
-		}
-		wantDir := ""
-		switch {
-		case b.Type == "":
-			add(field+".type", "is required")
-		case strings.EqualFold(b.Type, TypeHTTPTrigger):
-			b.Type, wantDir = TypeHTTPTrigger, "in"
-			triggers = append(triggers, i)
-			checkHTTPTrigger(&b, field, add)
-		case strings.EqualFold(b.Type, TypeHTTP):
-			b.Type, wantDir = TypeHTTP, "out"
-		case strings.EqualFold(b.Type, TypeOrchestrationClient):
-			b.Type, wantDir = TypeOrchestrationClient, "in"
-		case strings.EqualFold(b.Type, TypeDurableClient):
-			b.Type, wantDir = TypeDurableClient, "in"
-		case strings.EqualFold(b.Type, TypeOrchestrationTrigger):
-			b.Type, wantDir = TypeOrchestrationTrigger, "in"
-			triggers = append(triggers, i)
-		case strings.EqualFold(b.Type, TypeActivityTrigger):
-			b.Type, wantDir = TypeActivityTrigger, "in"
-			triggers = append(triggers, i)
-		default:
-			add(field+".type", "unsupported binding type %q (funchost supports httpTrigger, http, orchestrationClient/durableClient, orchestrationTrigger, activityTrigger)", b.Type)
-		}
-		if wantDir != "" && dir != "" && dir != wantDir {
-			add(field+".direction", "a %s binding must have direction %q, got %q", b.Type, wantDir, b.Direction)
-		}
-		def.Bindings = append(def.Bindings, b)
-	}
-	switch len(triggers) {
-	case 0:
-		add("bindings", "has no trigger binding (want exactly one of httpTrigger, orchestrationTrigger, activityTrigger)")
-	case 1:
-	default:
-		add("bindings", "has %d trigger bindings; a function has exactly one", len(triggers))
-	}
-	if len(problems) > 0 {
-		return nil, problems
-	}
-	// Bindings failing to unmarshal were skipped above, so find the trigger
-	// again among the kept ones.
-	for i := range def.Bindings {
-		b := &def.Bindings[i]
-		switch b.Type {
-		case TypeHTTPTrigger:
-			def.Kind, def.Trigger = KindHTTP, b
-		case TypeOrchestrationTrigger:
-			def.Kind, def.Trigger = KindOrchestrator, b
-		case TypeActivityTrigger:
-			def.Kind, def.Trigger = KindActivity, b
-		}
-	}
-	return def, nil
-}
-
-var knownMethods = map[string]bool{
-	"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true, "HEAD": true, "OPTIONS": true, "TRACE": true,
-}
-
-func checkHTTPTrigger(b *Binding, field string, add func(field, format string, args ...any)) {
-	switch strings.ToLower(b.AuthLevel) {
-	case "", AuthAnonymous, AuthFunction, AuthAdmin:
-	default:
-		add(field+".authLevel", "must be \"anonymous\", \"function\" or \"admin\", got %q", b.AuthLevel)
-	}
-	for j, m := range b.Methods {
-		if !knownMethods[strings.ToUpper(strings.TrimSpace(m))] {
-			add(fmt.Sprintf("%s.methods[%d]", field, j), "unknown HTTP method %q", m)
-		}
-	}
-	route := strings.ToLower(strings.Trim(strings.TrimSpace(b.Route), "/"))
-	if strings.HasPrefix(route, "admin") || strings.HasPrefix(route, "runtime") {
-		add(field+".route", "%q is reserved: routes may not start with \"admin\" or \"runtime\"", b.Route)
-	}
-	if err := CheckTemplate(b.Route); err != nil {
-		add(field+".route", "%v", err)
-	}
-}
-
-// routeConflicts reports HTTP functions whose routes are equal (ignoring
-// case) and whose method sets intersect, as the Functions host does.
-func routeConflicts(defs []*Definition) []Problem {
-	var problems []Problem
-	for i, a := range defs {
-		if a.Kind != KindHTTP {
-			continue
-		}
-		for _, b := range defs[i+1:] {
-			if b.Kind != KindHTTP || !strings.EqualFold(a.Route(), b.Route()) {
-				continue
-			}
-			if shared := intersectMethods(a.Methods(), b.Methods()); shared != "" {
-				problems = append(problems, Problem{
-					Path:    b.Path,
-					Field:   "bindings.route",
-					Message: fmt.Sprintf("route %q (%s) conflicts with function %s (%s)", b.Route(), shared, a.Name, a.Path),
-				})
-			}
-		}
-	}
-	return problems
-}
-
-// duplicateNames reports function names that differ only in case: the
-// Functions host treats names case-insensitively.
-func duplicateNames(defs []*Definition) []Problem {
-	var problems []Problem
-	seen := map[string]*Definition{}
-	for _, d := range defs {
-		key := strings.ToLower(d.Name)
-		if first := seen[key]; first != nil {
-			problems = append(problems, Problem{Path: d.Path, Message: fmt.Sprintf(
-				"function name %q differs from %q (%s) only in case; function names must be unique", d.Name, first.Name, first.Path)})
-			continue
-		}
-		seen[key] = d
-	}
-	return problems
-}
-
-// intersectMethods describes the methods both sets allow ("" = none).
-func intersectMethods(a, b []string) string {
-	switch {
-	case a == nil && b == nil:
-		return "all methods"
-	case a == nil:
-		return strings.Join(b, ",")
-	case b == nil:
-		return strings.Join(a, ",")
-	}
-	var shared []string
-	for _, x := range a {
-		for _, y := range b {
-			if x == y {
-				shared = append(shared, x)
-			}
-		}
-	}
-	return strings.Join(shared, ",")
 }

@@ -1,6 +1,7 @@
 package functions
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -13,10 +14,13 @@ import (
 )
 
 const (
-	httpFn  = `{"bindings":[{"authLevel":"function","name":"req","type":"httpTrigger","direction":"in","route":"orchestrators/{functionName}","methods":["post"]},{"name":"$return","type":"http","direction":"out"},{"name":"starter","type":"durableClient","direction":"in"}]}`
-	orchFn  = `{"bindings":[{"name":"context","type":"orchestrationTrigger","direction":"in"}]}`
-	actFn   = `{"bindings":[{"name":"input","type":"activityTrigger","direction":"in"}]}`
-	plainFn = `{"bindings":[{"name":"req","type":"httpTrigger","direction":"in","authLevel":"anonymous"}]}`
+	httpFn   = `{"bindings":[{"authLevel":"function","name":"req","type":"httpTrigger","direction":"in","route":"orchestrators/{functionName}","methods":["post"]},{"name":"$return","type":"http","direction":"out"},{"name":"starter","type":"durableClient","direction":"in"}]}`
+	orchFn   = `{"bindings":[{"name":"context","type":"orchestrationTrigger","direction":"in"}]}`
+	actFn    = `{"bindings":[{"name":"input","type":"activityTrigger","direction":"in"}]}`
+	plainFn  = `{"bindings":[{"name":"req","type":"httpTrigger","direction":"in","authLevel":"anonymous"}]}`
+	timerFn  = `{"bindings":[{"name":"t","type":"timerTrigger","direction":"in","schedule":"0 */5 * * * *","runOnStartup":"true"},{"name":"starter","type":"durableClient","direction":"in"}]}`
+	queueFn  = `{"bindings":[{"name":"m","type":"queueTrigger","direction":"in","queueName":"%Q%"},{"name":"out","type":"queue","direction":"out","queueName":"next"},{"name":"doc","type":"blob","direction":"in","path":"c/{Id}"}]}`
+	manualFn = `{"bindings":[{"name":"input","type":"manualTrigger","direction":"in"}]}`
 )
 
 // writeFunctions creates a script root with functions/<name>/function.json.
@@ -33,9 +37,9 @@ func TestDiscover(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "functions", "NotAFunction"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	defs, err := Discover(root)
-	if err != nil {
-		t.Fatal(err)
+	defs, broken, err := Discover(root)
+	if err != nil || len(broken) > 0 {
+		t.Fatal(err, broken)
 	}
 	got := map[string]*Definition{}
 	for _, d := range defs {
@@ -61,7 +65,10 @@ func TestDiscover(t *testing.T) {
 func TestDiscoverRealApp(t *testing.T) {
 	t.Parallel()
 	// The repository's sample app must always validate.
-	defs, err := Discover(filepath.Join("..", ".."))
+	defs, broken, err := Discover(filepath.Join("..", ".."))
+	if err == nil {
+		err = AsError("function.json", broken)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +85,20 @@ func TestDiscoverErrors(t *testing.T) {
 		want  []string // each must appear in the error
 	}{
 		{"invalid JSON", map[string]string{"F": "{\n \"bindings\": [,]\n}"}, []string{filepath.Join("F", "function.json"), "line 2"}},
-		{"no bindings", map[string]string{"F": `{"bindings":[]}`}, []string{`field "bindings"`, "at least one"}},
-		{"no trigger", map[string]string{"F": `{"bindings":[{"name":"$return","type":"http","direction":"out"}]}`}, []string{"no trigger"}},
-		{"two triggers", map[string]string{"F": `{"bindings":[{"name":"a","type":"activityTrigger","direction":"in"},{"name":"b","type":"orchestrationTrigger","direction":"in"}]}`}, []string{"2 trigger bindings"}},
-		{"unknown type", map[string]string{"F": `{"bindings":[{"name":"a","type":"queueTrigger","direction":"in"}]}`}, []string{`"bindings[0].type"`, "queueTrigger"}},
-		{"missing type", map[string]string{"F": `{"bindings":[{"name":"a","direction":"in"}]}`}, []string{`"bindings[0].type"`, "required"}},
+		{"no bindings", map[string]string{"F": `{"bindings":[]}`}, []string{`field "bindings"`, "At least one binding must be declared."}},
+		{"no trigger", map[string]string{"F": `{"bindings":[{"name":"$return","type":"http","direction":"out"}]}`}, []string{"No trigger binding specified. A function must have a trigger input binding."}},
+		{"two triggers", map[string]string{"F": `{"bindings":[{"name":"a","type":"activityTrigger","direction":"in"},{"name":"b","type":"orchestrationTrigger","direction":"in"}]}`}, []string{"Multiple trigger bindings defined. A function can only have a single trigger binding."}},
+		{"unknown type", map[string]string{"F": `{"bindings":[{"name":"a","type":"blobTrigger","direction":"in"},{"name":"b","type":"twilioSms","direction":"out"}]}`}, []string{`field "bindings"`, "The binding type(s) 'blobTrigger, twilioSms' are not registered. Please ensure the type is correct and the binding extension is installed."}},
+		{"entity trigger until entities land", map[string]string{"F": `{"bindings":[{"name":"context","type":"entityTrigger","direction":"in"}]}`}, []string{"The binding type(s) 'entityTrigger' are not registered."}},
+		{"missing type", map[string]string{"F": `{"bindings":[{"name":"a","direction":"in"}]}`}, []string{`"bindings[0].type"`, "Binding 'a' is invalid. Bindings must specify a Type."}},
+		{"bad direction", map[string]string{"F": `{"bindings":[{"name":"a","type":"activityTrigger","direction":"sideways"}]}`}, []string{`"bindings[0].direction"`, "'sideways' is not a valid binding direction."}},
+		{"bad function name", map[string]string{"1st": actFn}, []string{"'1st' is not a valid function name."}},
+		{"bad binding name", map[string]string{"F": `{"bindings":[{"name":"my_input","type":"activityTrigger","direction":"in"}]}`}, []string{"The binding name my_input is invalid."}},
+		{"duplicate binding names", map[string]string{"F": `{"bindings":[{"name":"a","type":"activityTrigger","direction":"in"},{"name":"A","type":"blob","direction":"out","path":"c/x"}]}`}, []string{"Multiple bindings with name 'A' discovered. Binding names must be unique."}},
+		{"timer without schedule", map[string]string{"F": `{"bindings":[{"name":"t","type":"timerTrigger","direction":"in"}]}`}, []string{`"bindings[0].schedule"`, "required"}},
+		{"timer with bad flag", map[string]string{"F": `{"bindings":[{"name":"t","type":"timerTrigger","direction":"in","schedule":"0 * * * * *","runOnStartup":"maybe"}]}`}, []string{`"bindings[0].runOnStartup"`}},
+		{"queue trigger without queue", map[string]string{"F": `{"bindings":[{"name":"m","type":"queueTrigger","direction":"in"}]}`}, []string{`"bindings[0].queueName"`, "required"}},
+		{"blob without path", map[string]string{"F": `{"bindings":[{"name":"m","type":"activityTrigger","direction":"in"},{"name":"b","type":"blob","direction":"in"}]}`}, []string{`"bindings[1].path"`, "required"}},
 		{"missing name", map[string]string{"F": `{"bindings":[{"type":"activityTrigger","direction":"in"}]}`}, []string{`"bindings[0].name"`, "required"}},
 		{"missing direction", map[string]string{"F": `{"bindings":[{"name":"a","type":"activityTrigger"}]}`}, []string{`"bindings[0].direction"`, "required"}},
 		{"wrong direction", map[string]string{"F": `{"bindings":[{"name":"a","type":"activityTrigger","direction":"out"}]}`}, []string{`"bindings[0].direction"`, `"in"`}},
@@ -101,13 +117,17 @@ func TestDiscoverErrors(t *testing.T) {
 		}, []string{"conflicts with function A", "all methods"}},
 		{"duplicate names", map[string]string{"Same": actFn, "same": actFn}, []string{"only in case"}},
 		{"all problems at once", map[string]string{
-			"A": `{"bindings":[{"name":"a","type":"queueTrigger","direction":"in"}]}`,
+			"A": `{"bindings":[{"name":"a","type":"blobTrigger","direction":"in"}]}`,
 			"B": `{"bindings":[{"type":"activityTrigger","direction":"in"}]}`,
 		}, []string{filepath.Join("A", "function.json"), filepath.Join("B", "function.json")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Discover(writeFunctions(t, tc.files))
+			_, broken, err := Discover(writeFunctions(t, tc.files))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = AsError("function.json", broken)
 			var fe *Error
 			if !errors.As(err, &fe) {
 				t.Fatalf("Discover error = %v, want *Error", err)
@@ -123,7 +143,7 @@ func TestDiscoverErrors(t *testing.T) {
 
 func TestDiscoverNoFolder(t *testing.T) {
 	t.Parallel()
-	_, err := Discover(t.TempDir())
+	_, _, err := Discover(t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "no functions folder") {
 		t.Errorf("error = %v", err)
 	}
@@ -131,18 +151,22 @@ func TestDiscoverNoFolder(t *testing.T) {
 
 func TestBind(t *testing.T) {
 	t.Parallel()
-	defs, err := Discover(writeFunctions(t, map[string]string{"Start": httpFn, "Orch": orchFn, "Act": actFn, "Plain": plainFn}))
+	defs, _, err := Discover(writeFunctions(t, map[string]string{"Start": httpFn, "Orch": orchFn, "Act": actFn, "Plain": plainFn,
+		"Tick": timerFn, "OnMsg": queueFn, "Man": manualFn}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fns, err := Bind(defs, map[string]any{
+	fns, broken, orphans := Bind(defs, map[string]any{
 		"Start": http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
 		"Plain": func(http.ResponseWriter, *http.Request) {},
 		"Orch":  func(bindings.OrchestrationContext) (any, error) { return nil, nil },
 		"Act":   bindings.Activity(func(bindings.ActivityContext) (any, error) { return nil, nil }),
+		"Tick":  func(context.Context, bindings.TimerInfo) error { return nil },
+		"OnMsg": bindings.QueueTrigger(func(context.Context, bindings.QueueMessage) error { return nil }),
+		"Man":   func(context.Context, string) error { return nil },
 	})
-	if err != nil {
-		t.Fatal(err)
+	if len(broken) > 0 || len(orphans) > 0 || len(fns) != 7 {
+		t.Fatal(broken, orphans)
 	}
 	for _, f := range fns {
 		ok := false
@@ -153,6 +177,12 @@ func TestBind(t *testing.T) {
 			ok = f.Orchestrator != nil
 		case KindActivity:
 			ok = f.Activity != nil
+		case KindTimer:
+			ok = f.Timer != nil
+		case KindQueue:
+			ok = f.Queue != nil
+		case KindManual:
+			ok = f.Manual != nil
 		}
 		if !ok {
 			t.Errorf("%s not bound", f.Def.Name)
@@ -162,22 +192,28 @@ func TestBind(t *testing.T) {
 
 func TestBindErrors(t *testing.T) {
 	t.Parallel()
-	defs, err := Discover(writeFunctions(t, map[string]string{"Start": httpFn, "Orch": orchFn, "Act": actFn, "Missing": actFn}))
+	defs, _, err := Discover(writeFunctions(t, map[string]string{"Start": httpFn, "Orch": orchFn, "Act": actFn, "Missing": actFn, "Tick": timerFn, "Good": actFn}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Bind(defs, map[string]any{
+	fns, broken, orphans := Bind(defs, map[string]any{
+		"Good":  func(bindings.ActivityContext) (any, error) { return nil, nil },
+		"Tick":  func(context.Context) error { return nil },
 		"Start": bindings.Orchestrator(func(bindings.OrchestrationContext) (any, error) { return nil, nil }),
 		"Orch":  func(http.ResponseWriter, *http.Request) {},
 		"Act":   func(string) (string, error) { return "", nil },
 		"Extra": http.NotFoundHandler(),
 	})
+	if len(fns) != 1 || fns[0].Def.Name != "Good" || len(broken) != 5 || len(orphans) != 1 {
+		t.Fatalf("bound %d, broken %d, orphans %d", len(fns), len(broken), len(orphans))
+	}
+	err = AsError("handler", broken, orphans...)
 	var fe *Error
 	if !errors.As(err, &fe) {
 		t.Fatalf("Bind error = %v, want *Error", err)
 	}
-	if len(fe.Problems) != 5 {
-		t.Errorf("got %d problems, want 5:\n%v", len(fe.Problems), err)
+	if len(fe.Problems) != 6 {
+		t.Errorf("got %d problems, want 6:\n%v", len(fe.Problems), err)
 	}
 	for _, w := range []string{
 		"function Missing has no Go handler",
@@ -185,6 +221,7 @@ func TestBindErrors(t *testing.T) {
 		"function Start has an httpTrigger binding, so its handler must be an http.Handler or func(http.ResponseWriter, *http.Request); got bindings.Orchestrator",
 		"function Orch has an orchestrationTrigger binding",
 		"function Act has an activityTrigger binding, so its handler must be a bindings.Activity or func(bindings.ActivityContext) (any, error); got func(string) (string, error)",
+		"function Tick has an timerTrigger binding, so its handler must be a bindings.Timer or func(context.Context, bindings.TimerInfo) error",
 	} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error does not mention %q:\n%v", w, err)

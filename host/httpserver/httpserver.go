@@ -36,6 +36,9 @@ type Function struct {
 	// ClientBindings names the function's durable client bindings in
 	// declaration order; Options.Client supplies the clients.
 	ClientBindings []string
+	// Disabled functions (AzureWebJobs.<Name>.Disabled) answer 404 except
+	// to requests carrying the master key, as in Functions.
+	Disabled bool
 }
 
 // Mount is a handler served under a path prefix outside the route prefix.
@@ -219,9 +222,10 @@ type invoker struct {
 func (iv *invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fn := iv.fn
 	values := iv.tmpl.Values(iv.opts.RoutePrefix, r.URL.EscapedPath())
-	if !iv.tmpl.Accepts(values) {
+	if !iv.tmpl.Accepts(values) || fn.Disabled && !iv.opts.Keys.IsMaster(r) {
 		// A value constraint (min, length, regex, …) failed: as in ASP.NET
-		// the route does not match.
+		// the route does not match. A disabled function is not there for
+		// callers without the master key.
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("No route matches %s %s.", r.Method, r.URL.Path))
 		return
 	}

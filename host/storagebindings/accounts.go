@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
 	"github.com/funchost/funchost/host/triggers/queue"
@@ -192,4 +193,14 @@ func (v *Values) Flush(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// BlobService returns the blob service client of a connection (timer
+// statuses and locks use the AzureWebJobsStorage account's).
+func (a *Accounts) BlobService(connection string) (*service.Client, error) {
+	b, err := a.Blobs(connection)
+	if err != nil {
+		return nil, err
+	}
+	return b.svc, nil
 }
