@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"time"
@@ -14,9 +17,12 @@ import (
 	"github.com/funchost/funchost/host/adminapi"
 	"github.com/funchost/funchost/host/functions"
 	"github.com/funchost/funchost/host/invoke"
+	"github.com/funchost/funchost/host/settingref"
 	"github.com/funchost/funchost/host/storagebindings"
 	"github.com/funchost/funchost/host/triggers/queue"
 	"github.com/funchost/funchost/host/triggers/timer"
+	"github.com/funchost/funchost/internal/invocation"
+	"github.com/funchost/funchost/internal/iobind"
 )
 
 // wrapActivities runs every activity through the runner, so that
@@ -100,4 +106,48 @@ func adminFunctions(r *runner, fns []*functions.Function, broken []*functions.Br
 func hostInstanceID() string {
 	h, _ := os.Hostname()
 	return h + "-" + uuid.NewString()[:8]
+}
+
+// wrapHTTPOutputs gives HTTP functions that declare queue or blob bindings
+// their values: the response is buffered so that the outputs are written
+// only when the function succeeds (status below 500), before the client
+// sees the answer; a failed write turns it into a 500.
+func wrapHTTPOutputs(r *runner, fns []*functions.Function) {
+	for _, f := range fns {
+		sbs := storageBindings(f.Def)
+		if f.Def.Kind != functions.KindHTTP || len(sbs) == 0 {
+			continue
+		}
+		inner := f.HTTP
+		f.HTTP = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			data := storagebindings.Data{}
+			if inv := invocation.From[bindings.DurableClient](req.Context()); inv != nil {
+				maps.Copy(data, inv.RouteValues)
+			}
+			for k, v := range req.URL.Query() {
+				if len(v) > 0 {
+					data[k] = v[0]
+				}
+			}
+			resolve := func(s string) (string, error) { return settingref.Resolve(s, r.env.LookupEnv) }
+			vals, err := r.accounts.Prepare(req.Context(), sbs, data, r.cfg.Host.Queues.MessageEncoding, resolve)
+			if err != nil {
+				r.log.Error(fmt.Sprintf("Function '%s': preparing its bindings failed", f.Def.Name), "err", err)
+				http.Error(w, "Exception while executing function: Functions."+f.Def.Name, http.StatusInternalServerError)
+				return
+			}
+			buf := httptest.NewRecorder()
+			inner.ServeHTTP(buf, req.WithContext(iobind.With(req.Context(), valuesAdapter{vals})))
+			if buf.Code < 500 {
+				if err := vals.Flush(req.Context()); err != nil {
+					r.log.Error(fmt.Sprintf("Function '%s': writing its output bindings failed", f.Def.Name), "err", err)
+					http.Error(w, "Exception while executing function: Functions."+f.Def.Name, http.StatusInternalServerError)
+					return
+				}
+			}
+			maps.Copy(w.Header(), buf.Header())
+			w.WriteHeader(buf.Code)
+			_, _ = w.Write(buf.Body.Bytes())
+		})
+	}
 }

@@ -128,6 +128,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	}
 	fns, broken = withoutUnloaded(fns, unloaded), append(broken, unloaded...)
 	wrapActivities(r, fns)
+	wrapHTTPOutputs(r, fns)
 	keys := httpserver.KeysFromSettings(opts.Env.LookupEnv, functionNames(fns))
 	ln, err := listen(opts, cfg)
 	if err != nil {
