@@ -30,6 +30,9 @@ func Handlers() map[string]any {
 		"Monitor":             bindings.Orchestrator(Monitor),
 		"CheckCondition":      bindings.Activity(CheckCondition),
 		"ParentChild":         bindings.Orchestrator(ParentChild),
+		"BackgroundJobTimer":  bindings.Timer(BackgroundJobTimer),
+		"BackgroundJob":       bindings.Orchestrator(BackgroundJob),
+		"QueueStart":          bindings.QueueTrigger(QueueStart),
 	}
 }
 
