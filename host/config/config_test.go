@@ -336,7 +336,7 @@ func TestParseTimeSpan(t *testing.T) {
 		{"01:00:00", time.Hour, true},
 		{"1.02:00:00", 26 * time.Hour, true},
 		{"00:00:01.5", 1500 * time.Millisecond, true},
-		{"5", 0, false},
+		{"5", 5 * 24 * time.Hour, true},
 		{"00:61:00", 0, false},
 		{"aa:00:00", 0, false},
 	} {

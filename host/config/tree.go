@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/funchost/funchost/internal/jsonpos"
+	"github.com/funchost/funchost/internal/timespan"
 )
 
 // node is one value of a decoded JSON document. Objects keep their keys as
@@ -234,43 +235,11 @@ func show(v any) string {
 	return string(b)
 }
 
-// ParseTimeSpan parses the .NET TimeSpan forms used in host.json:
-// "hh:mm:ss", "hh:mm:ss.fff" and "d.hh:mm:ss".
-func ParseTimeSpan(s string) (time.Duration, error) {
-	bad := fmt.Errorf("invalid time span %q (want hh:mm:ss)", s)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var days int64
-	parts := strings.Split(s, ":")
-	if len(parts) != 3 {
-		return 0, bad
-	}
-	if d, h, ok := strings.Cut(parts[0], "."); ok {
-		n, err := strconv.ParseInt(d, 10, 64)
-		if err != nil {
-			return 0, bad
-		}
-		days, parts[0] = n, h
-	}
-	h, err1 := strconv.ParseInt(parts[0], 10, 64)
-	m, err2 := strconv.ParseInt(parts[1], 10, 64)
-	sec, err3 := strconv.ParseFloat(parts[2], 64)
-	if err1 != nil || err2 != nil || err3 != nil || h < 0 || h > 23 && days > 0 || m < 0 || m > 59 || sec < 0 || sec >= 60 {
-		return 0, bad
-	}
-	d := time.Duration(days)*24*time.Hour + time.Duration(h)*time.Hour + time.Duration(m)*time.Minute +
-		time.Duration(sec*float64(time.Second))
-	if neg {
-		d = -d
-	}
-	return d, nil
-}
+// ParseTimeSpan parses a .NET TimeSpan ("hh:mm:ss", "d.hh:mm:ss", …).
+func ParseTimeSpan(s string) (time.Duration, error) { return timespan.Parse(s) }
 
-// FormatTimeSpan formats d as "hh:mm:ss".
-func FormatTimeSpan(d time.Duration) string {
-	d = d.Round(time.Second)
-	return fmt.Sprintf("%02d:%02d:%02d", int64(d/time.Hour), int64(d/time.Minute)%60, int64(d/time.Second)%60)
-}
+// FormatTimeSpan formats d as .NET does ("00:05:00", "1.00:00:00").
+func FormatTimeSpan(d time.Duration) string { return timespan.Format(d.Round(time.Second)) }
 
 // schema lists the keys funchost knows below some object: a nested schema,
 // nil for "known, contents not checked", or notImplemented.

@@ -152,7 +152,7 @@ func TestLoadSettings(t *testing.T) {
 	if v, _ := env.LookupEnv("HubSetting"); v != "FromLocalSettings" {
 		t.Fatalf("local.settings.json Values were not exported: %q", v)
 	}
-	write("host.json", `{"version":"2.0",}`)
+	write("host.json", `{"version" "2.0"}`)
 	if _, err := durable.LoadSettings(root, env, nil); err == nil || !strings.Contains(err.Error(), "host.json") {
 		t.Fatalf("bad host.json: %v", err)
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/funchost/funchost/internal/timespan"
 )
 
 // Reasons the Functions host logs per trigger.
@@ -54,14 +56,7 @@ type PanicError struct {
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
 // FormatTimeout writes a timeout as .NET writes a TimeSpan ("00:05:00").
-func FormatTimeout(d time.Duration) string {
-	d = d.Round(time.Second)
-	s := fmt.Sprintf("%02d:%02d:%02d", int64(d/time.Hour)%24, int64(d/time.Minute)%60, int64(d/time.Second)%60)
-	if days := int64(d / (24 * time.Hour)); days > 0 {
-		s = fmt.Sprintf("%d.%s", days, s)
-	}
-	return s
-}
+func FormatTimeout(d time.Duration) string { return timespan.Format(d.Round(time.Second)) }
 
 // Invocation describes one run.
 type Invocation struct {
