@@ -8,6 +8,7 @@ package httpserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/host/invoke"
 	"github.com/funchost/funchost/host/routetemplate"
 	"github.com/funchost/funchost/internal/invocation"
 )
@@ -251,6 +253,16 @@ func (iv *invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
+		// At expiry the handler's context is cancelled; log it as the
+		// Functions host does.
+		tctx := ctx
+		stop := context.AfterFunc(ctx, func() {
+			if errors.Is(tctx.Err(), context.DeadlineExceeded) {
+				iv.opts.Logger.Error(fmt.Sprintf("Timeout value of %s exceeded by function 'Functions.%s' (Id: '%s'). Initiating cancellation.",
+					invoke.FormatTimeout(t), fn.Name, inv.InvocationID), "function", fn.Name, "invocationId", inv.InvocationID)
+			}
+		})
+		defer stop()
 	}
 	log := iv.opts.Logger
 	name := "Functions." + fn.Name

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/internal/hosttest"
@@ -479,5 +480,25 @@ func TestRequireMasterKey(t *testing.T) {
 	k := Keys{Master: "m"}
 	if !k.IsMaster(httptest.NewRequest("GET", "/x?code=m", nil)) || k.IsMaster(httptest.NewRequest("GET", "/x?code=n", nil)) {
 		t.Error("IsMaster")
+	}
+}
+
+func TestFunctionTimeoutCancelsAndLogs(t *testing.T) {
+	t.Parallel()
+	logs := &hosttest.SyncBuffer{}
+	srv, err := New(Options{FunctionTimeout: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Functions: []Function{{Name: "Slow", AuthLevel: "anonymous", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+			w.WriteHeader(http.StatusServiceUnavailable)
+		})}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, _ := do(t, srv, "GET", "/Slow", nil, nil)
+	if status != http.StatusServiceUnavailable {
+		t.Fatalf("status %d", status)
+	}
+	if !strings.Contains(logs.String(), "Timeout value of 00:00:00 exceeded by function 'Functions.Slow'") {
+		t.Fatalf("logs %s", logs.String())
 	}
 }
