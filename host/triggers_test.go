@@ -1,17 +1,21 @@
 package host
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/config"
+	"github.com/funchost/funchost/storageprovider/azurestorage/azuritetest"
 )
 
 // TestRealHostJSONVariants loads host.json files like the Durable
@@ -139,4 +143,44 @@ func runToCompletion(t *testing.T, base, name string) string {
 	}
 	t.Fatal("the orchestration did not finish")
 	return ""
+}
+
+// TestTimerRunsOnOneOfTwoHosts: two hosts of one app on one storage
+// account (same host ID) run a timer; each occurrence runs once, on the
+// host holding the blob lease.
+func TestTimerRunsOnOneOfTwoHosts(t *testing.T) {
+	t.Parallel()
+	root := writeApp(t, `{"version":"2.0","extensions":{"durableTask":{"storageProvider":{"type":"memory"}}}}`, map[string]string{
+		"Tick": `{"bindings":[{"name":"t","type":"timerTrigger","direction":"in","schedule":"* * * * * *","useMonitor":true}]}`,
+	})
+	env := map[string]string{"AzureWebJobsStorage": azuritetest.ConnectionString(t), "AzureFunctionsWebHost__hostid": "twohosts" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)}
+	var mu sync.Mutex
+	runs := map[string][]time.Time{}
+	mk := func(host string) *App {
+		app := NewApp()
+		app.Register("Tick", bindings.Timer(func(context.Context, bindings.TimerInfo) error {
+			mu.Lock()
+			runs[host] = append(runs[host], time.Now().Truncate(time.Second))
+			mu.Unlock()
+			return nil
+		}))
+		return app
+	}
+	start(t, mk("a"), root, env)
+	start(t, mk("b"), root, env)
+	time.Sleep(4 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(runs) != 1 || len(runs["a"])+len(runs["b"]) < 2 {
+		t.Fatalf("runs per host %v: want all on one host", runs)
+	}
+	seen := map[time.Time]bool{}
+	for _, ts := range runs {
+		for _, at := range ts {
+			if seen[at] {
+				t.Fatalf("second %s ran twice: %v", at, runs)
+			}
+			seen[at] = true
+		}
+	}
 }
