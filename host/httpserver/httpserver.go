@@ -253,16 +253,6 @@ func (iv *invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
-		// At expiry the handler's context is cancelled; log it as the
-		// Functions host does.
-		tctx := ctx
-		stop := context.AfterFunc(ctx, func() {
-			if errors.Is(tctx.Err(), context.DeadlineExceeded) {
-				iv.opts.Logger.Error(fmt.Sprintf("Timeout value of %s exceeded by function 'Functions.%s' (Id: '%s'). Initiating cancellation.",
-					invoke.FormatTimeout(t), fn.Name, inv.InvocationID), "function", fn.Name, "invocationId", inv.InvocationID)
-			}
-		})
-		defer stop()
 	}
 	log := iv.opts.Logger
 	name := "Functions." + fn.Name
@@ -271,6 +261,12 @@ func (iv *invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
 	start := time.Now()
 	panicked := run(log, fn.Name, inv.InvocationID, rec, r.WithContext(ctx), fn.Handler)
+	if t := iv.opts.FunctionTimeout; t > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The handler's context was cancelled at functionTimeout: say so
+		// as the Functions host does.
+		log.Error(fmt.Sprintf("Timeout value of %s exceeded by function 'Functions.%s' (Id: '%s'). Initiating cancellation.",
+			invoke.FormatTimeout(t), fn.Name, inv.InvocationID), "function", fn.Name, "invocationId", inv.InvocationID)
+	}
 	ms := float64(time.Since(start).Microseconds()) / 1000
 	outcome := "Succeeded"
 	level := slog.LevelInfo
