@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -187,6 +188,13 @@ type testHost struct {
 func startHost(t *testing.T, env map[string]string) *testHost {
 	t.Helper()
 	root := appFolder(t)
+	// The sample app's every-minute background-job timer would add an
+	// instance to the counted lists.
+	env = maps.Clone(env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["AzureWebJobs.BackgroundJobTimer.Disabled"] = "true"
 	app := host.NewApp()
 	for name, h := range sampleapp.Handlers() {
 		app.Register(name, h)
