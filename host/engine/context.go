@@ -1,11 +1,8 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -78,13 +75,11 @@ func (c *orchestrationContext) CallActivity(name string, input any, opts ...bind
 	if err != nil {
 		return c.e.failedTask(fmt.Errorf("activity %s: serialising the input: %w", name, err))
 	}
-	attempt := func(tags map[string]string) *task {
-		return c.e.schedule(&action{kind: kindActivity, name: name, version: o.Version, input: in, tags: tags}).task
+	a := action{kind: kindActivity, name: name, version: o.Version, input: in}
+	if o.Retry == nil {
+		return c.e.scheduleCopy(a, nil)
 	}
-	if o.Retry != nil {
-		return c.e.withRetry(*o.Retry, attempt)
-	}
-	return attempt(nil)
+	return c.e.withRetry(*o.Retry, func(tags map[string]string) *task { return c.e.scheduleCopy(a, tags) })
 }
 
 // CallSubOrchestrator starts a sub-orchestration, with retries when asked.
@@ -104,17 +99,18 @@ func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts 
 			return c.e.failedTask(fmt.Errorf("sub-orchestration %s: %w", name, err))
 		}
 	}
+	a := action{kind: kindSubOrchestration, name: name, version: o.Version, input: in, instanceID: o.InstanceID}
 	attempt := func(tags map[string]string) *task {
-		id := o.InstanceID
-		if id == "" {
-			id = strings.ReplaceAll(c.NewGUID(), "-", "")
+		b := a
+		if b.instanceID == "" {
+			b.instanceID = strings.ReplaceAll(c.NewGUID(), "-", "")
 		}
-		return c.e.schedule(&action{kind: kindSubOrchestration, name: name, version: o.Version, input: in, instanceID: id, tags: tags}).task
+		return c.e.scheduleCopy(b, tags)
 	}
-	if o.Retry != nil {
-		return c.e.withRetry(*o.Retry, attempt)
+	if o.Retry == nil {
+		return attempt(nil)
 	}
-	return attempt(nil)
+	return c.e.withRetry(*o.Retry, attempt)
 }
 
 // CreateTimer creates a durable timer.
@@ -203,121 +199,3 @@ func (c *orchestrationContext) ContinueAsNew(input any, opts ...bindings.Option)
 	}
 	c.e.can = &continueAsNew{input: in, preserveEvents: o.PreserveUnprocessedEvents, version: o.Version}
 }
-
-// ---- retries ----
-
-// defaultMaxRetryInterval is Durable Functions' default cap on retry
-// delays.
-const defaultMaxRetryInterval = 6 * 24 * time.Hour
-
-// withRetry runs attempt until it succeeds or the policy gives up, with a
-// durable timer between attempts. History shape follows DTFx's
-// RetryInterceptor: after the last allowed attempt fails, one more timer
-// (firing at once) is created before the error is returned. A failure
-// marked non-retriable (FailureDetails.IsNonRetriable) ends the retries
-// at once, without that timer.
-func (e *execution) withRetry(p options.Retry, attempt func(tags map[string]string) *task) *task {
-	if err := p.Validate(); err != nil {
-		return e.failedTask(err)
-	}
-	outer := e.newTask()
-	first := e.now
-	// Every event of the chain carries the first attempt's action id.
-	tags := map[string]string{retryChainTag: strconv.Itoa(e.nextID)}
-	var try func(n int)
-	try = func(n int) {
-		t := attempt(tags)
-		t.then(func() {
-			if t.err == nil {
-				outer.complete(t.result, nil)
-				return
-			}
-			if t.nonRetriable {
-				// DTFx rethrows a non-retriable failure at once, without
-				// the final timer.
-				outer.complete("", t.err)
-				return
-			}
-			if n+1 >= p.MaxAttempts {
-				e.scheduleTimer(e.now, tags).then(func() { outer.complete("", t.err) })
-				return
-			}
-			delay := retryDelay(p, n, first, e.now, t.err)
-			if delay <= 0 {
-				outer.complete("", t.err)
-				return
-			}
-			e.scheduleTimer(e.now.Add(delay), tags).then(func() { try(n + 1) })
-		})
-	}
-	try(0)
-	return outer
-}
-
-// retryDelay is the wait before attempt n+1 (0: give up).
-func retryDelay(p options.Retry, n int, first, now time.Time, err error) (d time.Duration) {
-	if p.Handle != nil {
-		retry := func() (ok bool) {
-			defer func() {
-				if recover() != nil {
-					ok = false
-				}
-			}()
-			return p.Handle(err)
-		}()
-		if !retry {
-			return 0
-		}
-	}
-	if p.RetryTimeout > 0 && !now.Before(first.Add(p.RetryTimeout)) {
-		return 0
-	}
-	coef := p.BackoffCoefficient
-	if coef == 0 {
-		coef = 1
-	}
-	max := p.MaxRetryInterval
-	if max <= 0 {
-		max = defaultMaxRetryInterval
-	}
-	f := float64(p.FirstRetryInterval) * math.Pow(coef, float64(n))
-	if f >= float64(max) || math.IsInf(f, 0) || math.IsNaN(f) {
-		return max
-	}
-	return time.Duration(f)
-}
-
-// ---- replay-safe logging ----
-
-// replaySafeHandler drops records while the orchestrator replays.
-type replaySafeHandler struct {
-	inner slog.Handler
-	e     *execution
-}
-
-func (h *replaySafeHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return !h.e.replaying && h.inner.Enabled(ctx, l)
-}
-
-func (h *replaySafeHandler) Handle(ctx context.Context, r slog.Record) error {
-	if h.e.replaying {
-		return nil
-	}
-	return h.inner.Handle(ctx, r)
-}
-
-func (h *replaySafeHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &replaySafeHandler{inner: h.inner.WithAttrs(as), e: h.e}
-}
-
-func (h *replaySafeHandler) WithGroup(name string) slog.Handler {
-	return &replaySafeHandler{inner: h.inner.WithGroup(name), e: h.e}
-}
-
-// discardHandler is a slog.Handler that drops everything.
-type discardHandler struct{}
-
-func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
-func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
-func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
-func (d discardHandler) WithGroup(string) slog.Handler           { return d }

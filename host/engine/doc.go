@@ -1,124 +1,91 @@
 // Package engine is funchost's durable orchestration engine: the replay
 // executor that re-runs orchestrators from their event-sourced history, the
-// orchestration and activity contexts function authors program against, and
-// the Worker that drives a storageprovider.TaskHub.
+// orchestration and activity contexts behind package bindings, and the
+// Worker that drives a storageprovider.TaskHub. The replay rules, action
+// ids, history shapes and the GUID algorithm it follows are in
+// docs/replay.md.
 //
 // # Execution model
 //
 // An orchestrator is straight-line Go that blocks on Task.Await. Each
-// orchestration execution runs its orchestrator in a goroutine of its own;
-// the engine and that goroutine hand control back and forth over unbuffered
-// channels so that exactly one of them runs at a time. The engine feeds
-// history events one by one; whenever the task the orchestrator awaits has
-// completed, the orchestrator runs until it awaits an incomplete task or
-// returns. Decisions (activity calls, timers, sub-orchestrations, events
-// sent) take action ids from one counter per replay and are matched to the
-// scheduling events in history by EventId (shared/reference
-// dtfx-azure-storage.md §7.3); decisions history does not hold yet become
-// new history events and messages.
+// execution runs its orchestrator in a goroutine of its own; the engine and
+// that goroutine hand control back and forth over unbuffered channels, so
+// exactly one of them runs at a time. The engine feeds history events one
+// by one; whenever the task the orchestrator awaits completes, the
+// orchestrator runs until it awaits an incomplete task or returns. Its
+// decisions are matched to history by action id; those history does not
+// hold yet become new events and messages when the episode ends.
 //
-// A parked execution (goroutine blocked in Await) is either kept in the
-// Worker's session cache, so the next work item for the instance runs only
-// its new events, or torn down: the goroutine is woken with a kill flag and
-// leaves through runtime.Goexit, so executions never leak goroutines.
+// A work item goes through four stages (workitem.go): triage sorts its
+// messages against the committed history (a new start, a rewind, ordinary
+// events, stale ones); prepare builds the execution — fresh, replayed,
+// rewound, or the live one from the session cache; runEpisodes runs the
+// first episode and the follow-ups the work item may run (in-process
+// activities, ContinueAsNew generations); checkpoint renders new history,
+// messages and status row for the task hub's one atomic commit. A parked
+// execution is kept in the session cache or torn down: its goroutine is
+// woken with a kill flag and leaves through runtime.Goexit, so executions
+// never leak goroutines.
 //
-// # Deterministic GUIDs
+// Everything the engine records is stamped by one clock, Options.Clock
+// (default time.Now), truncated to 100 ns.
 //
-// NewGUID composes the name "{instanceId}_{CurrentUTCDateTime in
-// 2006-01-02T15:04:05.0000000Z}_{counter}" and hashes it as an RFC 4122
-// version-5 UUID under the namespace of the Durable Functions in-process
-// extension, 9e952959-5e33-4daf-827f-2fa12937b875 (GUIDNamespace). The
-// counter starts at 0 for every replay of an execution. Sub-orchestrations
-// started without an explicit instance ID get such a GUID without dashes.
+// # Files
+//
+//   - worker.go: Options, Worker (dispatch loops, commit, abandon, lock
+//     renewal); registry.go: Registry; cache.go: the session cache.
+//   - workitem.go: the processor and its stages; starts.go: start messages
+//     (normalising, duplicates, refused sub-orchestration starts);
+//     history.go: reading a committed history (outcome, rewind, status
+//     repair).
+//   - execution.go: an execution's replay state and how it applies events;
+//     coroutine.go: the hand-off with the orchestrator goroutine;
+//     episode.go: ending an episode (new events, messages, completion,
+//     status row); actions.go: the decisions and how they are named.
+//   - context.go: bindings.OrchestrationContext; task.go: bindings.Task;
+//     whenall.go: WhenAll and WhenAny; retry.go: retry policies;
+//     logging.go: the replay-safe logger; guid.go: NewGUID.
+//   - activity.go: bindings.ActivityContext and activity work items;
+//     local.go: the in-process activity runner.
+//   - clock.go: the engine clock.
 //
 // # Messages the engine understands
 //
 // Besides activity results, timers, external events and sub-orchestration
-// notices, an orchestration work item may carry these management messages
-// (Target.ExecutionID "" = the current execution):
-//
-//   - EventExecutionTerminated{Input: reason JSON}: the instance completes as
-//     Terminated with the reason as output, even while suspended; its parent
-//     gets SubOrchestrationInstanceFailed.
-//   - EventExecutionSuspended / EventExecutionResumed{Reason}: while suspended
-//     every other event is recorded but held, and processed in order on
-//     resume. The status row says Suspended.
-//   - EventExecutionRewound{Reason}: for a Failed instance only. The failed
-//     TaskScheduled/TaskFailed pairs, retry timers, SubOrchestrationInstanceFailed
-//     events and the Failed completion are dropped from history, failed
-//     children are sent a rewind themselves, and the orchestrator is replayed
-//     so that the failed work runs again. The history is committed with
-//     ReplaceHistory.
-//
-// Messages for terminal instances are dropped (except a rewind of a Failed
-// instance and an ExecutionStarted of a new execution); messages addressed
-// to another ExecutionId are stale and dropped, as are second
-// ExecutionStarted messages for a running execution.
+// notices, an orchestration work item may carry ExecutionTerminated,
+// ExecutionSuspended, ExecutionResumed and ExecutionRewound (for a Failed
+// instance); docs/replay.md says what each does. Messages for terminal
+// instances are dropped (except a rewind of a Failed instance and a new
+// ExecutionStarted), as are messages addressed to another ExecutionId and
+// second ExecutionStarted messages for a running execution. A work item
+// delivered more than MaxDequeueCount times fails its instance (poison).
 //
 // # In-process activities
 //
 // With Options.LocalActivities, an episode whose only new decisions are
-// activity calls (any number) has them run in-process by the work item's
-// own goroutine, then the next episode runs inside the same work item,
-// which commits once at the end; history keeps the shape a queued run
-// gives (the TaskScheduled events in the episode that decided them, the
-// results in a following OrchestratorStarted … OrchestratorCompleted
-// episode). Every running activity, in-process or from an activity work
-// item, holds a slot of one worker-wide semaphore of
-// MaxConcurrentActivities slots; an activity work item waits for its
-// slot with its lock renewed. The orchestration work item's lock is
-// renewed while it runs. A work item stops starting activities
-// in-process after MaxLocalActivities calls or MaxLocalActivityTime (by
-// default half its lock time), when the lock is lost, or when the worker
-// stops: the results so far become an episode, and the calls not run are
-// committed as ActivityMessages, whose results arrive as messages later.
+// activity calls has them run in-process by the work item's own goroutine;
+// the next episode runs inside the same work item, which commits once at
+// the end, and history keeps the shape a queued run gives. Every running
+// activity, in-process or from an activity work item, holds a slot of one
+// worker-wide semaphore of MaxConcurrentActivities slots. A work item stops
+// starting activities in-process after MaxLocalActivities calls or
+// MaxLocalActivityTime, when its lock is lost, or when the worker stops;
+// the calls not run are committed as activity messages.
 //
 // # Worker
 //
-// NewWorker(hub, registry, options) builds a Worker; Start launches
-// MaxConcurrentOrchestrations orchestration loops and
-// MaxConcurrentActivities activity loops; Stop stops fetching, cancels the
-// activities' context (an activity that then fails is abandoned, not
-// reported), waits for in-flight work items and tears down cached
-// sessions. The Worker neither starts nor stops the task hub: the caller
-// starts it before Worker.Start and stops it after Worker.Stop.
-//
-// Each checkpoint carries the full status row: Running while the
-// orchestrator waits, Suspended, or the final Completed / Failed /
-// Terminated (ContinuedAsNew only when a chain of generations is handed
-// over to a fresh work item after maxGenerationsPerWorkItem). CreatedTime
-// is the ExecutionStarted timestamp; a Failed instance's Output is the JSON
-// string "Orchestrator function '<name>' failed: <message>" and its
-// FailureDetails are set; a Terminated instance's Output is the reason.
-// ContinueAsNew carries the custom status over to the next generation.
+// NewWorker(hub, registry, options) builds a Worker; Start launches the
+// dispatch loops; Stop stops fetching, cancels the activities' context (an
+// activity that then fails is abandoned, not reported), waits for in-flight
+// work items and tears down cached sessions. The Worker neither starts nor
+// stops the task hub: the caller starts it before Worker.Start and stops it
+// after Worker.Stop.
 //
 // # Known limitations
 //
 //   - Rewind assumes, as Durable Functions does, that the failures it
-//     removes ended the orchestration: a failure the orchestrator caught
-//     and moved past is re-run too, and later decisions may then be
-//     reported as non-deterministic.
+//     removes ended the orchestration (see docs/replay.md).
 //   - In-process activities of one episode all run to completion before
 //     their results are applied (in the order they finished), so a WhenAny
 //     over them picks the first to finish but only once all have.
-//
-// # Retries
-//
-// A call with a retry policy follows DTFx's RetryInterceptor history
-// shape (shared/reference dtfx-azure-storage.md §7.7): a durable timer
-// between attempts, new action ids per attempt, and one extra timer firing
-// at once after the last allowed attempt fails. A failure whose
-// FailureDetails are marked non-retriable (poison messages,
-// non-determinism, an instance ID in use) ends the retries at once.
-//
-// # Sub-orchestration ID conflicts and rewound children
-//
-// A sub-orchestration started with the explicit ID of an instance that is
-// running (or Pending) fails the parent's call with a TaskFailedError of
-// type OrchestrationAlreadyExists; a redelivered start, or one re-sent by
-// the very call that started the child, is dropped as a duplicate. A
-// rewind that reaches a child that did not fail (it was terminated, or it
-// completed) makes the child re-send its outcome to its parent, which
-// waits for it again after its own rewind: a terminated child fails the
-// rewound parent's call again instead of leaving it waiting forever.
 package engine

@@ -73,7 +73,7 @@ func startMessage(name, id string, input any) (*sp.TaskMessage, error) {
 	exec := newExecutionID()
 	return &sp.TaskMessage{
 		Event: &sp.HistoryEvent{EventType: sp.EventExecutionStarted, EventID: -1, Name: name, Input: in,
-			Timestamp:             truncateTicks(time.Now()),
+			Timestamp:             sp.Timestamp(time.Now()),
 			OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec}},
 		Target: sp.OrchestrationInstance{InstanceID: id, ExecutionID: exec},
 	}, nil

@@ -1,106 +1,15 @@
 package engine
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
-	"runtime"
-	"runtime/debug"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/funchost/funchost/bindings"
-	"github.com/funchost/funchost/internal/payload"
 	sp "github.com/funchost/funchost/storageprovider"
 )
-
-// actionKind is the kind of a decision an orchestrator makes.
-type actionKind int
-
-const (
-	kindActivity actionKind = iota
-	kindSubOrchestration
-	kindTimer
-	kindSendEvent
-)
-
-// String names the kind as the orchestrator API call that makes it.
-func (k actionKind) String() string {
-	switch k {
-	case kindActivity:
-		return "CallActivity"
-	case kindSubOrchestration:
-		return "CallSubOrchestrator"
-	case kindTimer:
-		return "CreateTimer"
-	case kindSendEvent:
-		return "SendEvent"
-	}
-	return "unknown"
-}
-
-// retryChainTag is the Tags key that marks the TaskScheduled,
-// SubOrchestrationInstanceCreated and TimerCreated events of a call made
-// with a retry policy; its value is the action id of the first attempt.
-// Rewind uses it to drop a failed chain as a whole, so that the call
-// replays from its first attempt.
-const retryChainTag = "funchost.retryChain"
-
-// action is one decision of the orchestrator, identified by its action id.
-type action struct {
-	id         int
-	kind       actionKind
-	name       string // activity, sub-orchestrator or event name; timer marker
-	version    string
-	input      string
-	instanceID string // sub-orchestration ID or SendEvent target
-	fireAt     time.Time
-	tags       map[string]string // retry chain markers
-	task       *task             // nil for SendEvent
-}
-
-// describe renders the action as the code asked for it, for
-// non-determinism errors.
-func (a *action) describe() string {
-	switch a.kind {
-	case kindTimer:
-		return "CreateTimer"
-	case kindSubOrchestration:
-		return fmt.Sprintf("CallSubOrchestrator %q (instance %q)", a.name, a.instanceID)
-	case kindSendEvent:
-		return fmt.Sprintf("SendEvent %q to %q", a.name, a.instanceID)
-	}
-	return fmt.Sprintf("%s %q", a.kind, a.name)
-}
-
-// describeEvent renders a scheduling event of history, for
-// non-determinism errors.
-func describeEvent(ev *sp.HistoryEvent) string {
-	switch ev.EventType {
-	case sp.EventTimerCreated:
-		return "TimerCreated"
-	case sp.EventSubOrchestrationInstanceCreated:
-		return fmt.Sprintf("SubOrchestrationInstanceCreated %q (instance %q)", ev.Name, ev.InstanceID)
-	case sp.EventEventSent:
-		return fmt.Sprintf("EventSent %q to %q", ev.Name, ev.InstanceID)
-	}
-	return fmt.Sprintf("%s %q", ev.EventType, ev.Name)
-}
-
-func kindOf(t sp.EventType) actionKind {
-	switch t {
-	case sp.EventTaskScheduled:
-		return kindActivity
-	case sp.EventSubOrchestrationInstanceCreated:
-		return kindSubOrchestration
-	case sp.EventTimerCreated:
-		return kindTimer
-	}
-	return kindSendEvent
-}
 
 // continueAsNew is an orchestrator's request to restart.
 type continueAsNew struct {
@@ -200,91 +109,98 @@ func newExecution(orch bindings.Orchestrator, logger *slog.Logger) *execution {
 	}
 }
 
-// ---- coroutine hand-off ----
+// ---- what a work item asks of an execution ----
 
-// run lets the orchestrator goroutine run until it awaits an incomplete
-// task or returns. Only the engine side calls it.
-func (e *execution) run() {
-	if e.exited {
-		return
-	}
-	e.resumeCh <- struct{}{}
-	<-e.yieldCh
-	if e.misuse != nil && !e.done {
-		e.failMisuse()
-		return
-	}
-	if e.returned && !e.done {
-		e.completeFromReturn()
-	}
+// forInstance binds a new execution to its instance; with preFail set it
+// fails at its ExecutionStarted without running the orchestrator.
+func (e *execution) forInstance(instanceID string, preFail *sp.FailureDetails) *execution {
+	e.instanceID, e.preFail = instanceID, preFail
+	return e
 }
 
-// await is called on the orchestrator goroutine: it hands control back to
-// the engine until t completes, and leaves through runtime.Goexit when the
-// execution is torn down meanwhile.
-func (e *execution) await(t *task) bool {
-	for !t.done {
-		if e.killed {
-			// Await from a deferred call while the execution is being torn
-			// down: the engine no longer listens, so do not block.
-			return false
-		}
-		e.awaiting = t
-		e.yieldCh <- struct{}{}
-		<-e.resumeCh
-		if e.killed {
-			runtime.Goexit()
+// historyInfo summarises a live execution as inspectHistory would its
+// history.
+func (e *execution) historyInfo() historyInfo {
+	return historyInfo{start: e.started, executionID: e.executionID}
+}
+
+// matchesHistory reports whether a live execution is exactly at the
+// committed history hist (the session cache's check).
+func (e *execution) matchesHistory(hist []*sp.HistoryEvent) bool {
+	if len(e.history) != len(hist) || e.done {
+		return false
+	}
+	for _, ev := range hist {
+		if ev.EventType == sp.EventExecutionStarted {
+			return ev.OrchestrationInstance != nil && ev.OrchestrationInstance.ExecutionID == e.executionID
 		}
 	}
-	e.awaiting = nil
-	return true
+	return false
 }
 
-// main is the orchestrator goroutine.
-func (e *execution) main(ctx *orchestrationContext) {
-	defer func() {
-		if r := recover(); r != nil {
-			e.returned = true
-			e.retPanic = &sp.FailureDetails{ErrorType: "panic", ErrorMessage: fmt.Sprint(r), StackTrace: string(debug.Stack())}
-		}
-		e.exited = true
-		e.awaiting = nil
-		e.yieldCh <- struct{}{}
-	}()
-	<-e.resumeCh
-	if e.killed {
-		return
+// inheritCustomStatus starts the execution from a custom status that lives
+// only in the status row (one ContinueAsNew carried over).
+func (e *execution) inheritCustomStatus(s string) { e.customStatus = s }
+
+// replay feeds committed history.
+func (e *execution) replay(hist []*sp.HistoryEvent) {
+	for _, ev := range hist {
+		e.apply(ev, true)
 	}
-	out, err := e.orch(ctx)
-	e.returned, e.retOut, e.retErr = true, out, err
 }
 
-// start launches the orchestrator goroutine and runs it to its first
-// await.
-func (e *execution) start() {
-	if e.goStarted {
-		return
-	}
-	e.goStarted = true
-	go e.main(&orchestrationContext{e: e})
-	e.run()
+// beginEpisode opens an episode at now; applyNew feeds it a new event.
+func (e *execution) beginEpisode(now time.Time) {
+	e.apply(sp.NewOrchestratorStartedEvent(now), false)
 }
 
-// teardown ends a parked orchestrator goroutine. It is idempotent.
-func (e *execution) teardown() {
-	if !e.goStarted || e.exited {
-		return
+func (e *execution) applyNew(ev *sp.HistoryEvent) { e.apply(ev, false) }
+
+// finished reports whether the execution completed (in any status).
+func (e *execution) finished() bool { return e.done }
+
+// continuedAsNew reports whether the execution ended with ContinueAsNew.
+func (e *execution) continuedAsNew() bool { return e.done && e.status == sp.StatusContinuedAsNew }
+
+// carriedOver returns what a ContinueAsNew hands to the next generation
+// besides its start: the carried-over events and the custom status.
+func (e *execution) carriedOver() ([]*sp.HistoryEvent, string) { return e.carryOver, e.customStatus }
+
+// nextStart returns the ExecutionStarted of the generation a ContinueAsNew
+// begins: a new execution ID, the same name, parent, tags and generation,
+// the new input and the version asked for (else the current one).
+func (e *execution) nextStart(now time.Time) *sp.HistoryEvent {
+	version := e.started.Version
+	if e.can != nil && e.can.version != "" {
+		version = e.can.version
 	}
-	e.killed = true
-	e.resumeCh <- struct{}{}
-	<-e.yieldCh
+	start := sp.NewExecutionStartedEvent(now, sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: newExecutionID()},
+		e.name, version, e.output)
+	start.Generation = e.started.Generation
+	start.ParentInstance = e.started.ParentInstance
+	start.Tags = maps.Clone(e.started.Tags)
+	return start
 }
 
-// resumeIfReady runs the orchestrator when the task it awaits completed.
-func (e *execution) resumeIfReady() {
-	for !e.done && e.awaiting != nil && e.awaiting.done {
-		e.run()
+// handOver returns the messages that start the next generation in a later
+// work item: its start and the carried-over events.
+func (e *execution) handOver(start *sp.HistoryEvent) []*sp.TaskMessage {
+	target := *start.OrchestrationInstance
+	msgs := make([]*sp.TaskMessage, 0, 1+len(e.carryOver))
+	msgs = append(msgs, &sp.TaskMessage{Event: start, Target: target})
+	for _, ev := range e.carryOver {
+		msgs = append(msgs, &sp.TaskMessage{Event: ev, Target: target})
 	}
+	return msgs
+}
+
+// cloneEventsFrom returns copies of the history from index from on.
+func (e *execution) cloneEventsFrom(from int) []*sp.HistoryEvent {
+	evs := make([]*sp.HistoryEvent, len(e.history)-from)
+	for i, ev := range e.history[from:] {
+		evs[i] = ev.Clone()
+	}
+	return evs
 }
 
 // ---- decisions made by the code ----
@@ -300,8 +216,15 @@ func (e *execution) schedule(a *action) *action {
 	return a
 }
 
+// scheduleCopy schedules a copy of the template a (one per attempt of a
+// retried call) with the retry chain's tags and returns its task.
+func (e *execution) scheduleCopy(a action, tags map[string]string) *task {
+	a.tags = tags
+	return e.schedule(&a).task
+}
+
 func (e *execution) scheduleTimer(fireAt time.Time, tags map[string]string) *task {
-	return e.schedule(&action{kind: kindTimer, fireAt: truncateTicks(fireAt), tags: tags}).task
+	return e.schedule(&action{kind: kindTimer, fireAt: sp.Timestamp(fireAt), tags: tags}).task
 }
 
 // ---- history events ----
@@ -329,7 +252,7 @@ func (e *execution) apply(ev *sp.HistoryEvent, replaying bool) {
 func (e *execution) dispatch(ev *sp.HistoryEvent) {
 	switch ev.EventType {
 	case sp.EventOrchestratorStarted:
-		e.now = truncateTicks(ev.Timestamp)
+		e.now = sp.Timestamp(ev.Timestamp)
 	case sp.EventExecutionStarted:
 		if e.started != nil {
 			return // duplicate start
@@ -510,196 +433,4 @@ func (e *execution) removeWaiter(key string, t *task) {
 			return
 		}
 	}
-}
-
-// ---- completion ----
-
-func (e *execution) completeFromReturn() {
-	switch {
-	case e.retPanic != nil:
-		e.fail(e.retPanic)
-	case e.retErr != nil:
-		e.fail(&sp.FailureDetails{ErrorType: fmt.Sprintf("%T", e.retErr), ErrorMessage: e.retErr.Error()})
-	case e.can != nil:
-		e.done, e.status, e.output = true, sp.StatusContinuedAsNew, e.can.input
-		if e.can.preserveEvents {
-			var evs []bufferedEvent
-			for _, b := range e.buffered {
-				evs = append(evs, b...)
-			}
-			sort.Slice(evs, func(i, j int) bool { return evs[i].seq < evs[j].seq })
-			for _, b := range evs {
-				e.carryOver = append(e.carryOver, b.ev)
-			}
-			e.buffered = map[string][]bufferedEvent{}
-		}
-	default:
-		out, err := payload.Marshal(e.retOut)
-		if err != nil {
-			e.fail(&sp.FailureDetails{ErrorType: fmt.Sprintf("%T", err), ErrorMessage: fmt.Sprintf("serialising the output: %v", err)})
-			return
-		}
-		e.done, e.status, e.output = true, sp.StatusCompleted, out
-	}
-}
-
-func (e *execution) fail(fd *sp.FailureDetails) {
-	e.done, e.status, e.failure = true, sp.StatusFailed, fd
-	msg, _ := json.Marshal(fmt.Sprintf("Orchestrator function '%s' failed: %s", e.name, fd.ErrorMessage))
-	e.output = string(msg)
-}
-
-func (e *execution) terminate(ev *sp.HistoryEvent) {
-	e.done, e.status, e.output, e.failure = true, sp.StatusTerminated, ev.Input, nil
-	e.can = nil
-	e.carryOver = nil
-	e.unmatched = map[int]*action{}
-	e.teardown()
-}
-
-// ---- end of an episode ----
-
-// endEpisode turns the unmatched decisions into history events and
-// messages, appends the completion events when the orchestrator finished,
-// and closes the episode with OrchestratorCompleted (not for
-// ContinueAsNew, whose history is replaced anyway).
-func (e *execution) endEpisode() {
-	ids := slices.Sorted(maps.Keys(e.unmatched))
-	target := sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: e.executionID}
-	for _, id := range ids {
-		a := e.unmatched[id]
-		switch a.kind {
-		case kindActivity:
-			ev := &sp.HistoryEvent{EventType: sp.EventTaskScheduled, EventID: id, Timestamp: e.now, Name: a.name, Version: a.version, Input: a.input, Tags: a.tags}
-			e.history = append(e.history, ev)
-			e.activityMsgs = append(e.activityMsgs, &sp.TaskMessage{Event: ev.Clone(), Target: target})
-		case kindTimer:
-			ev := &sp.HistoryEvent{EventType: sp.EventTimerCreated, EventID: id, Timestamp: e.now, FireAt: a.fireAt, Tags: a.tags}
-			e.history = append(e.history, ev)
-			e.timerMsgs = append(e.timerMsgs, &sp.TaskMessage{
-				Event:  &sp.HistoryEvent{EventType: sp.EventTimerFired, EventID: -1, Timestamp: e.now, TimerID: id, FireAt: a.fireAt},
-				Target: target})
-		case kindSubOrchestration:
-			ev := &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceCreated, EventID: id, Timestamp: e.now,
-				Name: a.name, Version: a.version, InstanceID: a.instanceID, Input: a.input, Tags: a.tags}
-			e.history = append(e.history, ev)
-			child := sp.OrchestrationInstance{InstanceID: a.instanceID, ExecutionID: newExecutionID()}
-			ci := child
-			e.outboundMsgs = append(e.outboundMsgs, &sp.TaskMessage{Target: child, Event: &sp.HistoryEvent{
-				EventType: sp.EventExecutionStarted, EventID: -1, Timestamp: e.now, Name: a.name, Version: a.version, Input: a.input,
-				OrchestrationInstance: &ci,
-				ParentInstance: &sp.ParentInstance{Name: e.name, Version: e.started.Version,
-					OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: e.executionID}, TaskScheduleID: id},
-			}})
-		case kindSendEvent:
-			ev := &sp.HistoryEvent{EventType: sp.EventEventSent, EventID: id, Timestamp: e.now, Name: a.name, InstanceID: a.instanceID, Input: a.input}
-			e.history = append(e.history, ev)
-			e.outboundMsgs = append(e.outboundMsgs, &sp.TaskMessage{Target: sp.OrchestrationInstance{InstanceID: a.instanceID},
-				Event: &sp.HistoryEvent{EventType: sp.EventEventRaised, EventID: -1, Timestamp: e.now, Name: a.name, Input: a.input}})
-		}
-	}
-	e.unmatched = map[int]*action{}
-	if e.done {
-		e.appendCompletion()
-		if e.status == sp.StatusContinuedAsNew {
-			return
-		}
-	}
-	e.history = append(e.history, &sp.HistoryEvent{EventType: sp.EventOrchestratorCompleted, EventID: -1, Timestamp: truncateTicks(time.Now())})
-}
-
-func (e *execution) appendCompletion() {
-	id := e.nextID
-	switch e.status {
-	case sp.StatusContinuedAsNew:
-		e.history = append(e.history, &sp.HistoryEvent{EventType: sp.EventContinueAsNew, EventID: id, Timestamp: e.now,
-			OrchestrationStatus: sp.StatusContinuedAsNew, Result: e.output})
-		return
-	case sp.StatusFailed:
-		e.history = append(e.history, &sp.HistoryEvent{EventType: sp.EventExecutionCompleted, EventID: id, Timestamp: e.now,
-			OrchestrationStatus: sp.StatusFailed, Result: e.output, FailureDetails: e.failure, Reason: e.failure.ErrorMessage, Details: e.failure.StackTrace})
-	default:
-		e.history = append(e.history, &sp.HistoryEvent{EventType: sp.EventExecutionCompleted, EventID: id, Timestamp: e.now,
-			OrchestrationStatus: e.status, Result: e.output})
-	}
-	e.teardown()
-	// Tell the parent, if any.
-	if e.started == nil || e.started.ParentInstance == nil || e.started.ParentInstance.OrchestrationInstance == nil {
-		return
-	}
-	e.outboundMsgs = append(e.outboundMsgs,
-		parentNotice(e.started.ParentInstance, e.status, e.output, e.failure, e.name, e.instanceID, e.now))
-}
-
-// takeMessages returns and clears the messages produced so far.
-func (e *execution) takeMessages() (acts, timers, outbound []*sp.TaskMessage) {
-	acts, timers, outbound = e.activityMsgs, e.timerMsgs, e.outboundMsgs
-	e.activityMsgs, e.timerMsgs, e.outboundMsgs = nil, nil, nil
-	return
-}
-
-// state renders the execution's status row.
-func (e *execution) state(now time.Time) *sp.OrchestrationState {
-	st := &sp.OrchestrationState{
-		InstanceID:      e.instanceID,
-		ExecutionID:     e.executionID,
-		Name:            e.name,
-		RuntimeStatus:   sp.StatusRunning,
-		LastUpdatedTime: now,
-		CustomStatus:    e.customStatus,
-	}
-	if s := e.started; s != nil {
-		st.Version = s.Version
-		st.CreatedTime = s.Timestamp
-		st.Input = s.Input
-		st.Generation = s.Generation
-		if s.ScheduledStartTime != nil {
-			st.ScheduledStartTime = *s.ScheduledStartTime
-		}
-		st.Tags = maps.Clone(s.Tags)
-	}
-	switch {
-	case e.done:
-		st.RuntimeStatus = e.status
-		st.Output = e.output
-		if e.failure != nil {
-			fd := *e.failure
-			st.FailureDetails = &fd
-		}
-		if e.status.IsTerminal() {
-			st.CompletedTime = now
-		}
-	case e.suspended:
-		st.RuntimeStatus = sp.StatusSuspended
-	}
-	return st
-}
-
-// parentNotice is the message that tells a finished sub-orchestration's
-// parent how it ended: SubOrchestrationInstanceCompleted with the output,
-// or SubOrchestrationInstanceFailed with fd (nil for a terminated child,
-// which reports terminatedFailure).
-func parentNotice(pi *sp.ParentInstance, status sp.OrchestrationStatus, output string, fd *sp.FailureDetails, name, instanceID string, now time.Time) *sp.TaskMessage {
-	msg := &sp.TaskMessage{Target: *pi.OrchestrationInstance}
-	if status == sp.StatusCompleted {
-		msg.Event = &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceCompleted, EventID: -1, Timestamp: now,
-			TaskScheduledID: pi.TaskScheduleID, Result: output}
-		return msg
-	}
-	if fd == nil { // terminated
-		fd = terminatedFailure(name, instanceID, output)
-	}
-	msg.Event = &sp.HistoryEvent{EventType: sp.EventSubOrchestrationInstanceFailed, EventID: -1, Timestamp: now,
-		TaskScheduledID: pi.TaskScheduleID, Reason: fd.ErrorMessage, Details: fd.StackTrace, FailureDetails: fd}
-	return msg
-}
-
-// terminatedFailure is what a terminated sub-orchestration reports to its
-// parent; output is the terminate reason as JSON.
-func terminatedFailure(name, instanceID, output string) *sp.FailureDetails {
-	var reason string
-	if err := json.Unmarshal([]byte(output), &reason); err != nil {
-		reason = output
-	}
-	return &sp.FailureDetails{ErrorType: "Terminated", ErrorMessage: fmt.Sprintf("orchestration '%s' (instance %s) was terminated: %s", name, instanceID, reason)}
 }

@@ -24,9 +24,6 @@ func DeterministicGUID(instanceID string, now time.Time, counter int) string {
 	return uuid.NewSHA1(GUIDNamespace, []byte(name)).String()
 }
 
-// truncateTicks truncates t to .NET tick (100 ns) precision in UTC.
-func truncateTicks(t time.Time) time.Time { return t.UTC().Truncate(100 * time.Nanosecond) }
-
 // newExecutionID returns a fresh random GUID in "N" format (32 hex chars).
 func newExecutionID() string {
 	u := uuid.New()

@@ -104,7 +104,7 @@ func (s *sim) stepMsgs(msgs ...*sp.TaskMessage) *sp.OrchestrationCheckpoint {
 	s.t.Helper()
 	wi := &sp.OrchestrationWorkItem{InstanceID: testID, History: s.hist, NewMessages: msgs, DequeueCount: 1}
 	var cached *execution
-	if s.exec != nil && sessionMatches(s.exec, s.hist) {
+	if s.exec != nil && s.exec.matchesHistory(s.hist) {
 		cached = s.exec
 	} else if s.exec != nil {
 		s.exec.teardown()

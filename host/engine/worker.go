@@ -6,37 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/funchost/funchost/bindings"
 	sp "github.com/funchost/funchost/storageprovider"
 )
-
-// nowFunc is the engine's clock (a variable so tests could pin it).
-var nowFunc = time.Now
-
-// Registry holds the orchestrator and activity functions a Worker runs, by
-// function name. Names are matched exactly first, then case-insensitively,
-// as Azure Functions treats function names.
-type Registry struct {
-	Orchestrators map[string]bindings.Orchestrator
-	Activities    map[string]bindings.Activity
-}
-
-func lookupFold[T any](m map[string]T, name string) (T, bool) {
-	if v, ok := m[name]; ok {
-		return v, true
-	}
-	for k, v := range m {
-		if strings.EqualFold(k, name) {
-			return v, true
-		}
-	}
-	var zero T
-	return zero, false
-}
 
 // Options configure a Worker. Zero values select the defaults.
 type Options struct {
@@ -75,6 +50,12 @@ type Options struct {
 	// delivered more than this many times (poison). 0 selects the default
 	// (DefaultMaxDequeueCount); a negative value disables the check.
 	MaxDequeueCount int
+	// Clock returns the current time for everything the engine records:
+	// episode and activity-result timestamps, the messages it sends and
+	// status rows (default time.Now). The author test kit sets a fake clock
+	// here. Lock renewals and the in-process time budget measure real time
+	// against the task hub's locks and always use the wall clock.
+	Clock func() time.Time
 	// Logger receives the engine's logs and, through
 	// OrchestrationContext.Logger, the orchestrators' (default: discard).
 	Logger *slog.Logger
@@ -106,6 +87,7 @@ type Worker struct {
 	log   *slog.Logger
 	cache *sessionCache
 	proc  *processor
+	clock clock
 
 	mu      sync.Mutex
 	started bool
@@ -143,7 +125,7 @@ func NewWorker(hub sp.TaskHub, reg Registry, opts Options) *Worker {
 	if log == nil {
 		log = slog.New(discardHandler{})
 	}
-	w := &Worker{hub: hub, reg: reg, opts: opts, log: log, stopping: make(chan struct{}),
+	w := &Worker{hub: hub, reg: reg, opts: opts, log: log, clock: clock(opts.Clock), stopping: make(chan struct{}),
 		slots: make(chan struct{}, opts.MaxConcurrentActivities)}
 	if opts.SessionCacheSize > 0 {
 		w.cache = newSessionCache(opts.SessionCacheSize)
@@ -159,6 +141,7 @@ func NewWorker(hub sp.TaskHub, reg Registry, opts Options) *Worker {
 		},
 		logger:     log,
 		maxDequeue: maxDequeue,
+		clock:      w.clock,
 	}
 	return w
 }
@@ -282,27 +265,14 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *sp.OrchestrationW
 	var cached *execution
 	if w.cache != nil {
 		cached = w.cache.take(wi.InstanceID)
-		if cached != nil && !sessionMatches(cached, wi.History) {
+		if cached != nil && !cached.matchesHistory(wi.History) {
 			cached.teardown()
 			cached = nil
 		}
 	}
-	var stopRenew func()
-	var local localRun
-	if w.opts.LocalActivities {
-		// In-process activities can keep the work item busy for long: renew
-		// its lock meanwhile, and stop starting activities once it is lost.
-		b := w.newLocalBudget(wi) // before the renewals move LockedUntil
-		var lockCtx context.Context
-		lockCtx, stopRenew = w.renewOrchestration(ctx, wi)
-		local = func(acts []*sp.TaskMessage) ([]*sp.HistoryEvent, []*sp.TaskMessage) {
-			return w.runLocalActivities(lockCtx, &b, acts)
-		}
-	}
+	local, stopLocal := w.localRunFor(ctx, wi)
 	res, err := w.safeProcess(wi, cached, local)
-	if stopRenew != nil {
-		stopRenew()
-	}
+	stopLocal()
 	if err != nil {
 		w.log.Error("orchestration work item failed; abandoning it", "instanceId", wi.InstanceID, "error", err)
 		w.abandonOrchestration(ctx, wi)
@@ -338,20 +308,6 @@ func (w *Worker) abandonOrchestration(ctx context.Context, wi *sp.OrchestrationW
 	if err := w.hub.AbandonOrchestrationWorkItem(ctx, wi, sp.AbandonBackoff(wi.DequeueCount, maxAbandonDelay)); err != nil {
 		w.log.Warn("abandoning an orchestration work item failed", "instanceId", wi.InstanceID, "error", err)
 	}
-}
-
-// sessionMatches reports whether a cached execution is exactly at the
-// committed history the work item brings.
-func sessionMatches(e *execution, hist []*sp.HistoryEvent) bool {
-	if len(e.history) != len(hist) || e.done {
-		return false
-	}
-	for _, ev := range hist {
-		if ev.EventType == sp.EventExecutionStarted {
-			return ev.OrchestrationInstance != nil && ev.OrchestrationInstance.ExecutionID == e.executionID
-		}
-	}
-	return false
 }
 
 // safeProcess runs the processor, turning an engine panic into an error
@@ -417,181 +373,4 @@ func renewLoop(ctx context.Context, lockedUntil time.Time, renew func(context.Co
 		}
 	}()
 	return func() { cancel(); <-done }
-}
-
-// localBudget is what one orchestration work item may still run
-// in-process.
-type localBudget struct {
-	left     int       // activity calls
-	deadline time.Time // for starting them
-}
-
-// newLocalBudget returns a fresh work item's in-process budget.
-func (w *Worker) newLocalBudget(wi *sp.OrchestrationWorkItem) localBudget {
-	d := w.opts.MaxLocalActivityTime
-	if d <= 0 {
-		d = defaultLocalActivityTime
-		if !wi.LockedUntil.IsZero() {
-			d = time.Until(wi.LockedUntil) / 2
-		}
-	}
-	return localBudget{left: w.opts.MaxLocalActivities, deadline: time.Now().Add(d)}
-}
-
-// acquireSlot takes a slot of the worker-wide activity semaphore; it
-// returns false, without a slot, when stop is closed first.
-func (w *Worker) acquireSlot(stop <-chan struct{}) bool {
-	select {
-	case w.slots <- struct{}{}:
-		return true
-	case <-stop:
-		return false
-	}
-}
-
-func (w *Worker) releaseSlot() { <-w.slots }
-
-// runLocalActivities runs activity calls of one episode in-process (see
-// Options.LocalActivities), each holding a slot of the worker-wide
-// activity semaphore, so that at most MaxConcurrentActivities activities
-// run at once on the worker however many calls the episode made. It
-// stops starting calls when the budget is spent, the worker is stopping
-// or the work item's lock is lost (lockCtx); it waits for those it
-// started. Calls of activities not registered here, calls it did not
-// start and calls that failed during shutdown (the failure may be due to
-// it) are returned in rest for the task hub.
-func (w *Worker) runLocalActivities(lockCtx context.Context, b *localBudget, msgs []*sp.TaskMessage) (results []*sp.HistoryEvent, rest []*sp.TaskMessage) {
-	out := make([]*sp.HistoryEvent, len(msgs))
-	var deadline *time.Timer // made only when a slot must be waited for
-	defer func() {
-		if deadline != nil {
-			deadline.Stop()
-		}
-	}()
-	expired := false
-	ended := func() bool {
-		return expired || w.isStopping() || lockCtx.Err() != nil || !time.Now().Before(b.deadline)
-	}
-	acquire := func() bool {
-		select {
-		case w.slots <- struct{}{}:
-			return true
-		default:
-		}
-		if deadline == nil {
-			deadline = time.NewTimer(time.Until(b.deadline))
-		}
-		select {
-		case w.slots <- struct{}{}:
-			return true
-		case <-deadline.C:
-			expired = true
-		case <-w.stopping:
-		case <-lockCtx.Done():
-		}
-		return false
-	}
-	// order records the calls in the order they finished: their results
-	// are applied in that order, so a WhenAny over them sees the first to
-	// finish, as it would with queued calls.
-	var mu sync.Mutex
-	order := make([]int, 0, len(msgs))
-	finished := func(i int) {
-		mu.Lock()
-		order = append(order, i)
-		mu.Unlock()
-	}
-	var wg sync.WaitGroup
-	for i, m := range msgs {
-		if b.left <= 0 || ended() {
-			break
-		}
-		act, ok := lookupFold(w.reg.Activities, m.Event.Name)
-		if !ok {
-			continue
-		}
-		if !acquire() {
-			break
-		}
-		if ended() { // both were ready: the end wins
-			w.releaseSlot()
-			break
-		}
-		b.left--
-		if len(msgs) == 1 {
-			// A sequence's single call: no goroutine needed.
-			out[i] = runActivity(w.actCtx, act, m)
-			finished(i)
-			w.releaseSlot()
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer w.releaseSlot()
-			out[i] = runActivity(w.actCtx, act, m)
-			finished(i)
-		}()
-	}
-	wg.Wait()
-	shutdown := w.actCtx.Err() != nil
-	for i, r := range out {
-		if r == nil || (shutdown && r.EventType == sp.EventTaskFailed) {
-			rest = append(rest, msgs[i])
-		}
-	}
-	for _, i := range order {
-		if r := out[i]; !shutdown || r.EventType != sp.EventTaskFailed {
-			results = append(results, r)
-		}
-	}
-	return results, rest
-}
-
-func (w *Worker) activityLoop(ctx context.Context) {
-	fetchLoop(ctx, w, "an activity", w.hub.LockNextActivityWorkItem, w.processActivity)
-}
-
-// processActivity runs one activity work item: it waits for a slot of the
-// worker-wide activity semaphore (renewing the item's lock meanwhile), runs
-// the activity and completes the item with the result.
-func (w *Worker) processActivity(ctx context.Context, wi *sp.ActivityWorkItem) {
-	msg := wi.Message
-	if msg == nil || msg.Event == nil || msg.Event.EventType != sp.EventTaskScheduled {
-		w.log.Error("dropping a malformed activity work item")
-		_ = w.hub.CompleteActivityWorkItem(ctx, wi, nil)
-		return
-	}
-	var res *sp.HistoryEvent
-	if max := w.opts.MaxDequeueCount; max > 0 && wi.DequeueCount > max {
-		res = taskFailed(msg.Event, &sp.FailureDetails{ErrorType: "PoisonMessage", IsNonRetriable: true, ErrorMessage: fmt.Sprintf(
-			"activity '%s' was delivered %d times (more than MaxDequeueCount %d) without completing", msg.Event.Name, wi.DequeueCount, max)})
-	} else {
-		act, _ := lookupFold(w.reg.Activities, msg.Event.Name)
-		stopRenew := renewLoop(ctx, wi.LockedUntil, func(ctx context.Context) error { return w.hub.RenewActivityWorkItem(ctx, wi) },
-			func() time.Time { return wi.LockedUntil }, nil)
-		if !w.acquireSlot(w.stopping) {
-			stopRenew()
-			// Stopping before it could run: leave it to the next worker.
-			if err := w.hub.AbandonActivityWorkItem(ctx, wi, 0); err != nil {
-				w.log.Warn("abandoning an activity work item failed", "activity", msg.Event.Name, "error", err)
-			}
-			return
-		}
-		res = runActivity(w.actCtx, act, msg)
-		w.releaseSlot()
-		stopRenew()
-		if res.EventType == sp.EventTaskFailed && w.actCtx.Err() != nil {
-			// Failed during shutdown: run it again later rather than
-			// report a failure the shutdown caused.
-			if err := w.hub.AbandonActivityWorkItem(ctx, wi, 0); err != nil {
-				w.log.Warn("abandoning an activity work item failed", "activity", msg.Event.Name, "error", err)
-			}
-			return
-		}
-	}
-	out := &sp.TaskMessage{Event: res, Target: msg.Target}
-	if err := w.hub.CompleteActivityWorkItem(ctx, wi, out); err != nil {
-		w.log.Warn("completing an activity work item failed", "activity", msg.Event.Name, "instanceId", msg.Target.InstanceID, "error", err)
-	}
 }

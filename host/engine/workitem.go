@@ -3,8 +3,6 @@ package engine
 import (
 	"fmt"
 	"log/slog"
-	"maps"
-	"time"
 
 	"github.com/funchost/funchost/bindings"
 	sp "github.com/funchost/funchost/storageprovider"
@@ -20,64 +18,26 @@ const maxGenerationsPerWorkItem = 100
 // activities, so that a long chain still commits now and then.
 const maxLocalEpisodes = 100
 
-// processor turns an orchestration work item into a checkpoint. It holds
-// no state of its own between work items: a live execution may be handed
-// in (from the session cache) and is handed back.
+// processor turns an orchestration work item into a checkpoint, in four
+// stages: triage sorts the messages against the committed history, prepare
+// builds (or reuses) the execution, runEpisodes runs the episodes the work
+// item allows, and checkpoint renders the result. It holds no state of its
+// own between work items: a live execution may be handed in (from the
+// session cache) and is handed back.
 type processor struct {
 	lookup     func(name string) bindings.Orchestrator
 	logger     *slog.Logger
 	maxDequeue int
-	clock      func() time.Time
+	clock      clock
 }
 
 // localRun runs activity calls in-process for one work item (see
 // Options.LocalActivities). It returns the TaskCompleted/TaskFailed events
-// of the calls it ran, in the order they finished, and the calls it did not run,
-// which must go through the task hub: its budget is spent, the activity is
-// not registered here, the worker is stopping or the work item's lock was
-// lost.
+// of the calls it ran, in the order they finished, and the calls it did
+// not run, which must go through the task hub: its budget is spent, the
+// activity is not registered here, the worker is stopping or the work
+// item's lock was lost.
 type localRun func(acts []*sp.TaskMessage) (results []*sp.HistoryEvent, rest []*sp.TaskMessage)
-
-func (p *processor) now() time.Time {
-	if p.clock != nil {
-		return truncateTicks(p.clock())
-	}
-	return truncateTicks(time.Now())
-}
-
-// historyInfo summarises a committed history.
-type historyInfo struct {
-	start       *sp.HistoryEvent
-	executionID string
-	completed   bool
-	status      sp.OrchestrationStatus
-	end         *sp.HistoryEvent // the event that set completed and status
-}
-
-func inspectHistory(hist []*sp.HistoryEvent) historyInfo {
-	var hi historyInfo
-	for _, ev := range hist {
-		switch ev.EventType {
-		case sp.EventExecutionStarted:
-			if hi.start == nil {
-				hi.start = ev
-				if ev.OrchestrationInstance != nil {
-					hi.executionID = ev.OrchestrationInstance.ExecutionID
-				}
-			}
-		case sp.EventExecutionCompleted, sp.EventContinueAsNew:
-			// A Terminated completion overrides an earlier ContinueAsNew;
-			// other later completions are ignored (§7.8).
-			if !hi.completed || (hi.status == sp.StatusContinuedAsNew && ev.OrchestrationStatus == sp.StatusTerminated) {
-				hi.completed, hi.status, hi.end = true, ev.OrchestrationStatus, ev
-				if ev.EventType == sp.EventContinueAsNew {
-					hi.status = sp.StatusContinuedAsNew
-				}
-			}
-		}
-	}
-	return hi
-}
 
 // result is what processing a work item produced.
 type result struct {
@@ -87,12 +47,48 @@ type result struct {
 	exec *execution
 }
 
+// plan is the triage stage's output: what the work item's messages ask of
+// the instance.
+type plan struct {
+	hi historyInfo
+	// newStart starts a new execution (normalised), rewind rewinds the
+	// Failed one; at most one of them is set.
+	newStart *sp.HistoryEvent
+	rewind   *sp.HistoryEvent
+	// rewindOther is a rewind that reached an instance that did not fail.
+	rewindOther bool
+	// events are the other events for the execution that runs.
+	events []*sp.HistoryEvent
+	// rejections answer sub-orchestration starts the instance did not take.
+	rejections []*sp.TaskMessage
+	// replace: the checkpoint replaces the committed history.
+	replace bool
+}
+
+// runs reports whether the plan runs an execution at all.
+func (pl *plan) runs() bool {
+	return pl.newStart != nil || pl.rewind != nil || (pl.hi.start != nil && !pl.hi.completed)
+}
+
+// output is what the episodes of a work item send, and whether their
+// history replaces the committed one.
+type output struct {
+	acts, timers, outbound []*sp.TaskMessage
+	replace                bool
+}
+
+// collect moves the messages the execution produced into o.
+func (o *output) collect(e *execution) {
+	a, t, x := e.takeMessages()
+	o.acts, o.timers, o.outbound = append(o.acts, a...), append(o.timers, t...), append(o.outbound, x...)
+}
+
 // process runs one work item. cached, when non-nil, is a live execution
 // whose history equals wi.History; process owns it from then on. local,
 // when non-nil, runs the activity calls of episodes that make nothing but
 // activity calls in-process, so that the work item goes on with the next
 // episode instead of committing.
-func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, local localRun) (res result) {
+func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, local localRun) result {
 	var e *execution
 	defer func() {
 		// An engine bug must not leave a parked orchestrator goroutine
@@ -107,44 +103,53 @@ func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, loc
 			panic(r)
 		}
 	}()
-	hist := wi.History
-	var hi historyInfo
+	pl := p.triage(wi, cached)
+	if !pl.runs() {
+		if cached != nil {
+			cached.teardown()
+		}
+		return result{checkpoint: p.idleCheckpoint(wi, &pl)}
+	}
+	e, children := p.prepare(wi, &pl, cached)
+	e, out := p.runEpisodes(e, &pl, children, local)
+	return p.checkpoint(wi, e, &out)
+}
+
+// triage is the first stage: it sorts the messages into a start of a new
+// execution, a rewind and ordinary events, dropping stale and unwanted
+// ones, and answers the sub-orchestration starts the instance refuses.
+func (p *processor) triage(wi *sp.OrchestrationWorkItem, cached *execution) plan {
+	var pl plan
 	if cached != nil {
 		// The caller checked that the live execution is exactly at this
 		// history: no need to scan it.
-		hi = historyInfo{start: cached.started, executionID: cached.executionID}
+		pl.hi = cached.historyInfo()
 	} else {
-		hi = inspectHistory(hist)
+		pl.hi = inspectHistory(wi.History)
 	}
+	hi := &pl.hi
 	// A start is taken by an instance without (valid) history, a finished
 	// one (re-created by a client) and one that continued as new beyond
 	// the generation cap.
 	acceptsStart := hi.start == nil || (hi.completed && (hi.status.IsTerminal() || hi.status == sp.StatusContinuedAsNew))
-
-	// Sort the messages: a start of a new execution, a rewind, ordinary
-	// events; stale and unwanted ones are dropped.
-	var newStart *sp.HistoryEvent
-	var rewind *sp.HistoryEvent
 	var rest, droppedStarts []*sp.TaskMessage
-	rewindOther := false // a rewind of an instance that did not fail
 	for _, m := range wi.NewMessages {
 		if m == nil || m.Event == nil {
 			continue
 		}
-		ev := m.Event
-		switch {
+		switch ev := m.Event; {
 		case ev.EventType == sp.EventExecutionStarted:
-			if acceptsStart && newStart == nil && startExecutionID(m) != hi.executionID {
-				newStart = normaliseStart(m, p.now())
+			if acceptsStart && pl.newStart == nil && startExecutionID(m) != hi.executionID {
+				pl.newStart = normaliseStart(m, p.clock.now())
 			} else {
 				droppedStarts = append(droppedStarts, m)
 			}
 		case ev.EventType == sp.EventExecutionRewound:
 			if hi.start != nil && hi.completed && (m.Target.ExecutionID == "" || m.Target.ExecutionID == hi.executionID) {
 				if hi.status == sp.StatusFailed {
-					rewind = ev
+					pl.rewind = ev
 				} else {
-					rewindOther = true
+					pl.rewindOther = true
 				}
 			}
 		default:
@@ -154,432 +159,233 @@ func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, loc
 	// A sub-orchestration start that loses to the execution holding the
 	// instance ID fails the parent's call instead of leaving it waiting.
 	holder := hi.start
-	if newStart != nil {
-		holder = newStart
+	if pl.newStart != nil {
+		holder = pl.newStart
 	}
-	rejections := rejectStarts(droppedStarts, holder, wi.InstanceID, p.now(), p.logger)
+	pl.rejections = rejectStarts(droppedStarts, holder, wi.InstanceID, p.clock.now(), p.logger)
 
 	execID := hi.executionID
-	replace := false
 	switch {
-	case newStart != nil:
-		execID = newStart.OrchestrationInstance.ExecutionID
-		replace = len(hist) > 0
-		rewind = nil
-	case rewind != nil:
-		replace = true
-	case hi.start == nil || hi.completed:
-		// Nothing to run: messages for an instance that never started, or
-		// for one that has finished.
-		if cached != nil {
-			cached.teardown()
-		}
-		if len(wi.NewMessages) > 0 {
-			p.logger.Debug("dropping messages for a missing or finished instance", "instanceId", wi.InstanceID, "count", len(wi.NewMessages))
-		}
-		cp := &sp.OrchestrationCheckpoint{OutboundMessages: rejections}
-		if rewindOther {
-			// A parent being rewound sent this to a child that did not fail
-			// (it was terminated, or completed after all): the parent
-			// dropped the child's outcome from its history and waits for
-			// it again, so tell it once more rather than leave it waiting.
-			if m := notifyParent(hist, hi, wi.InstanceID, p.now()); m != nil {
-				cp.OutboundMessages = append(cp.OutboundMessages, m)
-			}
-		}
-		if hi.start != nil && hi.status.IsTerminal() && (wi.State == nil || wi.State.ExecutionID != hi.executionID || wi.State.RuntimeStatus != hi.status) {
-			// The status row lags the history: a host that crashed (or
-			// failed to write) between committing the final episode's
-			// history and writing the status row left it Pending or
-			// Running, and the redelivery of its messages is the only
-			// chance to repair it.
-			cp.State = finishedState(wi, hi, p.now())
-		}
-		return result{checkpoint: cp}
+	case pl.newStart != nil:
+		execID = pl.newStart.OrchestrationInstance.ExecutionID
+		pl.replace = len(wi.History) > 0
+		pl.rewind = nil
+	case pl.rewind != nil:
+		pl.replace = true
+		return pl // a finished instance takes nothing but the rewind
 	}
-	var events []*sp.HistoryEvent
 	for _, m := range rest {
-		if m.Target.ExecutionID != "" && m.Target.ExecutionID != execID {
-			continue // stale: for another execution
+		if m.Target.ExecutionID == "" || m.Target.ExecutionID == execID {
+			pl.events = append(pl.events, m.Event) // others are stale
 		}
-		if rewind != nil {
-			continue // a finished instance takes nothing but the rewind
-		}
-		events = append(events, m.Event)
 	}
+	return pl
+}
 
-	// Build or reuse the execution.
-	var children []string
-	now := p.now()
-	var preFail *sp.FailureDetails
-	if p.maxDequeue > 0 && wi.DequeueCount > p.maxDequeue {
-		// Poison: the messages keep coming back (the orchestrator or the
-		// engine crashes on them). Fail the instance without running its
-		// code, instead of looping forever.
-		preFail = &sp.FailureDetails{ErrorType: "PoisonMessage", ErrorMessage: fmt.Sprintf(
-			"the instance's messages were delivered %d times (more than MaxDequeueCount %d) without being processed; the instance was failed to stop the loop",
-			wi.DequeueCount, p.maxDequeue), IsNonRetriable: true}
+// idleCheckpoint is the checkpoint of a work item that runs nothing: its
+// messages are for an instance that never started, or for one that has
+// finished.
+func (p *processor) idleCheckpoint(wi *sp.OrchestrationWorkItem, pl *plan) *sp.OrchestrationCheckpoint {
+	hi := pl.hi
+	if len(wi.NewMessages) > 0 {
+		p.logger.Debug("dropping messages for a missing or finished instance", "instanceId", wi.InstanceID, "count", len(wi.NewMessages))
 	}
-	if cached != nil && (newStart != nil || rewind != nil || preFail != nil) {
+	cp := &sp.OrchestrationCheckpoint{OutboundMessages: pl.rejections}
+	if pl.rewindOther {
+		// A parent being rewound sent this to a child that did not fail (it
+		// was terminated, or completed after all): the parent dropped the
+		// child's outcome from its history and waits for it again, so tell
+		// it once more rather than leave it waiting.
+		if m := notifyParent(wi.History, hi, wi.InstanceID, p.clock.now()); m != nil {
+			cp.OutboundMessages = append(cp.OutboundMessages, m)
+		}
+	}
+	if hi.start != nil && hi.status.IsTerminal() && (wi.State == nil || wi.State.ExecutionID != hi.executionID || wi.State.RuntimeStatus != hi.status) {
+		// The status row lags the history: a host that crashed (or failed
+		// to write) between committing the final episode's history and
+		// writing the status row left it Pending or Running, and the
+		// redelivery of its messages is the only chance to repair it.
+		cp.State = finishedState(wi, hi, p.clock.now())
+	}
+	return cp
+}
+
+// prepare is the second stage: it builds the execution the plan runs,
+// replayed up to the committed history — a fresh one for a new execution,
+// one replayed over the rewound history (returning the failed children to
+// rewind too), the cached one, or one replayed from history.
+func (p *processor) prepare(wi *sp.OrchestrationWorkItem, pl *plan, cached *execution) (e *execution, children []string) {
+	defer func() {
+		// A new execution is not the caller's to tear down yet.
+		if r := recover(); r != nil {
+			if e != nil && e != cached {
+				e.teardown()
+			}
+			panic(r)
+		}
+	}()
+	preFail := p.poison(wi)
+	if cached != nil && (pl.newStart != nil || pl.rewind != nil || preFail != nil) {
 		cached.teardown()
 		cached = nil
 	}
 	switch {
-	case newStart != nil:
-		e = p.newExecution(newStart.Name, wi.InstanceID, preFail)
-		if hi.completed && hi.status == sp.StatusContinuedAsNew && wi.State != nil {
-			e.customStatus = wi.State.CustomStatus // the generation cap's hand-over
+	case pl.newStart != nil:
+		e = p.newExecution(pl.newStart.Name, wi.InstanceID, preFail)
+		if pl.hi.completed && pl.hi.status == sp.StatusContinuedAsNew && wi.State != nil {
+			e.inheritCustomStatus(wi.State.CustomStatus) // the generation cap's hand-over
 		}
-	case rewind != nil:
-		var filtered []*sp.HistoryEvent
-		filtered, children = rewindHistory(hist)
-		e = p.newExecution(hi.start.Name, wi.InstanceID, preFail)
-		for _, ev := range filtered {
-			e.apply(ev, true)
-		}
+	case pl.rewind != nil:
+		var kept []*sp.HistoryEvent
+		kept, children = rewindHistory(wi.History)
+		e = p.newExecution(pl.hi.start.Name, wi.InstanceID, preFail)
+		e.replay(kept)
 	case cached != nil:
 		e = cached
 	default:
-		e = p.newExecution(hi.start.Name, wi.InstanceID, preFail)
+		e = p.newExecution(pl.hi.start.Name, wi.InstanceID, preFail)
 		// A custom status carried over by ContinueAsNew lives only in the
 		// status row; start from it so that a replay ends where a cached
 		// execution would (the code's own SetCustomStatus calls replay on
 		// top of it).
-		if wi.State != nil && wi.State.ExecutionID == hi.executionID {
-			e.customStatus = wi.State.CustomStatus
+		if wi.State != nil && wi.State.ExecutionID == pl.hi.executionID {
+			e.inheritCustomStatus(wi.State.CustomStatus)
 		}
-		for _, ev := range hist {
-			e.apply(ev, true)
-		}
+		e.replay(wi.History)
 	}
+	return e, children
+}
 
-	// The episode.
-	e.apply(&sp.HistoryEvent{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: now}, false)
-	if newStart != nil {
-		e.apply(newStart, false)
+// poison returns the failure of a work item whose messages keep coming back
+// (the orchestrator or the engine crashes on them), so that the instance is
+// failed without running its code instead of looping forever; nil
+// otherwise.
+func (p *processor) poison(wi *sp.OrchestrationWorkItem) *sp.FailureDetails {
+	if p.maxDequeue <= 0 || wi.DequeueCount <= p.maxDequeue {
+		return nil
 	}
-	if rewind != nil {
-		e.apply(rewind.Clone(), false)
-	}
-	for _, ev := range events {
-		e.apply(ev, false)
-	}
-	e.endEpisode()
+	return &sp.FailureDetails{ErrorType: "PoisonMessage", IsNonRetriable: true, ErrorMessage: fmt.Sprintf(
+		"the instance's messages were delivered %d times (more than MaxDequeueCount %d) without being processed; the instance was failed to stop the loop",
+		wi.DequeueCount, p.maxDequeue)}
+}
 
-	var acts, timers []*sp.TaskMessage
-	outbound := rejections
+// runEpisodes is the third stage: the work item's first episode (its new
+// events), then the follow-up episodes the same work item runs — those fed
+// by in-process activities and the next ContinueAsNew generations. It
+// returns the execution that is current at the end.
+func (p *processor) runEpisodes(e *execution, pl *plan, children []string, local localRun) (*execution, output) {
+	now := p.clock.now()
+	e.beginEpisode(now)
+	if pl.newStart != nil {
+		e.applyNew(pl.newStart)
+	}
+	if pl.rewind != nil {
+		e.applyNew(pl.rewind.Clone())
+	}
+	for _, ev := range pl.events {
+		e.applyNew(ev)
+	}
+	e.endEpisode(p.clock.now())
+
+	out := output{outbound: pl.rejections, replace: pl.replace}
 	for _, child := range children {
-		outbound = append(outbound, &sp.TaskMessage{Target: sp.OrchestrationInstance{InstanceID: child},
-			Event: &sp.HistoryEvent{EventType: sp.EventExecutionRewound, EventID: -1, Timestamp: now, Reason: rewind.Reason}})
+		out.outbound = append(out.outbound, &sp.TaskMessage{Target: sp.OrchestrationInstance{InstanceID: child},
+			Event: sp.NewExecutionRewoundEvent(now, pl.rewind.Reason)})
 	}
-	e, replace, acts, timers, outbound = p.continueRunning(e, local, replace, acts, timers, outbound)
+	for gen := 0; ; gen++ {
+		p.runLocalEpisodes(e, local, &out)
+		if !e.continuedAsNew() {
+			return e, out
+		}
+		// ContinueAsNew: messages for the old execution's activities and
+		// timers would be stale; drop them.
+		out.acts, out.timers = nil, nil
+		out.replace = true
+		start := e.nextStart(p.clock.now())
+		if gen+1 >= maxGenerationsPerWorkItem {
+			// Commit this generation as ContinuedAsNew and let a message
+			// to self start the next one.
+			out.outbound = append(out.outbound, e.handOver(start)...)
+			return e, out
+		}
+		e = p.nextGeneration(e, start)
+	}
+}
 
-	cp := &sp.OrchestrationCheckpoint{ReplaceHistory: replace, ActivityMessages: acts, TimerMessages: timers, OutboundMessages: outbound}
-	newEvents := e.history
-	if !replace {
-		newEvents = e.history[len(hist):]
+// runLocalEpisodes collects the messages of the episode just run and, while
+// it made nothing but activity calls that local runs in-process, runs the
+// next episode with their results.
+func (p *processor) runLocalEpisodes(e *execution, local localRun, out *output) {
+	for i := 0; ; i++ {
+		a, t, o := e.takeMessages()
+		out.timers, out.outbound = append(out.timers, t...), append(out.outbound, o...)
+		if local == nil || e.finished() || len(t) > 0 || len(o) > 0 || len(a) == 0 || i >= maxLocalEpisodes {
+			out.acts = append(out.acts, a...)
+			return
+		}
+		results, rest := local(a)
+		// Calls not run here keep their TaskScheduled events (already in
+		// history) and go through the task hub; their results arrive as
+		// messages like those of any queued activity.
+		out.acts = append(out.acts, rest...)
+		if len(results) == 0 {
+			return
+		}
+		// The results of the calls run here make the next episode.
+		e.beginEpisode(p.clock.now())
+		for _, r := range results {
+			e.applyNew(r)
+		}
+		e.endEpisode(p.clock.now())
+		if len(rest) > 0 {
+			// Out of budget (or some calls must be queued): commit now,
+			// with whatever this last episode decided.
+			out.collect(e)
+			return
+		}
 	}
-	cp.NewEvents = make([]*sp.HistoryEvent, len(newEvents))
-	for i, ev := range newEvents {
-		cp.NewEvents[i] = ev.Clone()
+}
+
+// nextGeneration tears down an execution that continued as new and runs
+// the first episode of its successor, which start begins.
+func (p *processor) nextGeneration(prev *execution, start *sp.HistoryEvent) *execution {
+	carry, custom := prev.carriedOver()
+	prev.teardown()
+	next := p.newExecution(start.Name, start.OrchestrationInstance.InstanceID, nil)
+	next.inheritCustomStatus(custom)
+	next.beginEpisode(start.Timestamp)
+	next.applyNew(start)
+	for _, ev := range carry {
+		next.applyNew(ev)
 	}
-	cp.State = e.state(p.now())
-	if e.done {
+	next.endEpisode(p.clock.now())
+	return next
+}
+
+// checkpoint is the last stage: it renders the new history, messages and
+// status row, and hands the execution back while it still runs.
+func (p *processor) checkpoint(wi *sp.OrchestrationWorkItem, e *execution, out *output) result {
+	from := len(wi.History)
+	if out.replace {
+		from = 0
+	}
+	cp := &sp.OrchestrationCheckpoint{
+		NewEvents:        e.cloneEventsFrom(from),
+		ReplaceHistory:   out.replace,
+		ActivityMessages: out.acts,
+		TimerMessages:    out.timers,
+		OutboundMessages: out.outbound,
+		State:            e.state(p.clock.now()),
+	}
+	if e.finished() {
 		e.teardown()
 		return result{checkpoint: cp}
 	}
 	return result{checkpoint: cp, exec: e}
 }
 
-// continueRunning runs follow-up episodes inside the same work item: the
-// in-process activity loop and ContinueAsNew generations.
-func (p *processor) continueRunning(e *execution, local localRun, replace bool, acts, timers, outbound []*sp.TaskMessage) (*execution, bool, []*sp.TaskMessage, []*sp.TaskMessage, []*sp.TaskMessage) {
-	for gen := 0; ; gen++ {
-		for i := 0; ; i++ {
-			a, t, o := e.takeMessages()
-			timers, outbound = append(timers, t...), append(outbound, o...)
-			if local == nil || e.done || len(t) > 0 || len(o) > 0 || len(a) == 0 || i >= maxLocalEpisodes {
-				acts = append(acts, a...)
-				break
-			}
-			results, rest := local(a)
-			// Calls not run here keep their TaskScheduled events (already
-			// in history) and go through the task hub; their results
-			// arrive as messages like those of any queued activity.
-			acts = append(acts, rest...)
-			if len(results) == 0 {
-				break
-			}
-			// The results of the calls run here make the next episode.
-			e.apply(&sp.HistoryEvent{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: p.now()}, false)
-			for _, r := range results {
-				e.apply(r, false)
-			}
-			e.endEpisode()
-			if len(rest) > 0 {
-				// Out of budget (or some calls must be queued): commit
-				// now, with whatever this last episode decided.
-				a, t, o := e.takeMessages()
-				acts, timers, outbound = append(acts, a...), append(timers, t...), append(outbound, o...)
-				break
-			}
-		}
-		if !e.done || e.status != sp.StatusContinuedAsNew {
-			return e, replace, acts, timers, outbound
-		}
-		// ContinueAsNew: messages for the old execution's activities and
-		// timers would be stale; drop them.
-		acts, timers = nil, nil
-		start := &sp.HistoryEvent{EventType: sp.EventExecutionStarted, EventID: -1, Timestamp: p.now(),
-			Name: e.name, Version: e.started.Version, Input: e.output,
-			OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: newExecutionID()},
-			Generation:            e.started.Generation}
-		if e.can != nil && e.can.version != "" {
-			start.Version = e.can.version
-		}
-		start.ParentInstance = e.started.ParentInstance
-		start.Tags = maps.Clone(e.started.Tags)
-		if gen+1 >= maxGenerationsPerWorkItem {
-			// Commit this generation as ContinuedAsNew and let a message
-			// to self start the next one.
-			outbound = append(outbound, &sp.TaskMessage{Event: start, Target: *start.OrchestrationInstance})
-			for _, ev := range e.carryOver {
-				outbound = append(outbound, &sp.TaskMessage{Event: ev, Target: *start.OrchestrationInstance})
-			}
-			return e, true, acts, timers, outbound
-		}
-		carry, custom := e.carryOver, e.customStatus
-		e.teardown()
-		next := p.newExecution(e.name, e.instanceID, nil)
-		next.customStatus = custom
-		e = next
-		replace = true
-		e.apply(&sp.HistoryEvent{EventType: sp.EventOrchestratorStarted, EventID: -1, Timestamp: start.Timestamp}, false)
-		e.apply(start, false)
-		for _, ev := range carry {
-			e.apply(ev, false)
-		}
-		e.endEpisode()
-	}
-}
-
 // newExecution prepares an execution of the named orchestrator; with
 // preFail set it fails at its ExecutionStarted without running any code.
 func (p *processor) newExecution(name, instanceID string, preFail *sp.FailureDetails) *execution {
-	e := newExecution(p.lookup(name), p.logger)
-	e.instanceID = instanceID
-	e.preFail = preFail
-	return e
-}
-
-// startExecutionID returns the execution a start message begins.
-func startExecutionID(m *sp.TaskMessage) string {
-	if oi := m.Event.OrchestrationInstance; oi != nil && oi.ExecutionID != "" {
-		return oi.ExecutionID
-	}
-	return m.Target.ExecutionID
-}
-
-// normaliseStart copies a start event and fills what a sloppy sender left
-// out: the instance, an execution ID, a timestamp.
-func normaliseStart(m *sp.TaskMessage, now time.Time) *sp.HistoryEvent {
-	ev := m.Event.Clone()
-	ev.EventID = -1
-	if ev.OrchestrationInstance == nil {
-		ev.OrchestrationInstance = &sp.OrchestrationInstance{}
-	}
-	if ev.OrchestrationInstance.InstanceID == "" {
-		ev.OrchestrationInstance.InstanceID = m.Target.InstanceID
-	}
-	if ev.OrchestrationInstance.ExecutionID == "" {
-		ev.OrchestrationInstance.ExecutionID = m.Target.ExecutionID
-	}
-	if ev.OrchestrationInstance.ExecutionID == "" {
-		ev.OrchestrationInstance.ExecutionID = newExecutionID()
-	}
-	if ev.Timestamp.IsZero() {
-		ev.Timestamp = now
-	}
-	ev.Timestamp = truncateTicks(ev.Timestamp)
-	return ev
-}
-
-// rewindHistory removes a Failed execution's failures from its history:
-// failed activity calls (TaskScheduled and TaskFailed), whole retry chains
-// that ended in failure (attempts and retry timers), the
-// SubOrchestrationInstanceFailed notices (the children are rewound
-// themselves; their SubOrchestrationInstanceCreated events stay, so the
-// parent re-attaches to their completion) and the Failed completion. It
-// returns the filtered history and the failed children's instance IDs.
-//
-// Like Durable Functions, it assumes the failures ended the orchestration:
-// a failure the orchestrator caught and moved past is re-run too, and the
-// decisions it made afterwards then no longer line up with history.
-func rewindHistory(hist []*sp.HistoryEvent) ([]*sp.HistoryEvent, []string) {
-	failedTasks := map[int]bool{}
-	failedSubs := map[int]bool{}
-	chainOf := map[int]string{} // action id -> retry chain
-	chainOK := map[string]bool{}
-	for _, ev := range hist {
-		switch ev.EventType {
-		case sp.EventTaskScheduled, sp.EventTimerCreated, sp.EventSubOrchestrationInstanceCreated:
-			if c, ok := ev.Tags[retryChainTag]; ok {
-				chainOf[ev.EventID] = c
-			}
-		case sp.EventTaskFailed:
-			failedTasks[ev.TaskScheduledID] = true
-		case sp.EventSubOrchestrationInstanceFailed:
-			failedSubs[ev.TaskScheduledID] = true
-		}
-	}
-	for _, ev := range hist {
-		if ev.EventType == sp.EventTaskCompleted || ev.EventType == sp.EventSubOrchestrationInstanceCompleted {
-			if c, ok := chainOf[ev.TaskScheduledID]; ok {
-				chainOK[c] = true
-			}
-		}
-	}
-	// A retry chain that ended in success stays as it is; one that
-	// failed goes as a whole.
-	inFailedChain := func(id int) bool {
-		c, ok := chainOf[id]
-		return ok && !chainOK[c]
-	}
-	inOKChain := func(id int) bool {
-		c, ok := chainOf[id]
-		return ok && chainOK[c]
-	}
-	var children []string
-	out := make([]*sp.HistoryEvent, 0, len(hist))
-	for _, ev := range hist {
-		switch ev.EventType {
-		case sp.EventExecutionCompleted:
-			continue
-		case sp.EventTaskFailed:
-			if !inOKChain(ev.TaskScheduledID) {
-				continue
-			}
-		case sp.EventTaskScheduled:
-			if (failedTasks[ev.EventID] && !inOKChain(ev.EventID)) || inFailedChain(ev.EventID) {
-				continue
-			}
-		case sp.EventTimerCreated:
-			if inFailedChain(ev.EventID) {
-				continue
-			}
-		case sp.EventTimerFired:
-			if inFailedChain(ev.TimerID) {
-				continue
-			}
-		case sp.EventSubOrchestrationInstanceFailed:
-			if !inOKChain(ev.TaskScheduledID) {
-				continue
-			}
-		case sp.EventSubOrchestrationInstanceCreated:
-			if inFailedChain(ev.EventID) {
-				continue
-			}
-			if failedSubs[ev.EventID] && !inOKChain(ev.EventID) {
-				children = append(children, ev.InstanceID)
-			}
-		}
-		out = append(out, ev)
-	}
-	return out, children
-}
-
-// rejectStarts handles the ExecutionStarted messages an instance did not
-// take. Redeliveries of the start of the execution holding the ID, and
-// starts re-sent by the parent call that started it (an episode re-run
-// after a crash before its commit), are duplicates and dropped. A
-// sub-orchestration start from any other caller would leave that caller
-// waiting forever for a child that never runs: it gets a
-// SubOrchestrationInstanceFailed instead, as Durable Functions fails a
-// sub-orchestration call whose instance ID is in use.
-func rejectStarts(dropped []*sp.TaskMessage, holder *sp.HistoryEvent, instanceID string, now time.Time, log *slog.Logger) []*sp.TaskMessage {
-	var out []*sp.TaskMessage
-	for _, m := range dropped {
-		ev := m.Event
-		pi := ev.ParentInstance
-		if holder == nil || pi == nil || pi.OrchestrationInstance == nil || pi.OrchestrationInstance.InstanceID == "" ||
-			(holder.OrchestrationInstance != nil && startExecutionID(m) == holder.OrchestrationInstance.ExecutionID) ||
-			sameParentCall(pi, holder.ParentInstance) {
-			log.Debug("dropping duplicate ExecutionStarted", "instanceId", instanceID)
-			continue
-		}
-		fd := &sp.FailureDetails{ErrorType: "OrchestrationAlreadyExists", IsNonRetriable: true, ErrorMessage: fmt.Sprintf(
-			"sub-orchestration '%s' cannot start: an orchestration with instance ID '%s' ('%s') is already running",
-			ev.Name, instanceID, holder.Name)}
-		log.Info("rejecting a sub-orchestration start for a running instance", "instanceId", instanceID,
-			"parentInstanceId", pi.OrchestrationInstance.InstanceID)
-		out = append(out, &sp.TaskMessage{Target: *pi.OrchestrationInstance, Event: &sp.HistoryEvent{
-			EventType: sp.EventSubOrchestrationInstanceFailed, EventID: -1, Timestamp: now,
-			TaskScheduledID: pi.TaskScheduleID, Reason: fd.ErrorMessage, FailureDetails: fd}})
-	}
-	return out
-}
-
-// sameParentCall reports whether two ParentInstance records name the same
-// call of the same parent execution.
-func sameParentCall(a, b *sp.ParentInstance) bool {
-	if a == nil || b == nil || a.OrchestrationInstance == nil || b.OrchestrationInstance == nil {
-		return false
-	}
-	return *a.OrchestrationInstance == *b.OrchestrationInstance && a.TaskScheduleID == b.TaskScheduleID
-}
-
-// notifyParent rebuilds the completion notice a finished sub-orchestration
-// sent its parent, from the child's committed history (nil when it has no
-// parent).
-func notifyParent(hist []*sp.HistoryEvent, hi historyInfo, instanceID string, now time.Time) *sp.TaskMessage {
-	if hi.start == nil || hi.start.ParentInstance == nil || hi.start.ParentInstance.OrchestrationInstance == nil {
-		return nil
-	}
-	var done *sp.HistoryEvent
-	for _, ev := range hist {
-		if ev.EventType == sp.EventExecutionCompleted && done == nil {
-			done = ev
-		}
-	}
-	if done == nil {
-		return nil
-	}
-	return parentNotice(hi.start.ParentInstance, done.OrchestrationStatus, done.Result, done.FailureDetails, hi.start.Name, instanceID, now)
-}
-
-// finishedState rebuilds the status row of a finished execution from its
-// history. The custom status is not in history: it is kept from the
-// work item's State when that is of the same execution.
-func finishedState(wi *sp.OrchestrationWorkItem, hi historyInfo, now time.Time) *sp.OrchestrationState {
-	s := hi.start
-	st := &sp.OrchestrationState{
-		InstanceID:      wi.InstanceID,
-		ExecutionID:     hi.executionID,
-		Name:            s.Name,
-		Version:         s.Version,
-		RuntimeStatus:   hi.status,
-		CreatedTime:     s.Timestamp,
-		LastUpdatedTime: now,
-		CompletedTime:   now,
-		Input:           s.Input,
-		Generation:      s.Generation,
-	}
-	if s.ScheduledStartTime != nil {
-		st.ScheduledStartTime = *s.ScheduledStartTime
-	}
-	if len(s.Tags) > 0 {
-		st.Tags = maps.Clone(s.Tags)
-	}
-	if hi.end != nil {
-		st.Output = hi.end.Result
-		st.CompletedTime = hi.end.Timestamp
-		if hi.end.FailureDetails != nil {
-			fd := *hi.end.FailureDetails
-			st.FailureDetails = &fd
-		}
-	}
-	if wi.State != nil && wi.State.ExecutionID == hi.executionID {
-		st.CustomStatus = wi.State.CustomStatus
-	}
-	return st
+	return newExecution(p.lookup(name), p.logger).forInstance(instanceID, preFail)
 }

@@ -64,6 +64,13 @@ func (f Field) String() string {
 // Fold applies opts (nil entries are skipped) and fails, naming them, when
 // some do not apply to call (for example "CallActivity").
 func Fold[O ~func(*Settings)](call string, accepts Field, opts []O) (Settings, error) {
+	if len(opts) == 0 {
+		return Settings{}, nil // the common case, without allocating
+	}
+	return fold(call, accepts, opts)
+}
+
+func fold[O ~func(*Settings)](call string, accepts Field, opts []O) (Settings, error) {
 	var s Settings
 	for _, o := range opts {
 		if o != nil {

@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	sp "github.com/funchost/funchost/storageprovider"
+)
+
+// The coroutine hand-off between the engine and the orchestrator
+// goroutine: exactly one of them runs at a time.
+
+// run lets the orchestrator goroutine run until it awaits an incomplete
+// task or returns. Only the engine side calls it.
+func (e *execution) run() {
+	if e.exited {
+		return
+	}
+	e.resumeCh <- struct{}{}
+	<-e.yieldCh
+	if e.misuse != nil && !e.done {
+		e.failMisuse()
+		return
+	}
+	if e.returned && !e.done {
+		e.completeFromReturn()
+	}
+}
+
+// await is called on the orchestrator goroutine: it hands control back to
+// the engine until t completes, and leaves through runtime.Goexit when the
+// execution is torn down meanwhile.
+func (e *execution) await(t *task) bool {
+	for !t.done {
+		if e.killed {
+			// Await from a deferred call while the execution is being torn
+			// down: the engine no longer listens, so do not block.
+			return false
+		}
+		e.awaiting = t
+		e.yieldCh <- struct{}{}
+		<-e.resumeCh
+		if e.killed {
+			runtime.Goexit()
+		}
+	}
+	e.awaiting = nil
+	return true
+}
+
+// main is the orchestrator goroutine.
+func (e *execution) main(ctx *orchestrationContext) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.returned = true
+			e.retPanic = &sp.FailureDetails{ErrorType: "panic", ErrorMessage: fmt.Sprint(r), StackTrace: string(debug.Stack())}
+		}
+		e.exited = true
+		e.awaiting = nil
+		e.yieldCh <- struct{}{}
+	}()
+	<-e.resumeCh
+	if e.killed {
+		return
+	}
+	out, err := e.orch(ctx)
+	e.returned, e.retOut, e.retErr = true, out, err
+}
+
+// start launches the orchestrator goroutine and runs it to its first
+// await.
+func (e *execution) start() {
+	if e.goStarted {
+		return
+	}
+	e.goStarted = true
+	go e.main(&orchestrationContext{e: e})
+	e.run()
+}
+
+// teardown ends a parked orchestrator goroutine. It is idempotent.
+func (e *execution) teardown() {
+	if !e.goStarted || e.exited {
+		return
+	}
+	e.killed = true
+	e.resumeCh <- struct{}{}
+	<-e.yieldCh
+}
+
+// resumeIfReady runs the orchestrator when the task it awaits completed.
+func (e *execution) resumeIfReady() {
+	for !e.done && e.awaiting != nil && e.awaiting.done {
+		e.run()
+	}
+}
