@@ -25,6 +25,9 @@
 // the sentinel errors of this package (ErrInstanceExists,
 // ErrInstanceNotFound, …); test them with errors.Is.
 //
+// Package bindingstest unit-tests orchestrators without storage: the real
+// engine on an in-memory task hub, stubbed activities and a fake clock.
+//
 // A sequence of activities:
 //
 //	func HelloSequence(ctx bindings.OrchestrationContext) (any, error) {
