@@ -168,7 +168,7 @@ func (h *TaskHub) markReady(inst *instance, t time.Time) {
 	}
 	inst.inReady = true
 	h.ready.push(inst)
-	h.signal(&h.orchWait)
+	h.orchWait.WakeFirst()
 }
 
 // forgetIfEmpty drops the entry of an instance that has no row and no

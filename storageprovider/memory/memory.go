@@ -16,6 +16,7 @@ import (
 	"time"
 
 	sp "github.com/funchost/funchost/storageprovider"
+	"github.com/funchost/funchost/storageprovider/internal/waitq"
 )
 
 // Options configure a TaskHub. Zero values select the defaults.
@@ -49,8 +50,8 @@ type TaskHub struct {
 	instances map[string]*instance
 	ready     fifo[*instance]     // instances with deliverable messages, unlocked
 	acts      fifo[*activityItem] // activity items ready for a worker
-	orchWait  []chan struct{}     // waiting LockNextOrchestrationWorkItem calls
-	actWait   []chan struct{}     // waiting LockNextActivityWorkItem calls
+	orchWait  waitq.Queue         // waiting LockNextOrchestrationWorkItem calls
+	actWait   waitq.Queue         // waiting LockNextActivityWorkItem calls
 	timers    timerHeap           // future events
 	alarm     *time.Timer         // fires at timers[0].at
 	alarmAt   time.Time           // zero when the alarm is not armed
@@ -179,7 +180,7 @@ func (h *TaskHub) Stop(ctx context.Context) error {
 	if !h.stopped {
 		h.stopped = true
 		close(h.stopCh)
-		h.orchWait, h.actWait = nil, nil
+		h.orchWait, h.actWait = waitq.Queue{}, waitq.Queue{}
 		if h.alarm != nil {
 			h.alarm.Stop()
 		}
@@ -190,56 +191,6 @@ func (h *TaskHub) Stop(ctx context.Context) error {
 
 func (h *TaskHub) closedErr() error {
 	return fmt.Errorf("memory task hub %q: %w", h.opts.Name, sp.ErrTaskHubClosed)
-}
-
-// wait blocks until signalled through a fresh channel registered in list,
-// ctx ends or the hub stops. It is entered with h.mu held and returns with
-// h.mu held.
-func (h *TaskHub) wait(ctx context.Context, list *[]chan struct{}) error {
-	ch := make(chan struct{}, 1)
-	*list = append(*list, ch)
-	stop := h.stopCh
-	h.mu.Unlock()
-	select {
-	case <-ch:
-		h.mu.Lock()
-		return nil
-	case <-stop:
-		h.mu.Lock()
-		return h.closedErr()
-	case <-ctx.Done():
-		h.mu.Lock()
-		if !removeWaiter(list, ch) {
-			// We were signalled at the same moment: pass the wake-up on so
-			// the work is not stranded.
-			h.signal(list)
-		}
-		return ctx.Err()
-	}
-}
-
-func removeWaiter(list *[]chan struct{}, ch chan struct{}) bool {
-	for i, c := range *list {
-		if c == ch {
-			copy((*list)[i:], (*list)[i+1:])
-			(*list)[len(*list)-1] = nil
-			*list = (*list)[:len(*list)-1]
-			return true
-		}
-	}
-	return false
-}
-
-// signal wakes the longest-waiting caller on list, if any.
-func (h *TaskHub) signal(list *[]chan struct{}) {
-	if len(*list) == 0 {
-		return
-	}
-	ch := (*list)[0]
-	copy(*list, (*list)[1:])
-	(*list)[len(*list)-1] = nil
-	*list = (*list)[:len(*list)-1]
-	ch <- struct{}{}
 }
 
 // errInvalid builds an argument error.

@@ -2,11 +2,13 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	sp "github.com/funchost/funchost/storageprovider"
+	"github.com/funchost/funchost/storageprovider/internal/waitq"
 )
 
 // LockNextOrchestrationWorkItem hands out all pending messages of the
@@ -21,9 +23,9 @@ func (h *TaskHub) LockNextOrchestrationWorkItem(ctx context.Context) (*sp.Orches
 	return lockNext(ctx, h, &h.orchWait, h.takeOrchLocked)
 }
 
-// lockNext takes a work item with take (called with h.mu held), waiting on
-// list until there is one, ctx ends or the hub stops.
-func lockNext[W any](ctx context.Context, h *TaskHub, list *[]chan struct{}, take func() *W) (*W, error) {
+// lockNext takes a work item with take (called with h.mu held), waiting in
+// q until there is one, ctx ends or the hub stops.
+func lockNext[W any](ctx context.Context, h *TaskHub, q *waitq.Queue, take func() *W) (*W, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -36,7 +38,10 @@ func lockNext[W any](ctx context.Context, h *TaskHub, list *[]chan struct{}, tak
 		if wi := take(); wi != nil {
 			return wi, nil
 		}
-		if err := h.wait(ctx, list); err != nil {
+		if err := q.Wait(ctx, &h.mu, h.stopCh); err != nil {
+			if errors.Is(err, waitq.ErrStopped) {
+				return nil, h.closedErr()
+			}
 			return nil, err
 		}
 	}
@@ -281,7 +286,7 @@ func (h *TaskHub) AbandonOrchestrationWorkItem(ctx context.Context, wi *sp.Orche
 func (h *TaskHub) queueActivity(item *activityItem) {
 	item.queued = true
 	h.acts.push(item)
-	h.signal(&h.actWait)
+	h.actWait.WakeFirst()
 }
 
 // LockNextActivityWorkItem hands out the oldest queued activity message.
@@ -431,6 +436,6 @@ func (h *TaskHub) Stats() Stats {
 		}
 	})
 	s.ScheduledTimers = len(h.timers)
-	s.Waiters = len(h.orchWait) + len(h.actWait)
+	s.Waiters = h.orchWait.Len() + h.actWait.Len()
 	return s
 }
