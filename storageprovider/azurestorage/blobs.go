@@ -15,14 +15,21 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 )
 
-// uploadLarge stores data gzipped as blob name in the large-messages
-// container.
-func (h *TaskHub) uploadLarge(ctx context.Context, name string, data []byte) error {
+// largeStore is the large-messages container: payloads too big for a
+// queue message or a table column, stored as gzip blobs under the
+// sanitized instance ID (see docs/storage-layout.md, "Large payloads").
+type largeStore struct {
+	c    *container.Client
+	name string // the container's name, as it appears in blob URLs
+}
+
+// upload stores data gzipped as blob name.
+func (b *largeStore) upload(ctx context.Context, name string, data []byte) error {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	zw.Write(data)
 	zw.Close()
-	_, err := h.large.NewBlockBlobClient(name).UploadBuffer(ctx, buf.Bytes(), &blockblob.UploadBufferOptions{
+	_, err := b.c.NewBlockBlobClient(name).UploadBuffer(ctx, buf.Bytes(), &blockblob.UploadBufferOptions{
 		HTTPHeaders: &blob.HTTPHeaders{BlobContentEncoding: to.Ptr("gzip"), BlobContentType: to.Ptr("application/json")},
 	})
 	if err != nil {
@@ -31,9 +38,9 @@ func (h *TaskHub) uploadLarge(ctx context.Context, name string, data []byte) err
 	return nil
 }
 
-// downloadLarge reads and un-gzips a blob of the large-messages container.
-func (h *TaskHub) downloadLarge(ctx context.Context, name string) ([]byte, error) {
-	resp, err := h.large.NewBlobClient(name).DownloadStream(ctx, nil)
+// download reads and un-gzips a blob.
+func (b *largeStore) download(ctx context.Context, name string) ([]byte, error) {
+	resp, err := b.c.NewBlobClient(name).DownloadStream(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("azurestorage: downloading blob %s: %w", name, err)
 	}
@@ -56,12 +63,12 @@ func (h *TaskHub) downloadLarge(ctx context.Context, name string) ([]byte, error
 	return data, nil
 }
 
-// largeBlobURL is the URL stored in an Instances row for an offloaded value.
-func (h *TaskHub) largeBlobURL(name string) string { return h.large.NewBlobClient(name).URL() }
+// url is the URL stored in an Instances row for an offloaded value.
+func (b *largeStore) url(name string) string { return b.c.NewBlobClient(name).URL() }
 
-// blobNameFromURL extracts the blob name from a URL of the large-messages
-// container ("" if the URL points elsewhere).
-func (h *TaskHub) blobNameFromURL(u string) string {
+// nameFromURL extracts the blob name from a URL of this container ("" if
+// the URL points elsewhere).
+func (b *largeStore) nameFromURL(u string) string {
 	pu, err := url.Parse(u)
 	if err != nil {
 		return ""
@@ -70,7 +77,7 @@ func (h *TaskHub) blobNameFromURL(u string) string {
 	if err != nil {
 		path = pu.Path
 	}
-	marker := "/" + h.names.largeContainer + "/"
+	marker := "/" + b.name + "/"
 	i := strings.Index(path, marker)
 	if i < 0 {
 		return ""
@@ -78,10 +85,9 @@ func (h *TaskHub) blobNameFromURL(u string) string {
 	return path[i+len(marker):]
 }
 
-// deleteBlobsWithPrefix deletes every blob of the large-messages container
-// whose name starts with prefix.
-func (h *TaskHub) deleteBlobsWithPrefix(ctx context.Context, prefix string) error {
-	pager := h.large.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &prefix})
+// deleteWithPrefix deletes every blob whose name starts with prefix.
+func (b *largeStore) deleteWithPrefix(ctx context.Context, prefix string) error {
+	pager := b.c.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &prefix})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
@@ -90,8 +96,8 @@ func (h *TaskHub) deleteBlobsWithPrefix(ctx context.Context, prefix string) erro
 			}
 			return err
 		}
-		for _, b := range page.Segment.BlobItems {
-			if _, err := h.large.NewBlobClient(*b.Name).Delete(ctx, nil); err != nil && !isNotFound(err) {
+		for _, item := range page.Segment.BlobItems {
+			if _, err := b.c.NewBlobClient(*item.Name).Delete(ctx, nil); err != nil && !isNotFound(err) {
 				return err
 			}
 		}
@@ -101,14 +107,14 @@ func (h *TaskHub) deleteBlobsWithPrefix(ctx context.Context, prefix string) erro
 
 // offloadHistoryColumns moves string columns over the table limit to
 // blobs, leaving "" and a sibling "<Column>BlobName".
-func (h *TaskHub) offloadHistoryColumns(ctx context.Context, e entity, instanceKey string) error {
+func (b *largeStore) offloadHistoryColumns(ctx context.Context, e entity, instanceKey string) error {
 	for _, col := range largeHistoryColumns {
 		s := e.str(col)
 		if utf16Bytes(s) <= tablePropertyLimit {
 			continue
 		}
 		name := fmt.Sprintf("%s/history-%s-%s-%s-%s.json.gz", instanceKey, e.str("RowKey"), e.str("EventType"), newActivityID()[:8], col)
-		if err := h.uploadLarge(ctx, name, []byte(s)); err != nil {
+		if err := b.upload(ctx, name, []byte(s)); err != nil {
 			return err
 		}
 		e[col] = ""
@@ -118,14 +124,14 @@ func (h *TaskHub) offloadHistoryColumns(ctx context.Context, e entity, instanceK
 }
 
 // restoreHistoryColumns downloads the columns offloadHistoryColumns moved.
-func (h *TaskHub) restoreHistoryColumns(ctx context.Context, e entity) error {
+func (b *largeStore) restoreHistoryColumns(ctx context.Context, e entity) error {
 	for k, v := range e {
 		col, ok := strings.CutSuffix(k, "BlobName")
 		name, isStr := v.(string)
 		if !ok || !isStr || name == "" || strings.Contains(k, "@") {
 			continue
 		}
-		data, err := h.downloadLarge(ctx, name)
+		data, err := b.download(ctx, name)
 		if err != nil {
 			return err
 		}
@@ -136,17 +142,17 @@ func (h *TaskHub) restoreHistoryColumns(ctx context.Context, e entity) error {
 
 // offloadInstanceColumns moves an oversized Input or Output of an
 // Instances row to a blob and stores the blob's URL instead.
-func (h *TaskHub) offloadInstanceColumns(ctx context.Context, e entity, instanceID string) error {
+func (b *largeStore) offloadInstanceColumns(ctx context.Context, e entity, instanceID string) error {
 	for _, col := range []string{"Input", "Output", "CustomStatus"} {
 		s := e.str(col)
 		if utf16Bytes(s) <= tablePropertyLimit {
 			continue
 		}
 		name := fmt.Sprintf("%s/instance-%s-%s.json.gz", sanitizeKey(instanceID), strings.ToLower(col), newActivityID()[:8])
-		if err := h.uploadLarge(ctx, name, []byte(s)); err != nil {
+		if err := b.upload(ctx, name, []byte(s)); err != nil {
 			return err
 		}
-		e[col] = h.largeBlobURL(name)
+		e[col] = b.url(name)
 	}
 	return nil
 }
@@ -154,17 +160,17 @@ func (h *TaskHub) offloadInstanceColumns(ctx context.Context, e entity, instance
 // restoreInstanceColumns resolves blob URLs in an Instances row. A URL to
 // an offloaded ExecutionStarted message (DTFx does that for large inputs)
 // yields the message's input.
-func (h *TaskHub) restoreInstanceColumns(ctx context.Context, e entity) error {
+func (b *largeStore) restoreInstanceColumns(ctx context.Context, e entity) error {
 	for _, col := range []string{"Input", "Output", "CustomStatus"} {
 		s := e.str(col)
 		if !isBlobURL(s) {
 			continue
 		}
-		name := h.blobNameFromURL(s)
+		name := b.nameFromURL(s)
 		if name == "" {
 			continue
 		}
-		data, err := h.downloadLarge(ctx, name)
+		data, err := b.download(ctx, name)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -169,3 +170,12 @@ func errorCode(err error) string {
 
 func isNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
 func isConflict(err error) bool { return statusOf(err) == http.StatusConflict }
+
+// errString shortens storage errors for logs.
+func errString(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, "\n"); i > 0 && statusOf(err) != 0 {
+		return fmt.Sprintf("%d %s: %s", statusOf(err), errorCode(err), strings.TrimSpace(s[:i]))
+	}
+	return s
+}

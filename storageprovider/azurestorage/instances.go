@@ -16,6 +16,15 @@ import (
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
+// instanceRows is the Instances table: one status row per instance
+// (PartitionKey = sanitized instance ID, RowKey ""), see
+// docs/storage-layout.md, "Instances table".
+type instanceRows struct {
+	c     *aztables.Client
+	hub   string // the task hub name, written in every row
+	blobs *largeStore
+}
+
 // CreateInstance creates an instance from its ExecutionStarted message.
 // The conditional write of the Instances row decides the winner before the
 // start message is sent: an insert for a new ID, or an If-Match replace of
@@ -36,25 +45,25 @@ func (h *TaskHub) CreateInstance(ctx context.Context, start *sp.TaskMessage) err
 	var ifMatch *azcore.ETag
 	for attempt := 0; ; attempt++ {
 		msg.Event.Generation = generation
-		body, blobName, err := h.prepareMessage(ctx, msg, sp.OrchestrationInstance{})
+		body, blobName, err := h.send.prepare(ctx, msg, sp.OrchestrationInstance{})
 		if err != nil {
 			return fmt.Errorf("azurestorage: creating instance %q: %w", id, err)
 		}
 		row := instanceEntity(h.Name(), pendingState(msg, generation), true)
 		if blobName != "" && utf16Bytes(msg.Event.Input) > tablePropertyLimit {
-			row["Input"] = h.largeBlobURL(blobName) // DTFx: the row points at the message blob
-		} else if err := h.offloadInstanceColumns(ctx, row, id); err != nil {
+			row["Input"] = h.blobs.url(blobName) // DTFx: the row points at the message blob
+		} else if err := h.blobs.offloadInstanceColumns(ctx, row, id); err != nil {
 			return err
 		}
 		b, _ := json.Marshal(row)
 		if ifMatch == nil {
-			_, err = h.instances.AddEntity(ctx, b, nil)
+			_, err = h.instances.c.AddEntity(ctx, b, nil)
 		} else {
-			_, err = h.instances.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{IfMatch: ifMatch, UpdateMode: aztables.UpdateModeReplace})
+			_, err = h.instances.c.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{IfMatch: ifMatch, UpdateMode: aztables.UpdateModeReplace})
 		}
 		if err != nil {
 			if (isConflict(err) || statusOf(err) == 412 || isNotFound(err)) && attempt < 5 {
-				existing, etag, rerr := h.readInstanceRow(ctx, id, false)
+				existing, etag, rerr := h.instances.read(ctx, id, false)
 				switch {
 				case errors.Is(rerr, sp.ErrInstanceNotFound):
 					generation, ifMatch = 0, nil
@@ -72,8 +81,8 @@ func (h *TaskHub) CreateInstance(ctx context.Context, start *sp.TaskMessage) err
 		// The row is ours; the instance only runs once its message is on
 		// the queue, so keep trying (the SDK already retried transient
 		// errors) and undo the row if sending is impossible.
-		if err := h.enqueueControl(ctx, id, body, messageDelay(msg)); err != nil {
-			if _, derr := h.instances.DeleteEntity(context.WithoutCancel(ctx), pk, "", nil); derr != nil {
+		if err := h.send.toControl(ctx, id, body, messageDelay(msg)); err != nil {
+			if _, derr := h.instances.c.DeleteEntity(context.WithoutCancel(ctx), pk, "", nil); derr != nil {
 				h.log.Error("start message not sent and the instance row could not be removed", "instance", id, "err", derr)
 			}
 			return fmt.Errorf("azurestorage: creating instance %q: %w", id, err)
@@ -82,10 +91,10 @@ func (h *TaskHub) CreateInstance(ctx context.Context, start *sp.TaskMessage) err
 	}
 }
 
-// readInstanceRow reads an Instances row (ErrInstanceNotFound when
-// missing).
-func (h *TaskHub) readInstanceRow(ctx context.Context, id string, withIO bool) (*sp.OrchestrationState, azcore.ETag, error) {
-	resp, err := h.instances.GetEntity(ctx, sanitizeKey(id), "", nil)
+// read reads an instance's row (ErrInstanceNotFound when missing), with
+// Input and Output when withIO is set.
+func (r *instanceRows) read(ctx context.Context, id string, withIO bool) (*sp.OrchestrationState, azcore.ETag, error) {
+	resp, err := r.c.GetEntity(ctx, sanitizeKey(id), "", nil)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, "", fmt.Errorf("azurestorage: instance %q: %w", id, sp.ErrInstanceNotFound)
@@ -97,7 +106,7 @@ func (h *TaskHub) readInstanceRow(ctx context.Context, id string, withIO bool) (
 		return nil, "", fmt.Errorf("azurestorage: instance %q: %w", id, err)
 	}
 	if withIO {
-		if err := h.restoreInstanceColumns(ctx, e); err != nil {
+		if err := r.blobs.restoreInstanceColumns(ctx, e); err != nil {
 			return nil, "", err
 		}
 	}
@@ -112,81 +121,43 @@ func (h *TaskHub) readInstanceRow(ctx context.Context, id string, withIO bool) (
 	return s, resp.ETag, nil
 }
 
+// write merges the status row (Input only when withInput).
+func (r *instanceRows) write(ctx context.Context, s *sp.OrchestrationState, withInput bool) error {
+	row := instanceEntity(r.hub, s, withInput)
+	if err := r.blobs.offloadInstanceColumns(ctx, row, s.InstanceID); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(row)
+	// The row nearly always exists (created with the instance): a merge
+	// with If-Match * is one lookup in Azurite where an upsert is two.
+	_, err := r.c.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{IfMatch: to.Ptr(azcore.ETagAny), UpdateMode: aztables.UpdateModeMerge})
+	if isNotFound(err) {
+		_, err = r.c.UpsertEntity(ctx, b, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeMerge})
+	}
+	if err != nil {
+		return fmt.Errorf("writing status row: %w", err)
+	}
+	return nil
+}
+
+// addPending inserts a Pending status row for a sub-orchestration unless
+// one exists.
+func (r *instanceRows) addPending(ctx context.Context, start *sp.TaskMessage) error {
+	row := instanceEntity(r.hub, pendingState(start, start.Event.Generation), true)
+	if err := r.blobs.offloadInstanceColumns(ctx, row, start.Target.InstanceID); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(row)
+	if _, err := r.c.AddEntity(ctx, b, nil); err != nil && !isConflict(err) {
+		return fmt.Errorf("creating status row of sub-orchestration %q: %w", start.Target.InstanceID, err)
+	}
+	return nil
+}
+
 // GetOrchestrationState returns an instance's status row.
 func (h *TaskHub) GetOrchestrationState(ctx context.Context, instanceID string, fetchInputsAndOutputs bool) (*sp.OrchestrationState, error) {
-	s, _, err := h.readInstanceRow(ctx, instanceID, fetchInputsAndOutputs)
+	s, _, err := h.instances.read(ctx, instanceID, fetchInputsAndOutputs)
 	return s, err
-}
-
-// loadedHistory is an instance's committed history as read from the table.
-type loadedHistory struct {
-	events      []*sp.HistoryEvent
-	executionID string
-	etag        string // sentinel ETag; "" when there is no sentinel row
-}
-
-// loadHistory reads the current execution's history: one query over the
-// instance's partition; rows stop at the first one of another execution.
-func (h *TaskHub) loadHistory(ctx context.Context, instanceID string) (*loadedHistory, error) {
-	pk := sanitizeKey(instanceID)
-	pager := h.history.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: to.Ptr("PartitionKey eq " + odataQuote(pk))})
-	var rows []entity
-	var sentinel entity
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			if isNotFound(err) {
-				break
-			}
-			return nil, fmt.Errorf("azurestorage: reading history of %q: %w", instanceID, err)
-		}
-		for _, raw := range page.Entities {
-			var e entity
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return nil, fmt.Errorf("azurestorage: history of %q: %w", instanceID, err)
-			}
-			if e.str("RowKey") == sentinelRowKey {
-				sentinel = e
-				continue
-			}
-			rows = append(rows, e)
-		}
-	}
-	lh := &loadedHistory{}
-	if sentinel != nil {
-		lh.executionID = sentinel.str("ExecutionId")
-		lh.etag = sentinel.str("odata.etag")
-	} else if len(rows) > 0 {
-		lh.executionID = rows[0].str("ExecutionId")
-	}
-	for i, e := range rows {
-		if e.str("ExecutionId") != lh.executionID || e.str("RowKey") != rowKey(i) {
-			break
-		}
-		if err := h.restoreHistoryColumns(ctx, e); err != nil {
-			return nil, fmt.Errorf("azurestorage: history of %q: %w", instanceID, err)
-		}
-		ev, err := eventFromEntity(e)
-		if err != nil {
-			return nil, fmt.Errorf("azurestorage: history of %q, row %s: %w", instanceID, e.str("RowKey"), err)
-		}
-		lh.events = append(lh.events, ev)
-	}
-	return lh, nil
-}
-
-// GetOrchestrationHistory returns the current execution's history.
-func (h *TaskHub) GetOrchestrationHistory(ctx context.Context, instanceID string) ([]*sp.HistoryEvent, error) {
-	lh, err := h.loadHistory(ctx, instanceID)
-	if err != nil {
-		return nil, err
-	}
-	if len(lh.events) == 0 {
-		if _, _, err := h.readInstanceRow(ctx, instanceID, false); err != nil {
-			return nil, err
-		}
-	}
-	return lh.events, nil
 }
 
 type continuation struct {
@@ -238,7 +209,7 @@ func (h *TaskHub) QueryOrchestrationStates(ctx context.Context, q sp.InstanceQue
 		}
 		opts.NextPartitionKey, opts.NextRowKey = &c.PK, &c.RK
 	}
-	page, err := h.instances.NewListEntitiesPager(opts).NextPage(ctx)
+	page, err := h.instances.c.NewListEntitiesPager(opts).NextPage(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("azurestorage: querying instances: %w", err)
 	}
@@ -249,7 +220,7 @@ func (h *TaskHub) QueryOrchestrationStates(ctx context.Context, q sp.InstanceQue
 			return nil, err
 		}
 		if q.FetchInputsAndOutputs {
-			if err := h.restoreInstanceColumns(ctx, e); err != nil {
+			if err := h.blobs.restoreInstanceColumns(ctx, e); err != nil {
 				return nil, err
 			}
 		}
@@ -272,7 +243,7 @@ func (h *TaskHub) QueryOrchestrationStates(ctx context.Context, q sp.InstanceQue
 
 // PurgeInstance deletes an instance's history, blobs and status row.
 func (h *TaskHub) PurgeInstance(ctx context.Context, instanceID string) error {
-	if _, _, err := h.readInstanceRow(ctx, instanceID, false); err != nil {
+	if _, _, err := h.instances.read(ctx, instanceID, false); err != nil {
 		return err
 	}
 	return h.purge(ctx, instanceID)
@@ -281,45 +252,13 @@ func (h *TaskHub) PurgeInstance(ctx context.Context, instanceID string) error {
 func (h *TaskHub) purge(ctx context.Context, instanceID string) error {
 	pk := sanitizeKey(instanceID)
 	h.orch.invalidate(instanceID)
-	pager := h.history.NewListEntitiesPager(&aztables.ListEntitiesOptions{
-		Filter: to.Ptr("PartitionKey eq " + odataQuote(pk)),
-		Select: to.Ptr("PartitionKey,RowKey"),
-	})
-	var keys []string
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("azurestorage: purging %q: %w", instanceID, err)
-		}
-		for _, raw := range page.Entities {
-			var e entity
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return err
-			}
-			keys = append(keys, e.str("RowKey"))
-		}
+	if err := h.history.deleteAll(ctx, instanceID); err != nil {
+		return err
 	}
-	for len(keys) > 0 {
-		n := min(len(keys), 100)
-		var actions []aztables.TransactionAction
-		for _, rk := range keys[:n] {
-			b, _ := json.Marshal(entity{"PartitionKey": pk, "RowKey": rk})
-			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: b})
-		}
-		if _, err := h.history.SubmitTransaction(ctx, actions, nil); err != nil {
-			// A row vanished meanwhile: fall back to single deletes.
-			for _, rk := range keys[:n] {
-				if _, err := h.history.DeleteEntity(ctx, pk, rk, nil); err != nil && !isNotFound(err) {
-					return fmt.Errorf("azurestorage: purging %q: %w", instanceID, err)
-				}
-			}
-		}
-		keys = keys[n:]
-	}
-	if err := h.deleteBlobsWithPrefix(ctx, pk+"/"); err != nil {
+	if err := h.blobs.deleteWithPrefix(ctx, pk+"/"); err != nil {
 		return fmt.Errorf("azurestorage: purging blobs of %q: %w", instanceID, err)
 	}
-	if _, err := h.instances.DeleteEntity(ctx, pk, "", nil); err != nil && !isNotFound(err) {
+	if _, err := h.instances.c.DeleteEntity(ctx, pk, "", nil); err != nil && !isNotFound(err) {
 		return fmt.Errorf("azurestorage: purging %q: %w", instanceID, err)
 	}
 	h.orch.invalidate(instanceID)

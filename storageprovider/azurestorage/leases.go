@@ -2,6 +2,7 @@ package azurestorage
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -27,29 +28,62 @@ type heldLease struct {
 	renewed time.Time
 }
 
+// leaseManager owns partitions through their lease blobs: it renews the
+// leases it holds, takes free ones up to this worker's fair share, steals
+// one at a time from a worker above its share, and tells the partition
+// manager what it gained or lost.
 type leaseManager struct {
-	h    *TaskHub
+	blobs      *container.Client // the leases container
+	queues     []string          // control queue names, by partition
+	workerID   string
+	partitions int
+	interval   time.Duration // lease duration
+	renewal    time.Duration // time between rounds
+	log        *slog.Logger
+	parts      *partitionManager
+
 	mu   sync.Mutex
 	held map[int]*heldLease
 }
 
 func newLeaseManager(h *TaskHub) *leaseManager {
-	return &leaseManager{h: h, held: map[int]*heldLease{}}
+	return &leaseManager{blobs: h.leaseBlobs, queues: h.names.controlQueues, workerID: h.opts.WorkerID,
+		partitions: h.opts.PartitionCount, interval: h.opts.LeaseInterval, renewal: h.opts.LeaseRenewInterval,
+		log: h.log, parts: h.parts, held: map[int]*heldLease{}}
 }
 
 func (m *leaseManager) run(ctx context.Context) {
 	for {
 		m.round(ctx)
-		if !sleepCtx(ctx, jitter(m.h.opts.LeaseRenewInterval)) {
+		if !sleepCtx(ctx, jitter(m.renewal)) {
 			return
 		}
 	}
 }
 
+// leaseBlob is what a lease blob's listing says about its partition.
+type leaseBlob struct {
+	partition    int
+	leased       bool
+	owner, token string
+}
+
 // round renews held leases, then acquires or steals partitions towards
 // this worker's fair share: ceil(partitions / known workers).
 func (m *leaseManager) round(ctx context.Context) {
-	h := m.h
+	if !m.renew(ctx) {
+		return
+	}
+	blobs, ok := m.list(ctx)
+	if !ok {
+		return
+	}
+	m.balance(ctx, blobs)
+}
+
+// renew renews every held lease, dropping those that are lost or expired.
+// It reports false when ctx ended.
+func (m *leaseManager) renew(ctx context.Context) bool {
 	m.mu.Lock()
 	held := make(map[int]*heldLease, len(m.held))
 	for k, v := range m.held {
@@ -62,46 +96,45 @@ func (m *leaseManager) round(ctx context.Context) {
 		case err == nil:
 			hl.renewed = time.Now()
 		case ctx.Err() != nil:
-			return
+			return false
 		case statusOf(err) == 409 || statusOf(err) == 412 || isNotFound(err):
-			h.log.Warn("partition lease lost", "partition", p, "err", errString(err))
+			m.log.Warn("partition lease lost", "partition", p, "err", errString(err))
 			m.drop(ctx, p)
-		case time.Since(hl.renewed) > h.opts.LeaseInterval-time.Second:
-			h.log.Warn("partition lease expired while storage was unreachable", "partition", p, "err", errString(err))
+		case time.Since(hl.renewed) > m.interval-time.Second:
+			m.log.Warn("partition lease expired while storage was unreachable", "partition", p, "err", errString(err))
 			m.drop(ctx, p)
 		default:
-			h.log.Warn("renewing partition lease failed; will retry", "partition", p, "err", errString(err))
+			m.log.Warn("renewing partition lease failed; will retry", "partition", p, "err", errString(err))
 		}
 	}
+	return true
+}
 
-	pager := h.leases.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
+// list reads the lease state, owner and token of every partition's blob.
+func (m *leaseManager) list(ctx context.Context) ([]leaseBlob, bool) {
+	pager := m.blobs.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
 		Prefix:  to.Ptr("default/"),
 		Include: container.ListBlobsInclude{Metadata: true},
 	})
-	type blobState struct {
-		partition    int
-		leased       bool
-		owner, token string
-	}
-	var blobs []blobState
 	index := map[string]int{}
-	for i, q := range h.names.controlQueues {
+	for i, q := range m.queues {
 		index[leaseBlobName(q)] = i
 	}
+	var blobs []leaseBlob
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				h.log.Warn("listing partition leases failed; will retry", "err", errString(err))
+				m.log.Warn("listing partition leases failed; will retry", "err", errString(err))
 			}
-			return
+			return nil, false
 		}
 		for _, b := range page.Segment.BlobItems {
 			p, ok := index[*b.Name]
 			if !ok {
 				continue
 			}
-			st := blobState{partition: p}
+			st := leaseBlob{partition: p}
 			if b.Properties != nil && b.Properties.LeaseState != nil {
 				st.leased = strings.EqualFold(string(*b.Properties.LeaseState), "leased")
 			}
@@ -119,17 +152,23 @@ func (m *leaseManager) round(ctx context.Context) {
 			blobs = append(blobs, st)
 		}
 	}
+	return blobs, true
+}
+
+// balance acquires free partitions up to the fair share, then steals one
+// from the busiest worker above its share if still short.
+func (m *leaseManager) balance(ctx context.Context, blobs []leaseBlob) {
 	m.mu.Lock()
 	mine := len(m.held)
 	m.mu.Unlock()
 	others := map[string]int{}
 	for _, b := range blobs {
-		if b.leased && b.owner != h.opts.WorkerID && b.owner != "" {
+		if b.leased && b.owner != m.workerID && b.owner != "" {
 			others[b.owner]++
 		}
 	}
 	workers := len(others) + 1
-	target := (h.opts.PartitionCount + workers - 1) / workers
+	target := (m.partitions + workers - 1) / workers
 	for _, b := range blobs {
 		if mine >= target {
 			break
@@ -144,7 +183,6 @@ func (m *leaseManager) round(ctx context.Context) {
 	if mine >= target {
 		return
 	}
-	// Steal one partition from the busiest worker above its share.
 	victim, most := "", target
 	for o, n := range others {
 		if n > most {
@@ -156,7 +194,7 @@ func (m *leaseManager) round(ctx context.Context) {
 	}
 	for _, b := range blobs {
 		if b.leased && b.owner == victim && b.token != "" {
-			h.log.Info("stealing partition for balance", "partition", b.partition, "from", victim)
+			m.log.Info("stealing partition for balance", "partition", b.partition, "from", victim)
 			m.acquire(ctx, b.partition, b.token)
 			return
 		}
@@ -173,15 +211,14 @@ func (m *leaseManager) isHeld(p int) bool {
 // acquire takes partition p's lease (stealing it with ChangeLease when
 // stealToken is the current holder's lease ID) and starts its dispatcher.
 func (m *leaseManager) acquire(ctx context.Context, p int, stealToken string) bool {
-	h := m.h
-	bc := h.leases.NewBlobClient(leaseBlobName(h.names.controlQueues[p]))
+	bc := m.blobs.NewBlobClient(leaseBlobName(m.queues[p]))
 	id := uuid.NewString()
 	var lc *lease.BlobClient
 	var err error
 	if stealToken == "" {
 		lc, err = lease.NewBlobClient(bc, &lease.BlobClientOptions{LeaseID: &id})
 		if err == nil {
-			_, err = lc.AcquireLease(ctx, int32(h.opts.LeaseInterval/time.Second), nil)
+			_, err = lc.AcquireLease(ctx, int32(m.interval/time.Second), nil)
 		}
 	} else {
 		lc, err = lease.NewBlobClient(bc, &lease.BlobClientOptions{LeaseID: &stealToken})
@@ -191,24 +228,20 @@ func (m *leaseManager) acquire(ctx context.Context, p int, stealToken string) bo
 	}
 	if err != nil {
 		if statusOf(err) != 409 && ctx.Err() == nil {
-			h.log.Warn("acquiring partition lease failed", "partition", p, "err", errString(err))
+			m.log.Warn("acquiring partition lease failed", "partition", p, "err", errString(err))
 		}
 		return false
 	}
-	_, err = bc.SetMetadata(ctx, map[string]*string{"owner": to.Ptr(h.opts.WorkerID), "token": to.Ptr(id)},
+	_, err = bc.SetMetadata(ctx, map[string]*string{"owner": to.Ptr(m.workerID), "token": to.Ptr(id)},
 		&blob.SetMetadataOptions{AccessConditions: &blob.AccessConditions{LeaseAccessConditions: &blob.LeaseAccessConditions{LeaseID: &id}}})
 	if err != nil {
-		h.log.Warn("recording partition lease owner failed", "partition", p, "err", errString(err))
+		m.log.Warn("recording partition lease owner failed", "partition", p, "err", errString(err))
 	}
 	m.mu.Lock()
 	m.held[p] = &heldLease{client: lc, renewed: time.Now()}
 	m.mu.Unlock()
-	h.log.Info("partition acquired", "partition", p, "stolen", stealToken != "")
-	var delay time.Duration
-	if stealToken != "" {
-		delay = h.opts.LeaseRenewInterval + time.Second
-	}
-	h.gainPartition(p, delay)
+	m.log.Info("partition acquired", "partition", p, "stolen", stealToken != "")
+	m.parts.gain(p, stealToken != "")
 	return true
 }
 
@@ -217,7 +250,7 @@ func (m *leaseManager) drop(ctx context.Context, p int) {
 	m.mu.Lock()
 	delete(m.held, p)
 	m.mu.Unlock()
-	m.h.losePartition(ctx, p, true)
+	m.parts.lose(ctx, p, true)
 }
 
 // releaseAll releases every held lease (shutdown).
@@ -228,7 +261,7 @@ func (m *leaseManager) releaseAll(ctx context.Context) {
 	m.mu.Unlock()
 	for p, hl := range held {
 		if _, err := hl.client.ReleaseLease(ctx, nil); err != nil {
-			m.h.log.Warn("releasing partition lease failed", "partition", p, "err", errString(err))
+			m.log.Warn("releasing partition lease failed", "partition", p, "err", errString(err))
 		}
 	}
 }

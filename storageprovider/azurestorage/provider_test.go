@@ -83,7 +83,7 @@ func TestSentinelETagChaining(t *testing.T) {
 			cached = inst.cache.etag
 		}
 		h.orch.mu.Unlock()
-		resp, err := h.history.GetEntity(ctx, sanitizeKey(id), sentinelRowKey, nil)
+		resp, err := h.history.c.GetEntity(ctx, sanitizeKey(id), sentinelRowKey, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +143,7 @@ func TestTableLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	pk := strings.Replace(id, "/", "^0", 1)
-	resp, err := h.instances.GetEntity(ctx, pk, "", nil)
+	resp, err := h.instances.c.GetEntity(ctx, pk, "", nil)
 	if err != nil {
 		t.Fatalf("Instances row under PartitionKey %q: %v", pk, err)
 	}
@@ -158,7 +158,7 @@ func TestTableLayout(t *testing.T) {
 	if row["CreatedTime@odata.type"] != "Edm.DateTime" {
 		t.Errorf("CreatedTime type = %v", row["CreatedTime@odata.type"])
 	}
-	sent, err := h.history.GetEntity(ctx, pk, "sentinel", nil)
+	sent, err := h.history.c.GetEntity(ctx, pk, "sentinel", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestTableLayout(t *testing.T) {
 	if srow["ExecutionId"] != start.Target.ExecutionID || srow["IsCheckpointComplete"] != true || srow["CheckpointCompletedTimestamp"] == nil {
 		t.Errorf("sentinel row = %v", srow)
 	}
-	r1, err := h.history.GetEntity(ctx, pk, "0000000000000001", nil)
+	r1, err := h.history.c.GetEntity(ctx, pk, "0000000000000001", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestLargePayloads(t *testing.T) {
 		if err := h.PurgeInstance(ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		pager := h.large.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: to.Ptr(sanitizeKey(id) + "/")})
+		pager := h.blobs.c.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: to.Ptr(sanitizeKey(id) + "/")})
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -248,7 +248,12 @@ func TestLargePayloads(t *testing.T) {
 // queue, polling included (the figure the benchmark compares with DTFx's
 // ~50). It asserts only the request kinds that must not appear.
 func TestRequestsFiveActivitySequence(t *testing.T) {
-	h := newTestHub(t, azuritetest.ConnectionString(t), func(o *Options) { o.PartitionCount = 4 })
+	// Locks long enough that none expires on a loaded machine: an expired
+	// lock drops the instance's cache and shows up as a history query.
+	h := newTestHub(t, azuritetest.ConnectionString(t), func(o *Options) {
+		o.PartitionCount = 4
+		o.ControlQueueVisibilityTimeout, o.WorkItemQueueVisibilityTimeout = 30*time.Second, 30*time.Second
+	})
 	startHub(t, h)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -301,14 +306,14 @@ func TestStaleCacheCannotDropMessages(t *testing.T) {
 	}
 	// Another worker appends an episode (it read the current ETag).
 	other := newTestHub(t, conn, func(o *Options) { o.TaskHubName = h.Name() })
-	lh, err := other.loadHistory(ctx, id)
+	lh, err := other.history.load(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	more := []*sp.HistoryEvent{sp.NewOrchestratorStartedEvent(sp.Now()),
 		sp.NewTaskScheduledEvent(sp.Now(), 0, "Act", "", ""),
 		sp.NewOrchestratorCompletedEvent(sp.Now())}
-	if _, err := other.commitHistory(ctx, id, lh.executionID, len(lh.events), more, lh.etag); err != nil {
+	if _, err := other.history.commit(ctx, id, lh.executionID, len(lh.events), more, lh.etag); err != nil {
 		t.Fatal(err)
 	}
 	// The activity's result reaches this host, which still has the old
@@ -438,7 +443,7 @@ func TestEarlyResultForUncommittedInstance(t *testing.T) {
 		sp.NewExecutionStartedEvent(sp.Now(), res.Target, "Seq", "", ""),
 		sp.NewTaskScheduledEvent(sp.Now(), 0, "Echo", "", ""),
 		sp.NewOrchestratorCompletedEvent(sp.Now())}
-	if _, err := other.commitHistory(ctx, id, exec, 0, first, ""); err != nil {
+	if _, err := other.history.commit(ctx, id, exec, 0, first, ""); err != nil {
 		t.Fatal(err)
 	}
 	// The engine here saw no instance and drops the result.
@@ -468,16 +473,16 @@ func TestFirstCommitOverLeftoverRows(t *testing.T) {
 	id := "leftover-" + newExecID()[:6]
 	old := historyEntity(sanitizeKey(id), 1, "oldexec", sp.NewTaskScheduledEvent(sp.Now(), 0, "Old", "", ""))
 	b, _ := json.Marshal(old)
-	if _, err := h.history.AddEntity(ctx, b, nil); err != nil {
+	if _, err := h.history.c.AddEntity(ctx, b, nil); err != nil {
 		t.Fatal(err)
 	}
 	events := []*sp.HistoryEvent{sp.NewOrchestratorStartedEvent(sp.Now()),
 		sp.NewExecutionStartedEvent(sp.Now(), sp.OrchestrationInstance{InstanceID: id, ExecutionID: "newexec"}, "New", "", "")}
-	etag, err := h.commitHistory(ctx, id, "newexec", 0, events, "")
+	etag, err := h.history.commit(ctx, id, "newexec", 0, events, "")
 	if err != nil || etag == "" {
 		t.Fatalf("commit over leftover rows = %q, %v", etag, err)
 	}
-	lh, err := h.loadHistory(ctx, id)
+	lh, err := h.history.load(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,7 +490,7 @@ func TestFirstCommitOverLeftoverRows(t *testing.T) {
 		t.Errorf("history %v (etag %q), want the new execution (etag %q)", lh.events, lh.etag, etag)
 	}
 	// A second first-commit now meets the sentinel: a real conflict.
-	if _, err := h.commitHistory(ctx, id, "other", 0, events, ""); !errors.Is(err, errConflict) {
+	if _, err := h.history.commit(ctx, id, "other", 0, events, ""); !errors.Is(err, errConflict) {
 		t.Errorf("second first commit = %v, want a conflict", err)
 	}
 }
