@@ -149,8 +149,9 @@ type FailureDetails struct {
 // HistoryEvent is one entry of an orchestration's event-sourced history.
 //
 // It is a flat union of the Durable Task Framework's HistoryEvent subclasses:
-// which fields are meaningful depends on EventType (see the table in
-// shared/reference/dtfx-azure-storage.md §7.1). Field and JSON names follow
+// which fields are meaningful depends on EventType (the constructors in
+// events.go set exactly those; docs/storage-layout.md, "History table",
+// lists them per type). Field and JSON names follow
 // DTFx so that stored histories stay readable by DTFx tools. Payload fields
 // (Input, Result) hold JSON text; the empty string means "no value" (null).
 type HistoryEvent struct {

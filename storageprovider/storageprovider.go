@@ -10,6 +10,17 @@
 // are grouped into orchestration work items, one instance at a time;
 // activity invocations are activity work items. The conformance suite in
 // storageprovider/conformance states the contract precisely.
+//
+// Files:
+//
+//	storageprovider.go  the TaskHub interface, its errors, status rows, work items and checkpoints,
+//	                    partitioning and the abandon backoff
+//	history.go          event types, statuses, HistoryEvent and TaskMessage (the DTFx data model)
+//	events.go           one constructor per history event kind, and Timestamp (100 ns, UTC)
+//
+// Subpackages: memory and azurestorage implement the interface,
+// conformance tests implementations of it, and internal/waitq is the queue
+// of blocked Lock* callers both providers share.
 package storageprovider
 
 import (

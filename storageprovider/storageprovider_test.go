@@ -7,7 +7,7 @@ import (
 )
 
 func TestPartitionIndex(t *testing.T) {
-	// Vectors from shared/reference/dtfx-azure-storage.md §5.1.
+	// Vectors from docs/storage-layout.md, "Keys".
 	tests := []struct {
 		id          string
 		mod4, mod16 int

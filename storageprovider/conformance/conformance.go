@@ -10,8 +10,8 @@
 //
 // Every subtest gets a fresh hub from the factory; the suite calls
 // CreateIfNotExists and Start on it and Stop in t.Cleanup (Stop must be
-// idempotent). The factory must configure a short lock timeout (a second
-// or two) and tell the suite through Options.LockTimeout: lock expiry is
+// idempotent). The factory must configure a short lock timeout (seconds,
+// not minutes) and tell the suite through Options.LockTimeout: lock expiry is
 // tested by waiting for it. The suite makes no timing assertions; its
 // deadlines only keep a broken provider from hanging the test run.
 //
@@ -36,6 +36,13 @@
 //     purge by filter never deletes a non-terminal instance;
 //   - Stop unblocks waiting Lock* calls and may be called twice; Lock*
 //     calls return ctx.Err() when their context ends.
+//
+// Files:
+//
+//	conformance.go  Options, Run, the list of subtests, and the helpers they share
+//	instances.go    creation, start atomicity, reuse of IDs, round trips, large payloads, history replacement
+//	workitems.go    message delivery, locks (renew, expiry, stale commits), timers, sub-orchestrations, activities
+//	queries.go      status queries and paging, purge, Lock* waiting, Stop and DeleteTaskHub
 package conformance
 
 import (
