@@ -2,12 +2,8 @@ package memory
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -94,40 +90,6 @@ func (h *TaskHub) createRowLocked(inst *instance, m *sp.TaskMessage, gen int) {
 	inst.version++
 }
 
-// SendTaskMessages delivers messages to their target instances. Messages
-// to unknown instances are delivered too (the engine drops them), as they
-// would be on a storage queue.
-func (h *TaskHub) SendTaskMessages(ctx context.Context, msgs ...*sp.TaskMessage) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	for _, m := range msgs {
-		if err := checkMessage(m, ""); err != nil {
-			return err
-		}
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	t := time.Now()
-	for _, m := range msgs {
-		c := m.Clone()
-		h.enqueueLocked(h.instanceFor(c.Target.InstanceID), c, t)
-	}
-	return nil
-}
-
-// checkMessage validates a message addressed to an instance; defaultID
-// fills an empty target.
-func checkMessage(m *sp.TaskMessage, defaultID string) error {
-	if m == nil || m.Event == nil {
-		return errInvalid("nil message or event")
-	}
-	if m.Target.InstanceID == "" && defaultID == "" {
-		return errInvalid("%s message has no target instance", m.Event.EventType)
-	}
-	return nil
-}
-
 // instanceFor returns the entry for id, creating an empty one.
 func (h *TaskHub) instanceFor(id string) *instance {
 	inst := h.instances[id]
@@ -136,39 +98,6 @@ func (h *TaskHub) instanceFor(id string) *instance {
 		h.instances[id] = inst
 	}
 	return inst
-}
-
-// enqueueLocked appends m to inst's messages, or schedules it when it is a
-// start with a future ScheduledStartTime or a timer due later.
-func (h *TaskHub) enqueueLocked(inst *instance, m *sp.TaskMessage, t time.Time) {
-	h.seq++
-	qm := &queuedMsg{msg: m, seq: h.seq}
-	var due time.Time
-	switch m.Event.EventType {
-	case sp.EventExecutionStarted:
-		if m.Event.ScheduledStartTime != nil {
-			due = *m.Event.ScheduledStartTime
-		}
-	case sp.EventTimerFired:
-		due = m.Event.FireAt
-	}
-	if !due.IsZero() && due.After(t) {
-		h.schedule(&timerEntry{at: due, kind: deliverMessage, instanceID: inst.id, msg: qm})
-		return
-	}
-	inst.pending = append(inst.pending, qm)
-	h.markReady(inst, t)
-}
-
-// markReady queues inst for a worker if it has deliverable messages and no
-// work item, and wakes one waiting worker.
-func (h *TaskHub) markReady(inst *instance, t time.Time) {
-	if inst.inReady || inst.locked != nil || len(inst.pending) == 0 || inst.notBefore.After(t) {
-		return
-	}
-	inst.inReady = true
-	h.ready.push(inst)
-	h.orchWait.WakeFirst()
 }
 
 // forgetIfEmpty drops the entry of an instance that has no row and no
@@ -266,102 +195,6 @@ func (h *TaskHub) GetOrchestrationHistory(ctx context.Context, instanceID string
 
 const defaultPageSize = 100
 
-// QueryOrchestrationStates lists matching status rows ordered by
-// CreatedTime, then instance ID. The continuation token is the position
-// after the last row returned, so rows created meanwhile do not shift
-// pages.
-func (h *TaskHub) QueryOrchestrationStates(ctx context.Context, q sp.InstanceQuery) (*sp.InstanceQueryResult, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var after *queryKey
-	if q.ContinuationToken != "" {
-		k, err := parseToken(q.ContinuationToken)
-		if err != nil {
-			return nil, err
-		}
-		after = &k
-	}
-	size := q.PageSize
-	if size <= 0 {
-		size = defaultPageSize
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var rows []*sp.OrchestrationState
-	for _, inst := range h.instances {
-		s := inst.state
-		if s == nil || !matches(s, q.CreatedTimeFrom, q.CreatedTimeTo, q.RuntimeStatus) ||
-			!strings.HasPrefix(s.InstanceID, q.InstanceIDPrefix) {
-			continue
-		}
-		if after != nil && !after.less(keyOf(s)) {
-			continue
-		}
-		rows = append(rows, s)
-	}
-	slices.SortFunc(rows, func(a, b *sp.OrchestrationState) int { return keyOf(a).compare(keyOf(b)) })
-	res := &sp.InstanceQueryResult{}
-	if len(rows) > size {
-		rows = rows[:size]
-		res.ContinuationToken = keyOf(rows[size-1]).token()
-	}
-	res.States = make([]*sp.OrchestrationState, len(rows))
-	for i, s := range rows {
-		res.States[i] = stateCopy(s, q.FetchInputsAndOutputs)
-	}
-	return res, nil
-}
-
-// matches applies the creation-time (inclusive) and status filters.
-func matches(s *sp.OrchestrationState, from, to time.Time, statuses []sp.OrchestrationStatus) bool {
-	if !from.IsZero() && s.CreatedTime.Before(from) {
-		return false
-	}
-	if !to.IsZero() && s.CreatedTime.After(to) {
-		return false
-	}
-	return len(statuses) == 0 || slices.Contains(statuses, s.RuntimeStatus)
-}
-
-// queryKey is a row's position in query order.
-type queryKey struct {
-	created int64
-	id      string
-}
-
-func keyOf(s *sp.OrchestrationState) queryKey {
-	return queryKey{created: s.CreatedTime.UnixNano(), id: s.InstanceID}
-}
-
-func (k queryKey) compare(o queryKey) int {
-	switch {
-	case k.created < o.created:
-		return -1
-	case k.created > o.created:
-		return 1
-	}
-	return strings.Compare(k.id, o.id)
-}
-
-func (k queryKey) less(o queryKey) bool { return k.compare(o) < 0 }
-
-func (k queryKey) token() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(k.created, 10) + ":" + k.id))
-}
-
-func parseToken(tok string) (queryKey, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err == nil {
-		if ns, id, ok := strings.Cut(string(b), ":"); ok {
-			if n, perr := strconv.ParseInt(ns, 10, 64); perr == nil {
-				return queryKey{created: n, id: id}, nil
-			}
-		}
-	}
-	return queryKey{}, errInvalid("invalid continuation token %q", tok)
-}
-
 // PurgeInstance deletes an instance's status row and history whatever its
 // status. Work in flight for it fails with ErrWorkItemLost at commit.
 func (h *TaskHub) PurgeInstance(ctx context.Context, instanceID string) error {
@@ -384,29 +217,6 @@ func (h *TaskHub) purgeLocked(inst *instance) {
 	inst.compact = nil
 	inst.version++
 	h.forgetIfEmpty(inst)
-}
-
-// PurgeInstances deletes the terminal instances matching f.
-func (h *TaskHub) PurgeInstances(ctx context.Context, f sp.PurgeFilter) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	to := f.CreatedTimeTo
-	if to.IsZero() {
-		to = time.Now()
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for _, inst := range h.instances {
-		s := inst.state
-		if s == nil || !s.RuntimeStatus.IsTerminal() || !matches(s, f.CreatedTimeFrom, to, f.RuntimeStatus) {
-			continue
-		}
-		h.purgeLocked(inst)
-		n++
-	}
-	return n, nil
 }
 
 // jsonExact reports whether every string in evs is valid UTF-8, so that a

@@ -6,6 +6,18 @@
 // future time (timer messages, delayed starts, abandon back-off, lock
 // expiry) sits in a single timer heap served by one time.AfterFunc, so the
 // hub owns no goroutine of its own and never polls.
+//
+// Files:
+//
+//	memory.go          Options, TaskHub and its records, life cycle, Stats
+//	instances.go       creating instances, status rows, history, purging one instance
+//	messages.go        SendTaskMessages and delivering messages to instances
+//	queries.go         status queries with continuation tokens, purging by filter
+//	workitems.go       what both kinds of work item share: waiting, lock expiry
+//	orchestrations.go  orchestration work items: lock, renew, complete, abandon
+//	activities.go      activity work items
+//	timers.go          the timer heap behind timers, delayed starts, back-off and lock expiry
+//	fifo.go            the slice-backed queue used for ready instances and activities
 package memory
 
 import (
@@ -199,3 +211,45 @@ func errInvalid(format string, args ...any) error {
 }
 
 var errNilWorkItem = errors.New("memory task hub: work item was not issued by this provider")
+
+// Stats is a snapshot of the hub's contents, for tests and diagnostics.
+type Stats struct {
+	// Instances counts status rows.
+	Instances int
+	// PendingMessages counts orchestration messages waiting for a work
+	// item (scheduled timers not included).
+	PendingMessages int
+	// LockedInstances counts orchestration work items in flight.
+	LockedInstances int
+	// QueuedActivities counts activity messages waiting for a worker.
+	QueuedActivities int
+	// ScheduledTimers counts heap entries: future messages, back-offs and
+	// lock expiries.
+	ScheduledTimers int
+	// Waiters counts blocked Lock* calls.
+	Waiters int
+}
+
+// Stats returns a snapshot of the hub's contents.
+func (h *TaskHub) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var s Stats
+	for _, inst := range h.instances {
+		if inst.state != nil {
+			s.Instances++
+		}
+		s.PendingMessages += len(inst.pending)
+		if inst.locked != nil {
+			s.LockedInstances++
+		}
+	}
+	h.acts.each(func(a *activityItem) {
+		if a.queued && !a.done {
+			s.QueuedActivities++
+		}
+	})
+	s.ScheduledTimers = len(h.timers)
+	s.Waiters = h.orchWait.Len() + h.actWait.Len()
+	return s
+}
