@@ -40,7 +40,8 @@ var (
 	// ErrWorkItemLost: the work item's lock was lost (another worker
 	// committed this instance first, the partition moved, or the lock
 	// expired). The caller must abandon its in-memory state for the instance;
-	// nothing of the failed commit is visible.
+	// nothing of the failed commit is in history or the status row (messages
+	// it sent before the history check may arrive, as duplicates).
 	ErrWorkItemLost = errors.New("work item lock lost")
 	// ErrTaskHubClosed: the task hub was stopped while the call waited.
 	ErrTaskHubClosed = errors.New("task hub stopped")

@@ -107,6 +107,11 @@ type orchLock struct {
 	done    bool // completed or abandoned by its holder
 }
 
+// lost reports whether the lock no longer holds its instance: its holder
+// finished with it, or it expired and the instance moved on. h.mu must be
+// held.
+func (l *orchLock) lost() bool { return l.done || l.inst.locked != l }
+
 type activityItem struct {
 	msg          *sp.TaskMessage
 	dequeueCount int

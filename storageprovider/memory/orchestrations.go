@@ -88,7 +88,7 @@ func (h *TaskHub) RenewOrchestrationWorkItem(ctx context.Context, wi *sp.Orchest
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if l.done || l.inst.locked != l {
+	if l.lost() {
 		return lostErr(wi.InstanceID)
 	}
 	wi.LockedUntil = h.extendLock(l.expiry, &l.until)
@@ -224,7 +224,7 @@ func (h *TaskHub) AbandonOrchestrationWorkItem(ctx context.Context, wi *sp.Orche
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if l.done || l.inst.locked != l {
+	if l.lost() {
 		l.done = true
 		return lostErr(l.inst.id)
 	}
