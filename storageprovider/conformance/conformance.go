@@ -40,8 +40,10 @@
 // Files:
 //
 //	conformance.go  Options, Run, the list of subtests, and the helpers they share
-//	instances.go    creation, start atomicity, reuse of IDs, round trips, large payloads, history replacement
-//	workitems.go    message delivery, locks (renew, expiry, stale commits), timers, sub-orchestrations, activities
+//	instances.go    creation, start atomicity, reuse of IDs, history replacement, delayed starts
+//	payloads.go     every field, unicode text and large payloads round-trip
+//	workitems.go    message delivery, locks (renew, expiry, stale commits), timers, sub-orchestrations
+//	activities.go   activity work items and the messages that travel through them
 //	queries.go      status queries and paging, purge, Lock* waiting, Stop and DeleteTaskHub
 package conformance
 
