@@ -17,6 +17,7 @@
 //	names.go          resource names, instance-ID key sanitation, OData quoting
 //	connection.go     connection strings and identity-based connections
 //	clients.go        SDK clients, retries, raw $batch capture, storage error helpers
+//	serviceclients.go queue and blob service clients for host parts outside the task hub
 //	counter.go        RequestCounter: storage requests by service and operation
 //	batch.go          parsing entity-group transaction replies (sentinel ETags)
 //	entities.go       table rows: history events and status rows to and from entities
