@@ -102,7 +102,9 @@ func TestPoisonMessage(t *testing.T) {
 func TestLongTimerChaining(t *testing.T) {
 	saved := maxVisibility
 	maxVisibility = 2 * time.Second
-	defer func() { maxVisibility = saved }()
+	// Restored by a cleanup registered before the hub's: cleanups run last
+	// first, so the hub's goroutines have stopped reading it by then.
+	t.Cleanup(func() { maxVisibility = saved })
 	h := newTestHub(t, azuritetest.ConnectionString(t), func(o *Options) { o.PartitionCount = 1 })
 	startHub(t, h)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
