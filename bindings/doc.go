@@ -5,8 +5,11 @@
 //   - orchestrationTrigger: an Orchestrator, given an OrchestrationContext.
 //   - activityTrigger: an Activity, given an ActivityContext.
 //   - httpTrigger / http: an ordinary net/http handler.
+//   - timerTrigger: a Timer, given TimerInfo; queueTrigger: a QueueTrigger,
+//     given a QueueMessage.
 //   - orchestrationClient (alias durableClient): a DurableClient, reached from
-//     an HTTP handler with Client(r).
+//     an HTTP handler with Client(r), from other triggers with ClientFrom(ctx).
+//   - queue output and blob input/output: AddQueueMessage, Blob, SetBlob.
 //
 // Orchestrators are replayed from their history, so they must be
 // deterministic: take time and GUIDs from the context, do I/O only in
