@@ -97,7 +97,10 @@ type OrchestrationWorkItem struct {
 	InstanceID string
 	// History is the committed history of the instance's current execution
 	// (empty for a new instance). Providers may serve it from a cache of
-	// instances they own rather than re-reading storage.
+	// instances they own rather than re-reading storage, and may share it
+	// with that cache: engines must treat the events as read-only (they
+	// may keep them and append to the slice, which providers hand out
+	// clipped so that an append copies).
 	History []*HistoryEvent
 	// State is the instance's status row as of the last commit, or nil when
 	// the provider does not have it at hand.

@@ -14,8 +14,10 @@ import (
 // expires. It blocks until there is work, ctx ends (ctx.Err()) or the hub
 // stops (ErrTaskHubClosed).
 //
-// History and NewMessages are deep copies: the engine may keep and modify
-// them (the hub stores its own copies of everything it is given).
+// History is the hub's own committed history, shared, not copied (an
+// episode's cost must not grow with the history): it is clipped, so an
+// engine's append copies, and engines never modify its events (the
+// TaskHub contract). NewMessages are deep copies.
 func (h *TaskHub) LockNextOrchestrationWorkItem(ctx context.Context) (*sp.OrchestrationWorkItem, error) {
 	return lockNext(ctx, h, &h.orchWait, h.takeOrchLocked)
 }
@@ -40,7 +42,7 @@ func (h *TaskHub) takeOrchLocked() *sp.OrchestrationWorkItem {
 
 		wi := &sp.OrchestrationWorkItem{
 			InstanceID:   inst.id,
-			History:      cloneEvents(nil, h.historyLocked(inst)),
+			History:      slices.Clip(h.historyLocked(inst)),
 			State:        inst.state.Clone(),
 			NewMessages:  make([]*sp.TaskMessage, len(msgs)),
 			LockedUntil:  l.until.UTC(),
