@@ -43,8 +43,12 @@ azurite:
 chromium:
 	@scripts/install-chromium.sh
 
+# One suite at a time per machine: two suites side by side starve each
+# other's Azurite and time out. The lock is released when the suite ends.
+TEST_LOCK ?= /tmp/funchost-make-test.lock
+
 test: azurite chromium vet fmt-check durablevet
-	$(GO) test $(TEST_FLAGS) ./...
+	flock $(TEST_LOCK) $(GO) test $(TEST_FLAGS) ./...
 
 vet:
 	$(GO) vet ./...
