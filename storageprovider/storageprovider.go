@@ -262,6 +262,17 @@ type TaskHub interface {
 	AbandonActivityWorkItem(ctx context.Context, wi *ActivityWorkItem, retryAfter time.Duration) error
 }
 
+// InstanceOwner is implemented by providers that spread instances over
+// hosts (Azure Storage: by partition). Background jobs that any host could
+// do for any instance, such as purging by retention, do only the
+// instances their host owns, so that hosts share the work. A provider
+// that does not implement it owns every instance.
+type InstanceOwner interface {
+	// OwnsInstance reports whether this host currently processes the
+	// instance's work items.
+	OwnsInstance(instanceID string) bool
+}
+
 // PartitionIndex returns the control-queue partition of an instance:
 // FNV-1a (32-bit) over the UTF-8 bytes of the instance ID, modulo count, as
 // the Durable Task Framework computes it.

@@ -93,7 +93,8 @@ func TestHostValues(t *testing.T) {
       "sessionCacheSize": 50,
       "localActivityExecution": false,
       "localRpcEndpointEnabled": false,
-      "httpSettings": { "useForwardedHost": true }
+      "httpSettings": { "useForwardedHost": true },
+      "instanceRetention": { "period": "7.00:00:00", "sweepInterval": "00:01:00", "batchSize": 50 }
     }
   }
 }`
@@ -124,6 +125,9 @@ func TestHostValues(t *testing.T) {
 		{"localActivityExecution", h.Durable.LocalActivityExecution, false},
 		{"localRpcEndpointEnabled", h.Durable.LocalRPCEndpointEnabled, false},
 		{"useForwardedHost", h.Durable.UseForwardedHost, true},
+		{"instanceRetention.period", h.Durable.Retention.Period, 7 * 24 * time.Hour},
+		{"instanceRetention.sweepInterval", h.Durable.Retention.SweepInterval, time.Minute},
+		{"instanceRetention.batchSize", h.Durable.Retention.BatchSize, 50},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -199,6 +203,8 @@ func TestHostErrors(t *testing.T) {
 			[]string{"hubName", "1-bad"}},
 		{"empty hub setting", `{"version":"2.0","extensions":{"durableTask":{"hubName":"%Missing%"}}}`, nil,
 			[]string{"hubName", "empty"}},
+		{"bad retention batch", `{"version":"2.0","extensions":{"durableTask":{"instanceRetention":{"period":"1.00:00:00","batchSize":0}}}}`, nil,
+			[]string{"instanceRetention.batchSize", "between 1 and"}},
 		{"bad bool", `{"version":"2.0","extensions":{"durableTask":{"localActivityExecution":"yes"}}}`, nil,
 			[]string{"localActivityExecution", "true or false"}},
 		{"bad env override", `{"version":"2.0"}`, map[string]string{"AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount": "99"},

@@ -86,6 +86,18 @@ type Durable struct {
 	// MaxOrchestrationActions caps the actions of one execution episode
 	// (default 100000).
 	MaxOrchestrationActions int
+	// Retention is funchost's instanceRetention: purge terminal instances
+	// automatically (off by default).
+	Retention Retention
+}
+
+// Retention is extensions.durableTask.instanceRetention: terminal
+// instances last updated more than Period ago are purged by a background
+// sweep every SweepInterval, BatchSize status rows at a time.
+type Retention struct {
+	Period        time.Duration // 0: off
+	SweepInterval time.Duration
+	BatchSize     int
 }
 
 // StorageProvider is extensions.durableTask.storageProvider.
@@ -131,6 +143,7 @@ func DefaultHost() *Host {
 			LocalRPCEndpointAddress:            "127.0.0.1:17071",
 			LocalActivityExecution:             true,
 			MaxOrchestrationActions:            100000,
+			Retention:                          Retention{SweepInterval: 5 * time.Minute, BatchSize: 100},
 		},
 	}
 }
@@ -191,6 +204,7 @@ var knownHostKeys = schema{
 			"localRpcEndpointAddress":             nil,
 			"localActivityExecution":              nil,
 			"maxOrchestrationActions":             nil,
+			"instanceRetention":                   {"period": nil, "sweepInterval": nil, "batchSize": nil},
 			"httpSettings":                        {"useForwardedHost": nil, "defaultAsyncRequestSleepTimeMilliseconds": nil},
 			"tracing":                             notImplemented,
 			"useGracefulShutdown":                 notImplemented,
@@ -337,6 +351,10 @@ func parseHost(file string, root map[string]any, env Env) (*Host, error) {
 	d.UseForwardedHost = r.boolean(dt+"httpSettings.useForwardedHost", d.UseForwardedHost)
 	d.LocalActivityExecution = r.boolean(dt+"localActivityExecution", d.LocalActivityExecution)
 	d.MaxOrchestrationActions = int(r.integer(dt+"maxOrchestrationActions", int64(d.MaxOrchestrationActions), 1, maxInt))
+	const ret = dt + "instanceRetention."
+	d.Retention.Period = r.duration(ret+"period", d.Retention.Period, 0, 0, false)
+	d.Retention.SweepInterval = r.duration(ret+"sweepInterval", d.Retention.SweepInterval, time.Second, 24*time.Hour, false)
+	d.Retention.BatchSize = int(r.integer(ret+"batchSize", int64(d.Retention.BatchSize), 1, 1000))
 
 	h.Queues = readQueues(r)
 	if err := r.err(); err != nil {

@@ -37,6 +37,7 @@ import (
 	"github.com/funchost/funchost/host/durableclient"
 	"github.com/funchost/funchost/host/engine"
 	"github.com/funchost/funchost/host/mgmtapi"
+	"github.com/funchost/funchost/host/retention"
 	sp "github.com/funchost/funchost/storageprovider"
 	"github.com/funchost/funchost/storageprovider/azurestorage"
 )
@@ -105,6 +106,10 @@ type Runtime struct {
 	stopOnce sync.Once
 	stopErr  error
 	cancel   context.CancelFunc
+	// sweepStop ends the retention sweeper; sweepDone is closed when it
+	// has (closed at once when retention is off).
+	sweepStop context.CancelFunc
+	sweepDone chan struct{}
 }
 
 // Start creates hub if it does not exist, starts it and the engine worker
@@ -140,8 +145,28 @@ func Start(ctx context.Context, hub sp.TaskHub, reg engine.Registry, s Settings,
 		return mgmtapi.New(mgmtapi.Options{Client: mgmtapi.Hubs(client), BasePath: base,
 			MaxBodyBytes: s.Host.HTTP.MaxRequestBodySize, Logger: s.Logger, Mounts: mounts})
 	}
-	return &Runtime{Hub: hub, Worker: worker, Client: client,
-		API: api(dfwire.WebhookPath), LocalAPI: api(dfwire.LocalRPCPath), cancel: cancel}, nil
+	rt := &Runtime{Hub: hub, Worker: worker, Client: client,
+		API: api(dfwire.WebhookPath), LocalAPI: api(dfwire.LocalRPCPath), cancel: cancel}
+	rt.startRetention(bg, dc.Retention, s.Logger)
+	return rt, nil
+}
+
+// startRetention runs the retention sweeper (host/retention) on the hub
+// until Stop, when host.json turns it on.
+func (r *Runtime) startRetention(ctx context.Context, rc config.Retention, log *slog.Logger) {
+	ctx, r.sweepStop = context.WithCancel(ctx)
+	r.sweepDone = make(chan struct{})
+	if rc.Period <= 0 {
+		close(r.sweepDone)
+		return
+	}
+	sw := &retention.Sweeper{Hub: r.Hub, Period: rc.Period, Interval: rc.SweepInterval, BatchSize: rc.BatchSize, Logger: log}
+	log.Info(fmt.Sprintf("instance retention on: terminal instances are purged %s after their last update (sweep every %s)",
+		config.FormatTimeSpan(rc.Period), config.FormatTimeSpan(sw.Interval)), "hub", r.Hub.Name())
+	go func() {
+		defer close(r.sweepDone)
+		sw.Run(ctx)
+	}()
 }
 
 // Stop stops the worker (letting running work items finish until ctx
@@ -149,6 +174,8 @@ func Start(ctx context.Context, hub sp.TaskHub, reg engine.Registry, s Settings,
 func (r *Runtime) Stop(ctx context.Context) error {
 	r.stopOnce.Do(func() {
 		defer r.cancel()
+		r.sweepStop()
+		<-r.sweepDone
 		werr := r.Worker.Stop(ctx)
 		if werr != nil {
 			werr = fmt.Errorf("stopping the durable engine: %w", werr)

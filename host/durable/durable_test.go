@@ -2,6 +2,7 @@ package durable_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/funchost/funchost/host/engine"
 	"github.com/funchost/funchost/host/mgmtapi"
 	"github.com/funchost/funchost/samples/sampleapp"
+	sp "github.com/funchost/funchost/storageprovider"
 	"github.com/funchost/funchost/storageprovider/memory"
 )
 
@@ -155,5 +157,40 @@ func TestLoadSettings(t *testing.T) {
 	write("host.json", `{"version" "2.0"}`)
 	if _, err := durable.LoadSettings(root, env, nil); err == nil || !strings.Contains(err.Error(), "host.json") {
 		t.Fatalf("bad host.json: %v", err)
+	}
+}
+
+// TestStartRunsRetention turns instanceRetention on with a tiny period and
+// sees a completed instance purged by the runtime's sweeper.
+func TestStartRunsRetention(t *testing.T) {
+	ctx := context.Background()
+	h := memoryHost("RetentionHub")
+	h.Durable.Retention = config.Retention{Period: time.Nanosecond, SweepInterval: 10 * time.Millisecond, BatchSize: 10}
+	s := durable.Settings{Host: h}
+	hub, err := durable.OpenTaskHub(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := durable.Start(ctx, hub, engine.NewRegistry(sampleapp.Handlers()), s, durable.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Stop(ctx)
+	id, err := rt.Client.StartNew(ctx, "HelloSequence", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The instance completes, then a sweep purges it: poll until it is
+	// gone (a correctness wait, bounded).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := hub.GetOrchestrationState(ctx, id, false)
+		if errors.Is(err, sp.ErrInstanceNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance %s not purged by retention (last read: %v)", id, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -257,3 +257,10 @@ func (h *TaskHub) stopChan() chan struct{} {
 	}
 	return h.stopCh
 }
+
+// OwnsInstance reports whether this host owns the partition of instanceID
+// (storageprovider.InstanceOwner).
+func (h *TaskHub) OwnsInstance(instanceID string) bool {
+	_, owned := h.parts.current(sp.PartitionIndex(instanceID, h.opts.PartitionCount))
+	return owned
+}
