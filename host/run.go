@@ -2,9 +2,6 @@ package host
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/adminapi"
+	"github.com/funchost/funchost/host/cli"
 	"github.com/funchost/funchost/host/config"
 	"github.com/funchost/funchost/host/durable"
 	"github.com/funchost/funchost/host/httpserver"
@@ -64,28 +62,22 @@ type Options struct {
 // "json").
 const SettingLogFormat = "FUNCHOST_LOG_FORMAT"
 
-// Main runs app as a command: it parses --script-root, --port,
-// --log-format and --strict-functions, serves until SIGINT or SIGTERM, shuts down gracefully and
-// exits 0. A startup error is printed as one message and exits 1.
+// Main runs app as a command line (package host/cli, docs/cli.md): with
+// no command, or "start", it serves the app with --script-root, --port,
+// --log-format and --strict-functions until SIGINT or SIGTERM, shuts down
+// gracefully and exits 0 (a startup error is printed as one message and
+// exits 1); "functions list" lists the app's functions and "durable …"
+// operates its task hub. Exit codes: 0 ok, 1 error, 2 usage, 3 not found.
 func Main(app *App) {
-	fs := flag.NewFlagSet(filepath.Base(os.Args[0]), flag.ContinueOnError)
-	root := fs.String("script-root", "", "the function app folder (default: the working directory)")
-	port := fs.Int("port", 0, "HTTP port (default: local.settings.json Host.LocalHttpPort, else 7071)")
-	logFormat := fs.String("log-format", "", "log format: text or json (default text, or $"+SettingLogFormat+")")
-	strict := fs.Bool("strict-functions", false, "stop at start-up when a function is in error (default: report it and run the others; or $"+SettingStrictFunctions+")")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := Run(ctx, app, Options{ScriptRoot: *root, Port: *port, LogFormat: *logFormat, StrictFunctions: *strict})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "funchost: %v\n", err)
-		os.Exit(1)
-	}
+	code := cli.Run(ctx, cli.Config{
+		Start: func(ctx context.Context, o cli.StartOptions) error {
+			return Run(ctx, app, Options{ScriptRoot: o.ScriptRoot, Port: o.Port, LogFormat: o.LogFormat, StrictFunctions: o.StrictFunctions})
+		},
+		Functions: func(root string) ([]cli.Function, error) { return listFunctions(app, root) },
+	}, os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
 // Run serves app until ctx is cancelled, then shuts down gracefully: it
