@@ -49,6 +49,7 @@ type config struct {
 	fanout      int
 	sequential  bool
 	warmup      int
+	prefill     int
 	provider    string
 	connection  string
 	httpBase    string
@@ -97,6 +98,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.fanout, "fanout", 100, "activities per FanOutFanIn orchestration")
 	fs.BoolVar(&c.sequential, "sequential", false, "run one orchestration at a time (latency scenario; same as -concurrency 1)")
 	fs.IntVar(&c.warmup, "warmup", 1, "orchestrations run and discarded before measuring (partition ownership, connections)")
+	fs.IntVar(&c.prefill, "prefill", 0, "HelloSequence orchestrations completed (and kept in the hub) before measuring: the cost of a grown task hub")
 	fs.StringVar(&c.provider, "provider", "memory", "memory, azurite (private Azurite unless -connection) or azure (-connection required); with -http only a label for the results")
 	fs.StringVar(&c.connection, "connection", "", "storage connection string (azure; or an already running Azurite)")
 	fs.StringVar(&c.httpBase, "http", "", "base URL of a running host (e.g. http://127.0.0.1:7071): drive it over HTTP instead of in-process")
@@ -224,6 +226,13 @@ func runOne(ctx context.Context, cfg *config, sc scenario, progress io.Writer) (
 			return nil, fmt.Errorf("warm-up failed: %s", w.Error)
 		}
 	}
+	if cfg.prefill > 0 {
+		fill, _ := scenarioFor("HelloSequence", 0)
+		w := runLoad(ctx, t, fill, loadOptions{n: cfg.prefill, concurrency: min(cfg.prefill, 500), progress: progress})
+		if w.Failed > 0 {
+			return nil, fmt.Errorf("prefill failed: %s", w.Error)
+		}
+	}
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
 		if err != nil {
@@ -235,6 +244,7 @@ func runOne(ctx context.Context, cfg *config, sc scenario, progress io.Writer) (
 		}
 	}
 	res = runLoad(ctx, t, sc, loadOptions{n: cfg.n, concurrency: cfg.concurrency, progress: progress, azuritePID: cfg.azuritePID})
+	res.Prefilled = cfg.prefill
 	if cfg.cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}

@@ -38,6 +38,7 @@ type Result struct {
 	N           int    `json:"n"`
 	Concurrency int    `json:"concurrency"`
 	FanOut      int    `json:"fanout,omitempty"`
+	Prefilled   int    `json:"prefilled,omitempty"` // completed instances stored before the run (-prefill)
 	Completed   int    `json:"completed"`
 	Failed      int    `json:"failed"`
 

@@ -36,6 +36,13 @@ func standardSet() []standardItem {
 				}
 				return cs
 			}},
+		{id: "cities5-hub5000", provider: "azurite",
+			args: []string{"-scenario", "HelloCities5", "-n", "1000", "-concurrency", "1000", "-prefill", "5000"},
+			checks: func(r *Result) []Check {
+				// Issue 18: with 5,000 instances stored, at least 0.8× the
+				// empty hub's target.
+				return []Check{judge("orchestrationsPerSecond", ">=", 72, r.OrchestrationsPerSecond)}
+			}},
 		{id: "sequence-latency", provider: "azurite",
 			args: []string{"-scenario", "HelloSequence", "-n", "100", "-sequential"},
 			checks: func(r *Result) []Check {
