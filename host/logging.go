@@ -9,11 +9,16 @@ import (
 	"github.com/funchost/funchost/host/config"
 	"github.com/funchost/funchost/host/dfwire"
 	"github.com/funchost/funchost/host/httpserver"
+	"github.com/funchost/funchost/host/telemetry"
 )
 
-func newLogger(opts Options) (*slog.Logger, error) {
+// newLogger builds the host's logger: opts.Logger, or a text or JSON
+// handler on opts.LogOutput. Either way it goes through a level filter
+// that applyLevels later sets from host.json's logging.logLevel.
+func newLogger(opts Options) (*slog.Logger, *logLevels, error) {
 	if opts.Logger != nil {
-		return opts.Logger, nil
+		f := telemetry.NewLevelFilter(opts.Logger.Handler(), nil)
+		return slog.New(f), &logLevels{f: f, own: false}, nil
 	}
 	out := opts.LogOutput
 	if out == nil {
@@ -23,13 +28,35 @@ func newLogger(opts Options) (*slog.Logger, error) {
 	if format == "" {
 		format, _ = opts.Env.LookupEnv(SettingLogFormat)
 	}
+	// The handler lets everything through; the filter decides.
+	ho := &slog.HandlerOptions{Level: config.LevelTrace}
+	var h slog.Handler
 	switch strings.ToLower(format) {
 	case "", "text":
-		return slog.New(slog.NewTextHandler(out, nil)), nil
+		h = slog.NewTextHandler(out, ho)
 	case "json":
-		return slog.New(slog.NewJSONHandler(out, nil)), nil
+		h = slog.NewJSONHandler(out, ho)
+	default:
+		return nil, nil, fmt.Errorf("unknown log format %q (want text or json)", format)
 	}
-	return nil, fmt.Errorf("unknown log format %q (want text or json)", format)
+	f := telemetry.NewLevelFilter(h, telemetry.NewLevels(nil, slog.LevelInfo))
+	return slog.New(f), &logLevels{f: f, own: true}, nil
+}
+
+// logLevels is the host logger's level filter.
+type logLevels struct {
+	f   *telemetry.LevelFilter
+	own bool // the host made the handler (else Options.Logger's)
+}
+
+// apply sets the levels of host.json's logging.logLevel; categories it
+// does not name log from Information up, as in Functions. A logger passed
+// in Options.Logger is not filtered unless host.json sets levels.
+func (l *logLevels) apply(lg config.Logging) {
+	if len(lg.LogLevel) == 0 && !l.own {
+		return
+	}
+	l.f.SetLevels(telemetry.NewLevels(lg.LogLevel, slog.LevelInfo))
 }
 
 // logStartup prints what Core Tools prints: the function list with URLs,

@@ -93,7 +93,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(opts)
+	log, levels, err := newLogger(opts)
 	if err != nil {
 		return err
 	}
@@ -101,6 +101,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	if err != nil {
 		return err
 	}
+	levels.apply(cfg.Host.Logging)
 	fns, broken, err := bindFunctions(app, cfg.ScriptRoot, opts.Env, strictFunctions(opts), log)
 	if err != nil {
 		return err

@@ -241,8 +241,8 @@ func TestHostUnknownKeysWarn(t *testing.T) {
 			t.Errorf("log %q lacks %q", out, want)
 		}
 	}
-	if strings.Contains(out, "anything") {
-		t.Errorf("known section logging reported as unknown: %q", out)
+	if strings.Contains(out, "field=logging.anything") || !strings.Contains(out, "does not implement are ignored: logging.anything") {
+		t.Errorf("a key of the open logging section must be reported as not implemented, not unknown: %q", out)
 	}
 }
 
@@ -388,13 +388,13 @@ func TestHostUnimplementedSettingsWarn(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	const hostJSON = `{"version":"2.0","logging":{"logLevel":{"default":"Information"}},"extensionBundle":{"id":"x"},
-		"extensions":{"durableTask":{"tracing":{"traceInputsAndOutputs":true},"notifications":{}},"queues":{"batchSize":8}}}`
+	const hostJSON = `{"version":"2.0","logging":{"logLevel":{"default":"Information"},"applicationInsights":{}},"extensionBundle":{"id":"x"},
+		"extensions":{"durableTask":{"tracing":{"traceInputsAndOutputs":true,"distributedTracingProtocol":"W3CTraceContext"},"notifications":{}},"queues":{"batchSize":8}}}`
 	h, err := LoadHost(writeApp(t, hostJSON, ""), NewMapEnv(nil), log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), "host.json settings funchost does not implement are ignored: extensionBundle, extensions.durableTask.notifications, extensions.durableTask.tracing, logging") {
+	if !strings.Contains(buf.String(), "host.json settings funchost does not implement are ignored: extensionBundle, extensions.durableTask.notifications, extensions.durableTask.tracing.distributedTracingProtocol, logging.applicationInsights") {
 		t.Errorf("log %q", buf.String())
 	}
 	if strings.Contains(buf.String(), "queues") || h.Queues.BatchSize != 8 {
@@ -419,5 +419,55 @@ func TestQueues(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v lacks %s", err, want)
 		}
+	}
+}
+
+func TestHostTelemetrySettings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		hostJSON string
+		levels   map[string]slog.Level
+		tracing  Tracing
+		err      string
+	}{
+		{name: "defaults", hostJSON: `{"version":"2.0"}`, tracing: Tracing{Version: "V2"}},
+		{name: "levels", hostJSON: `{"version":"2.0","logging":{"logLevel":{"default":"Warning","Host.Triggers.DurableTask":"information","Function.Hello":"Trace","Function":"None"}}}`,
+			levels:  map[string]slog.Level{"default": slog.LevelWarn, "Host.Triggers.DurableTask": slog.LevelInfo, "Function.Hello": LevelTrace, "Function": LevelNone},
+			tracing: Tracing{Version: "V2"}},
+		{name: "bad level", hostJSON: `{"version":"2.0","logging":{"logLevel":{"default":"Loud"}}}`, err: `"logging.logLevel.default": unknown log level`},
+		{name: "tracing", hostJSON: `{"version":"2.0","extensions":{"durableTask":{"tracing":{"traceInputsAndOutputs":true,"TraceReplayEvents":true,"distributedTracingEnabled":true,"version":"V1"}}}}`,
+			tracing: Tracing{TraceInputsAndOutputs: true, TraceReplayEvents: true, DistributedTracingEnabled: true, Version: "V2"}},
+		{name: "logReplayEvents alias", hostJSON: `{"version":"2.0","extensions":{"durableTask":{"tracing":{"logReplayEvents":true}}}}`,
+			tracing: Tracing{TraceReplayEvents: true, Version: "V2"}},
+		{name: "version None turns tracing off", hostJSON: `{"version":"2.0","extensions":{"durableTask":{"tracing":{"distributedTracingEnabled":true,"version":"None"}}}}`,
+			tracing: Tracing{Version: "None"}},
+		{name: "bad version", hostJSON: `{"version":"2.0","extensions":{"durableTask":{"tracing":{"version":"V3"}}}}`, err: "must be V1, V2 or None"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h, err := LoadHost(writeApp(t, tc.hostJSON, ""), NewMapEnv(nil), nil)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(h.Logging.LogLevel) != len(tc.levels) {
+				t.Errorf("levels %v, want %v", h.Logging.LogLevel, tc.levels)
+			}
+			for k, v := range tc.levels {
+				if h.Logging.LogLevel[k] != v {
+					t.Errorf("level %s = %v, want %v", k, h.Logging.LogLevel[k], v)
+				}
+			}
+			if h.Durable.Tracing != tc.tracing {
+				t.Errorf("tracing %+v, want %+v", h.Durable.Tracing, tc.tracing)
+			}
+		})
 	}
 }

@@ -42,6 +42,8 @@ type Host struct {
 	Durable Durable
 	// Queues is extensions.queues (queue triggers and outputs).
 	Queues Queues
+	// Logging is the logging section (log levels).
+	Logging Logging
 }
 
 // HTTP is the extensions.http section.
@@ -89,6 +91,9 @@ type Durable struct {
 	// Retention is funchost's instanceRetention: purge terminal instances
 	// automatically (off by default).
 	Retention Retention
+	// Tracing is extensions.durableTask.tracing (lifecycle logs and
+	// distributed tracing).
+	Tracing Tracing
 }
 
 // Retention is extensions.durableTask.instanceRetention: terminal
@@ -154,7 +159,7 @@ func DefaultHost() *Host {
 var knownHostKeys = schema{
 	"version":             nil,
 	"functionTimeout":     nil,
-	"logging":             notImplemented,
+	"logging":             loggingKeys,
 	"extensionBundle":     notImplemented,
 	"retry":               notImplemented,
 	"functions":           notImplemented,
@@ -206,7 +211,7 @@ var knownHostKeys = schema{
 			"maxOrchestrationActions":             nil,
 			"instanceRetention":                   {"period": nil, "sweepInterval": nil, "batchSize": nil},
 			"httpSettings":                        {"useForwardedHost": nil, "defaultAsyncRequestSleepTimeMilliseconds": nil},
-			"tracing":                             notImplemented,
+			"tracing":                             tracingKeys,
 			"useGracefulShutdown":                 notImplemented,
 			"maxEntityOperationBatchSize":         notImplemented,
 			"entityMessageReorderWindowInMinutes": notImplemented,
@@ -357,6 +362,7 @@ func parseHost(file string, root map[string]any, env Env) (*Host, error) {
 	d.Retention.BatchSize = int(r.integer(ret+"batchSize", int64(d.Retention.BatchSize), 1, 1000))
 
 	h.Queues = readQueues(r)
+	readTelemetry(r, h)
 	if err := r.err(); err != nil {
 		return nil, err
 	}

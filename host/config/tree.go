@@ -242,7 +242,8 @@ func ParseTimeSpan(s string) (time.Duration, error) { return timespan.Parse(s) }
 func FormatTimeSpan(d time.Duration) string { return timespan.Format(d.Round(time.Second)) }
 
 // schema lists the keys funchost knows below some object: a nested schema,
-// nil for "known, contents not checked", or notImplemented.
+// nil for "known, contents not checked", or notImplemented. The key "*"
+// stands for every key not listed (sections whose keys are open-ended).
 type schema map[string]schema
 
 // notImplemented marks Functions settings funchost accepts but does not
@@ -260,6 +261,9 @@ func unknownKeys(obj map[string]any, s schema, prefix string) (unknown, unimplem
 				known, sub = true, ss
 				break
 			}
+		}
+		if other, ok := s["*"]; ok && !known {
+			known, sub = true, other // any other key of an open section
 		}
 		path := k
 		if prefix != "" {

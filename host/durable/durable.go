@@ -38,6 +38,7 @@ import (
 	"github.com/funchost/funchost/host/engine"
 	"github.com/funchost/funchost/host/mgmtapi"
 	"github.com/funchost/funchost/host/retention"
+	"github.com/funchost/funchost/host/telemetry"
 	sp "github.com/funchost/funchost/storageprovider"
 	"github.com/funchost/funchost/storageprovider/azurestorage"
 )
@@ -91,6 +92,10 @@ type Options struct {
 	// Mounts, when set, returns extra handlers to serve under the
 	// management API's path (a dashboard), given the durable client.
 	Mounts func(*durableclient.Client) []mgmtapi.Mount
+	// Telemetry receives the engine's lifecycle events (nil: the
+	// lifecycle logs of Settings' host.json on Settings.Logger, see
+	// NewTelemetry).
+	Telemetry *telemetry.Telemetry
 }
 
 // Runtime is a started durable side.
@@ -130,7 +135,13 @@ func Start(ctx context.Context, hub sp.TaskHub, reg engine.Registry, s Settings,
 		cancel()
 		return nil, fmt.Errorf("starting task hub %s: %w", hub.Name(), err)
 	}
-	worker := engine.NewWorker(hub, reg, engineOptions(dc, s.Logger))
+	tel := o.Telemetry
+	if tel == nil {
+		tel = NewTelemetry(s)
+	}
+	eo := engineOptions(dc, s.Logger)
+	eo.Observer = tel
+	worker := engine.NewWorker(hub, reg, eo)
 	if err := worker.Start(bg); err != nil {
 		_ = hub.Stop(ctx)
 		cancel()
@@ -187,6 +198,26 @@ func (r *Runtime) Stop(ctx context.Context) error {
 		r.stopErr = errors.Join(werr, herr)
 	})
 	return r.stopErr
+}
+
+// NewTelemetry is the telemetry of s without traces or metrics: the
+// lifecycle logs host.json's extensions.durableTask.tracing asks for, on
+// s.Logger.
+func NewTelemetry(s Settings) *telemetry.Telemetry {
+	s = s.withDefaults()
+	return telemetry.New(telemetry.Options{Logger: s.Logger, Logs: LogOptions(s)})
+}
+
+// LogOptions are the lifecycle-log options of s: host.json's tracing
+// switches and the app and slot names from the environment.
+func LogOptions(s Settings) telemetry.LogOptions {
+	tr := s.Host.Durable.Tracing
+	o := telemetry.LogOptions{TraceInputsAndOutputs: tr.TraceInputsAndOutputs, TraceReplayEvents: tr.TraceReplayEvents}
+	if s.Env != nil {
+		o.AppName, _ = s.Env.LookupEnv("WEBSITE_SITE_NAME")
+		o.SlotName, _ = s.Env.LookupEnv("WEBSITE_SLOT_NAME")
+	}
+	return o
 }
 
 // engineOptions maps host.json's extensions.durableTask to the engine's

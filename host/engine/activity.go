@@ -99,7 +99,7 @@ func (w *Worker) processActivity(ctx context.Context, wi *sp.ActivityWorkItem) {
 			}
 			return
 		}
-		res = runActivity(w.actCtx, act, msg, w.clock)
+		res = w.runActivity(w.actCtx, act, msg)
 		w.releaseSlot()
 		stopRenew()
 		if res.EventType == sp.EventTaskFailed && w.actCtx.Err() != nil {

@@ -143,6 +143,11 @@ func (c *orchestrationContext) WaitForExternalEvent(name string, opts ...binding
 		return w
 	}
 	e.waiters[key] = append(e.waiters[key], w)
+	if e.obs != nil {
+		ev := e.orchEvent(Listening)
+		ev.Reason = "WaitForExternalEvent:" + name
+		e.emit(ev)
+	}
 	if timer != nil {
 		timer.then(func() {
 			if !w.done {

@@ -47,7 +47,8 @@
 //     logging.go: the replay-safe logger; guid.go: NewGUID.
 //   - activity.go: bindings.ActivityContext and activity work items;
 //     local.go: the in-process activity runner.
-//   - clock.go: the engine clock.
+//   - clock.go: the engine clock; observer.go: Observer, the lifecycle
+//     events the engine reports (docs/observability.md).
 //
 // # Messages the engine understands
 //

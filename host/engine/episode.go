@@ -69,6 +69,7 @@ func (e *execution) endEpisode(completedAt time.Time) {
 		e.record(e.unmatched[id], target)
 	}
 	clear(e.unmatched)
+	e.emitEpisodeEnd()
 	if e.done {
 		e.appendCompletion()
 		if e.status == sp.StatusContinuedAsNew {
@@ -82,6 +83,9 @@ func (e *execution) endEpisode(completedAt time.Time) {
 // queues the message that carries it out (see docs/replay.md).
 func (e *execution) record(a *action, target sp.OrchestrationInstance) {
 	var ev *sp.HistoryEvent
+	if e.obs != nil {
+		e.emitScheduled(a, false)
+	}
 	switch a.kind {
 	case kindActivity:
 		ev = sp.NewTaskScheduledEvent(e.now, a.id, a.name, a.version, a.input)

@@ -29,6 +29,14 @@ type bufferedEvent struct {
 type execution struct {
 	orch       bindings.Orchestrator
 	baseLogger *slog.Logger
+	// obs receives the lifecycle events (observer.go) of the task hub
+	// hub; episodeStart is when the current episode began (wall clock).
+	obs          Observer
+	hub          string
+	episodeStart time.Time
+	// announced: the current episode's start was reported (while
+	// replaying its ExecutionStarted, or as a new one).
+	announced bool
 
 	instanceID  string
 	executionID string
@@ -152,6 +160,9 @@ func (e *execution) replay(hist []*sp.HistoryEvent) {
 // beginEpisode opens an episode at now; applyNew feeds it a new event.
 func (e *execution) beginEpisode(now time.Time) {
 	e.apply(sp.NewOrchestratorStartedEvent(now), false)
+	if !e.announced {
+		e.emitEpisodeStart(true) // an execution that has started has past events
+	}
 }
 
 func (e *execution) applyNew(ev *sp.HistoryEvent) { e.apply(ev, false) }
@@ -263,6 +274,7 @@ func (e *execution) dispatch(ev *sp.HistoryEvent) {
 			e.instanceID = ev.OrchestrationInstance.InstanceID
 			e.executionID = ev.OrchestrationInstance.ExecutionID
 		}
+		e.emitEpisodeStart(e.replaying)
 		if e.preFail != nil {
 			e.fail(e.preFail)
 			return
@@ -287,6 +299,11 @@ func (e *execution) dispatch(ev *sp.HistoryEvent) {
 		}
 	case sp.EventTimerFired:
 		if a, ok := e.open[ev.TimerID]; ok && a.kind == kindTimer {
+			if e.obs != nil {
+				oe := e.orchEvent(TimerExpired)
+				oe.FireAt = ev.FireAt
+				e.emit(oe)
+			}
 			delete(e.open, ev.TimerID)
 			a.task.complete("", nil)
 		}
@@ -296,8 +313,12 @@ func (e *execution) dispatch(ev *sp.HistoryEvent) {
 		e.terminate(ev)
 	case sp.EventExecutionSuspended:
 		e.suspended = true
+		e.emitControl(Suspended, ev.Reason)
+	case sp.EventExecutionRewound:
+		e.emitControl(Rewound, ev.Reason)
 	case sp.EventExecutionResumed:
 		e.suspended = false
+		e.emitControl(Resumed, ev.Reason)
 		held := e.held
 		e.held = nil
 		for i, h := range held {
@@ -383,6 +404,9 @@ func (e *execution) match(ev *sp.HistoryEvent) {
 	case a.kind == kindSendEvent && a.instanceID != ev.InstanceID:
 	default:
 		delete(e.unmatched, ev.EventID)
+		if e.replaying && e.obs != nil {
+			e.emitScheduled(a, true)
+		}
 		return
 	}
 	e.nonDeterministic(ev.EventID, describeEvent(ev), a.describe())
@@ -418,9 +442,11 @@ func (e *execution) raise(ev *sp.HistoryEvent) {
 	if ws := e.waiters[key]; len(ws) > 0 {
 		w := ws[len(ws)-1]
 		e.waiters[key] = ws[:len(ws)-1]
+		e.emitEvent(EventRaised, ev.Name)
 		w.complete(ev.Input, nil)
 		return
 	}
+	e.emitEvent(EventSaved, ev.Name)
 	e.eventSeq++
 	e.buffered[key] = append(e.buffered[key], bufferedEvent{seq: e.eventSeq, ev: ev})
 }

@@ -129,7 +129,7 @@ func (r *localRunner) run(msgs []*sp.TaskMessage) (results []*sp.HistoryEvent, r
 		r.left--
 		if len(msgs) == 1 {
 			// A sequence's single call: no goroutine needed.
-			out[i] = runActivity(w.actCtx, act, m, w.clock)
+			out[i] = w.runActivity(w.actCtx, act, m)
 			order = append(order, i)
 			w.releaseSlot()
 			break
@@ -138,7 +138,7 @@ func (r *localRunner) run(msgs []*sp.TaskMessage) (results []*sp.HistoryEvent, r
 		go func() {
 			defer wg.Done()
 			defer w.releaseSlot()
-			out[i] = runActivity(w.actCtx, act, m, w.clock)
+			out[i] = w.runActivity(w.actCtx, act, m)
 			mu.Lock()
 			order = append(order, i)
 			mu.Unlock()

@@ -59,6 +59,9 @@ type Options struct {
 	// Logger receives the engine's logs and, through
 	// OrchestrationContext.Logger, the orchestrators' (default: discard).
 	Logger *slog.Logger
+	// Observer receives the lifecycle events of orchestrations and
+	// activities (observer.go); nil reports nothing.
+	Observer Observer
 }
 
 // DefaultMaxDequeueCount is the poison threshold when
@@ -88,6 +91,9 @@ type Worker struct {
 	cache *sessionCache
 	proc  *processor
 	clock clock
+	// obs is Options.Observer; hubName the task hub's name it reports.
+	obs     Observer
+	hubName string
 
 	mu      sync.Mutex
 	started bool
@@ -126,7 +132,10 @@ func NewWorker(hub sp.TaskHub, reg Registry, opts Options) *Worker {
 		log = slog.New(discardHandler{})
 	}
 	w := &Worker{hub: hub, reg: reg, opts: opts, log: log, clock: clock(opts.Clock), stopping: make(chan struct{}),
-		slots: make(chan struct{}, opts.MaxConcurrentActivities)}
+		slots: make(chan struct{}, opts.MaxConcurrentActivities), obs: opts.Observer}
+	if w.obs != nil {
+		w.hubName = hub.Name()
+	}
 	if opts.SessionCacheSize > 0 {
 		w.cache = newSessionCache(opts.SessionCacheSize)
 	}
@@ -142,6 +151,8 @@ func NewWorker(hub sp.TaskHub, reg Registry, opts Options) *Worker {
 		logger:     log,
 		maxDequeue: maxDequeue,
 		clock:      w.clock,
+		obs:        w.obs,
+		hubName:    w.hubName,
 	}
 	return w
 }

@@ -29,6 +29,8 @@ type processor struct {
 	logger     *slog.Logger
 	maxDequeue int
 	clock      clock
+	obs        Observer
+	hubName    string
 }
 
 // localRun runs activity calls in-process for one work item (see
@@ -387,5 +389,7 @@ func (p *processor) checkpoint(wi *sp.OrchestrationWorkItem, e *execution, out *
 // newExecution prepares an execution of the named orchestrator; with
 // preFail set it fails at its ExecutionStarted without running any code.
 func (p *processor) newExecution(name, instanceID string, preFail *sp.FailureDetails) *execution {
-	return newExecution(p.lookup(name), p.logger).forInstance(instanceID, preFail)
+	e := newExecution(p.lookup(name), p.logger).forInstance(instanceID, preFail)
+	e.obs, e.hub = p.obs, p.hubName
+	return e
 }

@@ -1,0 +1,273 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/funchost/funchost/bindings"
+
+	sp "github.com/funchost/funchost/storageprovider"
+)
+
+// The engine reports what happens to orchestrations and activities through
+// one small interface, Observer, so that logs, traces and metrics are
+// composed outside the engine (package host/telemetry) and every kind of
+// durable function — entities too, once they exist — reports the same
+// events. docs/observability.md describes the events and how they map to
+// Durable Functions' lifecycle logs.
+
+// Observer receives the engine's lifecycle events. Calls are synchronous,
+// on the goroutine that processes the work item (or runs the activity), in
+// the order the events happen; an Observer must be safe for concurrent use
+// across work items, must not block and must not call back into the
+// engine. A panicking Observer is contained: the event is dropped.
+type Observer interface {
+	Lifecycle(ev LifecycleEvent)
+}
+
+// FunctionType is the kind of durable function an event is about, named
+// as Durable Functions' logs name it.
+type FunctionType string
+
+// The function types.
+const (
+	Orchestrator FunctionType = "Orchestrator"
+	Activity     FunctionType = "Activity"
+	Entity       FunctionType = "Entity"
+)
+
+// LifecycleKind says what happened. The names follow Durable Functions'
+// FunctionState values where one exists.
+type LifecycleKind int
+
+// The lifecycle kinds.
+const (
+	// Scheduled: an activity (or sub-orchestration) was called by an
+	// orchestrator; Reason is the caller's name.
+	Scheduled LifecycleKind = iota
+	// Started: an orchestrator episode begins (IsReplay when history
+	// already had events) or an activity starts running.
+	Started
+	// Awaited: an orchestrator episode ended with work pending.
+	Awaited
+	// Listening: the orchestrator waits for an external event; Reason is
+	// "WaitForExternalEvent:<name>".
+	Listening
+	// Completed: an orchestration or activity succeeded (ContinuedAsNew
+	// when the orchestration continued as new).
+	Completed
+	// Failed: an orchestration or activity failed; Failure says why.
+	Failed
+	// Terminated, Suspended, Resumed, Rewound: the engine applied that
+	// request to the execution; Reason is the requester's reason.
+	Terminated
+	Suspended
+	Resumed
+	Rewound
+	// EventRaised: an external event reached a waiting orchestrator;
+	// EventSaved: it was buffered because nobody waited yet.
+	EventRaised
+	EventSaved
+	// TimerExpired: a durable timer fired (FireAt).
+	TimerExpired
+)
+
+var kindNames = [...]string{"Scheduled", "Started", "Awaited", "Listening", "Completed", "Failed",
+	"Terminated", "Suspended", "Resumed", "Rewound", "ExternalEventRaised", "ExternalEventDropped", "TimerExpired"}
+
+// String returns the Durable Functions FunctionState name of the kind
+// ("ExternalEventDropped" for EventSaved, as Durable Functions names it).
+func (k LifecycleKind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "Unknown"
+}
+
+// LifecycleEvent is one lifecycle event. Fields that do not apply to the
+// kind are zero.
+type LifecycleEvent struct {
+	Kind LifecycleKind
+	Type FunctionType
+	// InstanceID is the orchestration instance (for activities: the
+	// calling orchestration's), ExecutionID its execution.
+	InstanceID  string
+	ExecutionID string
+	// Name and Version are the function's.
+	Name    string
+	Version string
+	// Hub is the task hub's name.
+	Hub string
+	// IsReplay reports an event the orchestrator re-lived while replaying
+	// committed history.
+	IsReplay bool
+	// Reason: see the kinds.
+	Reason string
+	// Input and Output are the JSON payloads (not redacted: redaction is
+	// the observer's policy).
+	Input  string
+	Output string
+	// Failure describes a failure.
+	Failure *sp.FailureDetails
+	// ContinuedAsNew marks a Completed orchestration that continued as
+	// new.
+	ContinuedAsNew bool
+	// TaskEventID is the TaskScheduled event's id for activities, -1
+	// otherwise.
+	TaskEventID int
+	// EventName is the external event's name.
+	EventName string
+	// FireAt is a timer's fire time.
+	FireAt time.Time
+	// RuntimeStatus is the orchestration's status after the event.
+	RuntimeStatus sp.OrchestrationStatus
+	// Time is when it happened (the engine clock).
+	Time time.Time
+	// Duration is how long the activity or the episode ran (Completed,
+	// Failed, Awaited, Terminated of orchestrations; activities).
+	Duration time.Duration
+}
+
+// observe delivers ev to o, containing a panic of the observer.
+func observe(o Observer, ev LifecycleEvent) {
+	if o == nil {
+		return
+	}
+	defer func() { _ = recover() }()
+	o.Lifecycle(ev)
+}
+
+// orchEvent is an orchestration event of e, filled with what every such
+// event carries.
+func (e *execution) orchEvent(k LifecycleKind) LifecycleEvent {
+	ev := LifecycleEvent{Kind: k, Type: Orchestrator, InstanceID: e.instanceID, ExecutionID: e.executionID, Name: e.name,
+		Hub: e.hub, IsReplay: e.replaying, TaskEventID: -1, RuntimeStatus: sp.StatusRunning, Time: e.now}
+	if e.started != nil {
+		ev.Version = e.started.Version
+	}
+	return ev
+}
+
+// emit reports an orchestration event of e.
+func (e *execution) emit(ev LifecycleEvent) { observe(e.obs, ev) }
+
+// emitEpisodeStart reports the start of an episode.
+func (e *execution) emitEpisodeStart(replay bool) {
+	if e.obs == nil || e.started == nil {
+		return
+	}
+	e.episodeStart, e.announced = time.Now(), true
+	ev := e.orchEvent(Started)
+	ev.IsReplay = replay
+	ev.Input = e.started.Input
+	e.emit(ev)
+}
+
+// emitEpisodeEnd reports how an episode ended: awaited, or the outcome.
+func (e *execution) emitEpisodeEnd() {
+	if e.obs == nil || e.started == nil {
+		return
+	}
+	e.announced = false
+	ev := e.orchEvent(Awaited)
+	ev.IsReplay = false
+	if !e.episodeStart.IsZero() {
+		ev.Duration = time.Since(e.episodeStart)
+	}
+	if e.suspended {
+		ev.RuntimeStatus = sp.StatusSuspended
+	}
+	if e.done {
+		ev.RuntimeStatus = e.status
+		switch e.status {
+		case sp.StatusCompleted, sp.StatusContinuedAsNew:
+			ev.Kind, ev.Output = Completed, e.output
+			ev.ContinuedAsNew = e.status == sp.StatusContinuedAsNew
+		case sp.StatusFailed:
+			ev.Kind, ev.Failure, ev.Output = Failed, e.failure, e.output
+		case sp.StatusTerminated:
+			ev.Kind, ev.Reason = Terminated, terminateReason(e.output)
+		}
+	}
+	e.emit(ev)
+}
+
+// emitControl reports a control request (suspend, resume, rewind) applied
+// as a new event.
+func (e *execution) emitControl(k LifecycleKind, reason string) {
+	if e.obs == nil || e.replaying || e.started == nil {
+		return
+	}
+	ev := e.orchEvent(k)
+	ev.Reason = reason
+	if k == Suspended {
+		ev.RuntimeStatus = sp.StatusSuspended
+	}
+	e.emit(ev)
+}
+
+// terminateReason is the plain text of a terminate reason stored as JSON.
+func terminateReason(output string) string {
+	var reason string
+	if err := json.Unmarshal([]byte(output), &reason); err != nil {
+		return output
+	}
+	return reason
+}
+
+// runActivity runs one activity call as runActivity does, reporting its
+// start and outcome to the observer.
+func (w *Worker) runActivity(ctx context.Context, act bindings.Activity, msg *sp.TaskMessage) *sp.HistoryEvent {
+	if w.obs == nil {
+		return runActivity(ctx, act, msg, w.clock)
+	}
+	observe(w.obs, activityEvent(Started, msg, w.hubName, w.clock.now()))
+	start := time.Now()
+	res := runActivity(ctx, act, msg, w.clock)
+	ev := activityEvent(Completed, msg, w.hubName, res.Timestamp)
+	ev.Duration = time.Since(start)
+	if res.EventType == sp.EventTaskFailed {
+		ev.Kind, ev.Failure, ev.RuntimeStatus = Failed, res.FailureDetails, sp.StatusFailed
+	} else {
+		ev.Output, ev.RuntimeStatus = res.Result, sp.StatusCompleted
+	}
+	observe(w.obs, ev)
+	return res
+}
+
+// activityEvent is an event of the activity a TaskScheduled message runs.
+func activityEvent(k LifecycleKind, msg *sp.TaskMessage, hub string, now time.Time) LifecycleEvent {
+	ev := msg.Event
+	return LifecycleEvent{Kind: k, Type: Activity, InstanceID: msg.Target.InstanceID, ExecutionID: msg.Target.ExecutionID,
+		Name: ev.Name, Version: ev.Version, Hub: hub, TaskEventID: ev.EventID, Input: ev.Input, RuntimeStatus: sp.StatusRunning, Time: now}
+}
+
+// emitScheduled reports a call the orchestrator made: an activity or a
+// sub-orchestration (other decisions are not reported as scheduled).
+func (e *execution) emitScheduled(a *action, replay bool) {
+	var ev LifecycleEvent
+	switch a.kind {
+	case kindActivity:
+		ev = e.orchEvent(Scheduled)
+		ev.Type, ev.TaskEventID = Activity, a.id
+	case kindSubOrchestration:
+		ev = e.orchEvent(Scheduled)
+		ev.InstanceID, ev.ExecutionID = a.instanceID, ""
+	default:
+		return
+	}
+	ev.Name, ev.Version, ev.Input, ev.Reason, ev.IsReplay = a.name, a.version, a.input, e.name, replay
+	ev.RuntimeStatus = sp.StatusPending
+	e.emit(ev)
+}
+
+// emitEvent reports an external event that reached the orchestrator.
+func (e *execution) emitEvent(k LifecycleKind, name string) {
+	if e.obs == nil || e.started == nil {
+		return
+	}
+	ev := e.orchEvent(k)
+	ev.EventName = name
+	e.emit(ev)
+}
