@@ -231,7 +231,11 @@ func (l *lifecycleLogs) failure(fd *sp.FailureDetails) string {
 // Redact is Durable Functions' redacted form of a payload: its length in
 // UTF-16 code units, as .NET counts string length.
 func Redact(s string) string {
-	return fmt.Sprintf("(Redacted %d characters)", len(utf16.Encode([]rune(s))))
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return fmt.Sprintf("(Redacted %d characters)", n)
 }
 
 // dotnetBool renders a bool as .NET does in messages.
