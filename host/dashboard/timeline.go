@@ -175,18 +175,17 @@ func (b *timelineBuilder) add(i int, e *sp.HistoryEvent) eventRow {
 		tl.Spans[idx].Child = e.InstanceID
 		b.open[e.EventID] = idx
 		row.Span = idx
-	case sp.EventTaskCompleted, sp.EventSubOrchestrationInstanceCompleted:
+	case sp.EventTaskCompleted, sp.EventSubOrchestrationInstanceCompleted,
+		sp.EventTaskFailed, sp.EventSubOrchestrationInstanceFailed:
+		outcome, failure := outcomeCompleted, ""
 		row.ID, row.Note = e.TaskScheduledID, preview(e.Result)
-		if idx, ok := b.open[e.TaskScheduledID]; ok {
-			delete(b.open, e.TaskScheduledID)
-			closed(idx, outcomeCompleted, "")
-			row.Name = tl.Spans[idx].Name
+		if e.EventType == sp.EventTaskFailed || e.EventType == sp.EventSubOrchestrationInstanceFailed {
+			failure = preview(failureText(e))
+			outcome, row.Note = outcomeFailed, failure
 		}
-	case sp.EventTaskFailed, sp.EventSubOrchestrationInstanceFailed:
-		row.ID, row.Note = e.TaskScheduledID, preview(failureText(e))
 		if idx, ok := b.open[e.TaskScheduledID]; ok {
 			delete(b.open, e.TaskScheduledID)
-			closed(idx, outcomeFailed, row.Note)
+			closed(idx, outcome, failure)
 			row.Name = tl.Spans[idx].Name
 		}
 	case sp.EventTimerCreated:
