@@ -4,6 +4,8 @@
 //
 //   - orchestrationTrigger: an Orchestrator, given an OrchestrationContext.
 //   - activityTrigger: an Activity, given an ActivityContext.
+//   - entityTrigger: an Entity, given an EntityContext; EntityOf makes one
+//     from a Go type whose methods are the operations (docs/entities.md).
 //   - httpTrigger / http: an ordinary net/http handler.
 //   - timerTrigger: a Timer, given TimerInfo; queueTrigger: a QueueTrigger,
 //     given a QueueMessage.

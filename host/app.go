@@ -33,7 +33,8 @@ func NewApp() *App { return &App{handlers: map[string]any{}} }
 // under functions/). The handler's type must fit the function's trigger:
 // an http.Handler or func(http.ResponseWriter, *http.Request) for
 // httpTrigger, a bindings.Orchestrator for orchestrationTrigger, a
-// bindings.Activity for activityTrigger. Mismatches and duplicate names are
+// bindings.Activity for activityTrigger, a bindings.Entity for
+// entityTrigger. Mismatches and duplicate names are
 // reported, all together, when the host starts.
 func (a *App) Register(name string, handler any) {
 	a.mu.Lock()

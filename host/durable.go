@@ -98,6 +98,8 @@ func durableFunctions(fns []*functions.Function, dc config.Durable, env config.E
 		case functions.KindActivity:
 			reg.Activities[f.Def.TaskName()] = f.Activity
 			needed = true
+		case functions.KindEntity:
+			needed = true
 		}
 		for _, b := range f.Def.Clients() {
 			needed = true
@@ -106,7 +108,9 @@ func durableFunctions(fns []*functions.Function, dc config.Durable, env config.E
 			}
 		}
 	}
-	return reg, needed, nil
+	ents, err := entityFunctions(fns, env)
+	reg.Entities = ents
+	return reg, needed, err
 }
 
 // checkClientBinding rejects durable client bindings addressing another

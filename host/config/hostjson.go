@@ -88,6 +88,9 @@ type Durable struct {
 	// MaxOrchestrationActions caps the actions of one execution episode
 	// (default 100000).
 	MaxOrchestrationActions int
+	// MaxEntityOperationBatchSize bounds the operations one entity work
+	// item runs (default 5000, Durable Functions' outside Consumption).
+	MaxEntityOperationBatchSize int
 	// Retention is funchost's instanceRetention: purge terminal instances
 	// automatically (off by default).
 	Retention Retention
@@ -149,6 +152,7 @@ func DefaultHost() *Host {
 			LocalActivityExecution:             true,
 			MaxOrchestrationActions:            100000,
 			Retention:                          Retention{SweepInterval: 5 * time.Minute, BatchSize: 100},
+			MaxEntityOperationBatchSize:        5000,
 		},
 	}
 }
@@ -213,7 +217,7 @@ var knownHostKeys = schema{
 			"httpSettings":                        {"useForwardedHost": nil, "defaultAsyncRequestSleepTimeMilliseconds": nil},
 			"tracing":                             tracingKeys,
 			"useGracefulShutdown":                 notImplemented,
-			"maxEntityOperationBatchSize":         notImplemented,
+			"maxEntityOperationBatchSize":         nil,
 			"entityMessageReorderWindowInMinutes": notImplemented,
 			"storeInputsInOrchestrationHistory":   notImplemented,
 			"useAppLease":                         notImplemented,
@@ -360,6 +364,7 @@ func parseHost(file string, root map[string]any, env Env) (*Host, error) {
 	d.Retention.Period = r.duration(ret+"period", d.Retention.Period, 0, 0, false)
 	d.Retention.SweepInterval = r.duration(ret+"sweepInterval", d.Retention.SweepInterval, time.Second, 24*time.Hour, false)
 	d.Retention.BatchSize = int(r.integer(ret+"batchSize", int64(d.Retention.BatchSize), 1, 1000))
+	d.MaxEntityOperationBatchSize = int(r.integer(dt+"maxEntityOperationBatchSize", int64(d.MaxEntityOperationBatchSize), 1, maxInt))
 
 	h.Queues = readQueues(r)
 	readTelemetry(r, h)

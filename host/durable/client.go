@@ -36,15 +36,16 @@ func (l Links) WebhookBase() string {
 // NewClient returns a durable client on hub (from OpenTaskHub) that
 // accepts any orchestrator name; Start's client accepts only the app's.
 func NewClient(hub sp.TaskHub, s Settings, l Links) *durableclient.Client {
-	return newClient(hub, s, l, nil)
+	return newClient(hub, s, l, nil, nil)
 }
 
-func newClient(hub sp.TaskHub, s Settings, l Links, isOrchestrator func(string) bool) *durableclient.Client {
+func newClient(hub sp.TaskHub, s Settings, l Links, isOrchestrator, isEntity func(string) bool) *durableclient.Client {
 	s = s.withDefaults()
 	dc := s.Host.Durable
 	return durableclient.New(durableclient.Options{
 		Hub:              hub,
 		IsOrchestrator:   isOrchestrator,
+		IsEntity:         isEntity,
 		ConnectionName:   ConnectionName(dc.StorageProvider.ConnectionName),
 		WebhookBase:      l.WebhookBase(),
 		Code:             l.SystemKey,

@@ -147,7 +147,7 @@ func Start(ctx context.Context, hub sp.TaskHub, reg engine.Registry, s Settings,
 		cancel()
 		return nil, fmt.Errorf("starting the durable engine on task hub %s: %w", hub.Name(), err)
 	}
-	client := newClient(hub, s, o.Links, func(name string) bool { return reg.Orchestrators[name] != nil })
+	client := newClient(hub, s, o.Links, func(name string) bool { return reg.Orchestrators[name] != nil }, reg.HasEntity)
 	var mounts []mgmtapi.Mount
 	if o.Mounts != nil {
 		mounts = o.Mounts(client)
@@ -227,6 +227,7 @@ func engineOptions(dc config.Durable, log *slog.Logger) engine.Options {
 		MaxConcurrentOrchestrations: dc.MaxConcurrentOrchestratorFunctions,
 		MaxConcurrentActivities:     dc.MaxConcurrentActivityFunctions,
 		LocalActivities:             dc.LocalActivityExecution,
+		MaxEntityOperationBatchSize: dc.MaxEntityOperationBatchSize,
 		Logger:                      log,
 	}
 	if dc.ExtendedSessionsEnabled {

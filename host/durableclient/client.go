@@ -45,6 +45,10 @@ type Options struct {
 	// exists; StartNew rejects other names with
 	// bindings.ErrUnknownOrchestrator. Nil accepts every name.
 	IsOrchestrator func(name string) bool
+	// IsEntity reports whether an entity function of that name exists;
+	// SignalEntity rejects other names with bindings.ErrUnknownEntity.
+	// Nil accepts every name.
+	IsEntity func(name string) bool
 	// ConnectionName is the storage connection *name* written to the
 	// connection= parameter of management URLs (default "Storage").
 	ConnectionName string
@@ -69,6 +73,7 @@ type Options struct {
 type Client struct {
 	hub         sp.TaskHub
 	isOrch      func(string) bool
+	isEntity    func(string) bool
 	conn        string
 	webhookBase string // absolute, without trailing slash or query
 	basePath    string // path of webhookBase
@@ -84,6 +89,7 @@ func New(opts Options) *Client {
 	c := &Client{
 		hub:       opts.Hub,
 		isOrch:    opts.IsOrchestrator,
+		isEntity:  opts.IsEntity,
 		conn:      opts.ConnectionName,
 		forwarded: opts.UseForwardedHost,
 		now:       opts.Now,

@@ -49,6 +49,9 @@
 //     local.go: the in-process activity runner.
 //   - clock.go: the engine clock; observer.go: Observer, the lifecycle
 //     events the engine reports (docs/observability.md).
+//   - entity.go: entity work items (one batch of operations, one
+//     commit); entitycontext.go: bindings.EntityContext; entityrecent.go:
+//     the duplicate-request record (docs/entities.md).
 //
 // # Messages the engine understands
 //

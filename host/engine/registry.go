@@ -6,12 +6,13 @@ import (
 	"github.com/funchost/funchost/bindings"
 )
 
-// Registry holds the orchestrator and activity functions a Worker runs, by
-// function name. Names are matched exactly first, then case-insensitively,
+// Registry holds the orchestrator, activity and entity functions a Worker
+// runs, by function name (entities by entity name). Names are matched exactly first, then case-insensitively,
 // as Azure Functions treats function names.
 type Registry struct {
 	Orchestrators map[string]bindings.Orchestrator
 	Activities    map[string]bindings.Activity
+	Entities      map[string]bindings.Entity
 }
 
 func lookupFold[T any](m map[string]T, name string) (T, bool) {
@@ -29,7 +30,7 @@ func lookupFold[T any](m map[string]T, name string) (T, bool) {
 
 // NewRegistry sorts a map of handlers by function name into a Registry:
 // bindings.Orchestrator values become orchestrators, bindings.Activity values
-// activities; handlers of any other type (HTTP functions) are ignored.
+// activities, bindings.Entity values entities; handlers of any other type (HTTP functions) are ignored.
 func NewRegistry(handlers map[string]any) Registry {
 	reg := Registry{Orchestrators: map[string]bindings.Orchestrator{}, Activities: map[string]bindings.Activity{}}
 	for name, h := range handlers {
@@ -38,7 +39,19 @@ func NewRegistry(handlers map[string]any) Registry {
 			reg.Orchestrators[name] = f
 		case bindings.Activity:
 			reg.Activities[name] = f
+		case bindings.Entity:
+			if reg.Entities == nil {
+				reg.Entities = map[string]bindings.Entity{}
+			}
+			reg.Entities[name] = f
 		}
 	}
 	return reg
+}
+
+// HasEntity reports whether an entity function of that name is registered
+// (case-insensitively, as entity names are).
+func (r Registry) HasEntity(name string) bool {
+	_, ok := lookupFold(r.Entities, name)
+	return ok
 }

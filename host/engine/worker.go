@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/internal/entitywire"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -56,6 +57,10 @@ type Options struct {
 	// here. Lock renewals and the in-process time budget measure real time
 	// against the task hub's locks and always use the wall clock.
 	Clock func() time.Time
+	// MaxEntityOperationBatchSize bounds the operations one entity work
+	// item runs (host.json maxEntityOperationBatchSize; 0 selects
+	// DefaultMaxEntityOperationBatchSize).
+	MaxEntityOperationBatchSize int
 	// Logger receives the engine's logs and, through
 	// OrchestrationContext.Logger, the orchestrators' (default: discard).
 	Logger *slog.Logger
@@ -273,6 +278,10 @@ func (w *Worker) orchestrationLoop(ctx context.Context) {
 
 // processOrchestration runs and commits one orchestration work item.
 func (w *Worker) processOrchestration(ctx context.Context, wi *sp.OrchestrationWorkItem) {
+	if entitywire.IsEntity(wi.InstanceID) {
+		w.processEntity(ctx, wi)
+		return
+	}
 	var cached *execution
 	if w.cache != nil {
 		cached = w.cache.take(wi.InstanceID)

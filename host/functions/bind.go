@@ -30,6 +30,7 @@ type Function struct {
 	Timer        bindings.Timer
 	Queue        bindings.QueueTrigger
 	Manual       bindings.Manual
+	Entity       bindings.Entity
 }
 
 // Bind pairs every definition with the handler registered under its name.
@@ -141,6 +142,17 @@ func bindOne(d *Definition, h any) (*Function, error) {
 		}
 		want = "a bindings.Manual or func(context.Context, string) error"
 		if f.Manual != nil {
+			return f, nil
+		}
+	case KindEntity:
+		switch v := h.(type) {
+		case bindings.Entity:
+			f.Entity = v
+		case func(bindings.EntityContext) error:
+			f.Entity = v
+		}
+		want = "a bindings.Entity or func(bindings.EntityContext) error (bindings.EntityOf[State]() makes one from a Go type)"
+		if f.Entity != nil {
 			return f, nil
 		}
 	default:

@@ -25,6 +25,7 @@ var bindingTypes = []bindingType{
 	{name: TypeHTTP, dir: "out"},
 	{name: TypeOrchestrationTrigger, dir: "in", kind: KindOrchestrator},
 	{name: TypeActivityTrigger, dir: "in", kind: KindActivity},
+	{name: TypeEntityTrigger, dir: "in", kind: KindEntity},
 	{name: TypeOrchestrationClient, dir: "in"},
 	{name: TypeDurableClient, dir: "in"},
 	{name: TypeTimerTrigger, dir: "in", kind: KindTimer, check: checkTimerTrigger},

@@ -19,6 +19,7 @@ const (
 	TypeDurableClient        = "durableClient"
 	TypeOrchestrationTrigger = "orchestrationTrigger"
 	TypeActivityTrigger      = "activityTrigger"
+	TypeEntityTrigger        = "entityTrigger"
 	TypeTimerTrigger         = "timerTrigger"
 	TypeQueueTrigger         = "queueTrigger"
 	TypeManualTrigger        = "manualTrigger"
@@ -44,6 +45,7 @@ const (
 	KindTimer
 	KindQueue
 	KindManual
+	KindEntity
 )
 
 func (k Kind) String() string {
@@ -60,6 +62,8 @@ func (k Kind) String() string {
 		return "queue"
 	case KindManual:
 		return "manual"
+	case KindEntity:
+		return "entity"
 	}
 	return "unknown"
 }
@@ -79,6 +83,9 @@ type Binding struct {
 	// orchestrator or activity (default: the function name).
 	Orchestration string `json:"orchestration,omitempty"`
 	Activity      string `json:"activity,omitempty"`
+	// EntityName overrides an entityTrigger's entity name (default: the
+	// function name); %Setting% references are resolved by the host.
+	EntityName string `json:"entityName,omitempty"`
 	// Schedule, RunOnStartup and UseMonitor configure a timerTrigger (the
 	// booleans as written: true/false or their text).
 	Schedule     string `json:"schedule,omitempty"`
@@ -165,8 +172,9 @@ func (d *Definition) AuthLevel() string {
 	return strings.ToLower(d.Trigger.AuthLevel)
 }
 
-// TaskName is the name orchestrations and activities are registered under:
-// the trigger's orchestration/activity override, else the function name.
+// TaskName is the name orchestrations, activities and entities are
+// registered under: the trigger's orchestration/activity/entityName
+// override, else the function name.
 func (d *Definition) TaskName() string {
 	if d.Trigger != nil {
 		if d.Kind == KindOrchestrator && d.Trigger.Orchestration != "" {
@@ -174,6 +182,9 @@ func (d *Definition) TaskName() string {
 		}
 		if d.Kind == KindActivity && d.Trigger.Activity != "" {
 			return d.Trigger.Activity
+		}
+		if d.Kind == KindEntity && d.Trigger.EntityName != "" {
+			return d.Trigger.EntityName
 		}
 	}
 	return d.Name

@@ -89,7 +89,7 @@ func TestDiscoverErrors(t *testing.T) {
 		{"no trigger", map[string]string{"F": `{"bindings":[{"name":"$return","type":"http","direction":"out"}]}`}, []string{"No trigger binding specified. A function must have a trigger input binding."}},
 		{"two triggers", map[string]string{"F": `{"bindings":[{"name":"a","type":"activityTrigger","direction":"in"},{"name":"b","type":"orchestrationTrigger","direction":"in"}]}`}, []string{"Multiple trigger bindings defined. A function can only have a single trigger binding."}},
 		{"unknown type", map[string]string{"F": `{"bindings":[{"name":"a","type":"blobTrigger","direction":"in"},{"name":"b","type":"twilioSms","direction":"out"}]}`}, []string{`field "bindings"`, "The binding type(s) 'blobTrigger, twilioSms' are not registered. Please ensure the type is correct and the binding extension is installed."}},
-		{"entity trigger until entities land", map[string]string{"F": `{"bindings":[{"name":"context","type":"entityTrigger","direction":"in"}]}`}, []string{"The binding type(s) 'entityTrigger' are not registered."}},
+		{"entity trigger written out", map[string]string{"F": `{"bindings":[{"name":"context","type":"entityTrigger","direction":"out"}]}`}, []string{`"bindings[0].direction"`, `"in"`}},
 		{"missing type", map[string]string{"F": `{"bindings":[{"name":"a","direction":"in"}]}`}, []string{`"bindings[0].type"`, "Binding 'a' is invalid. Bindings must specify a Type."}},
 		{"bad direction", map[string]string{"F": `{"bindings":[{"name":"a","type":"activityTrigger","direction":"sideways"}]}`}, []string{`"bindings[0].direction"`, "'sideways' is not a valid binding direction."}},
 		{"bad function name", map[string]string{"1st": actFn}, []string{"'1st' is not a valid function name."}},
@@ -192,19 +192,23 @@ func TestBind(t *testing.T) {
 
 func TestBindErrors(t *testing.T) {
 	t.Parallel()
-	defs, _, err := Discover(writeFunctions(t, map[string]string{"Start": httpFn, "Orch": orchFn, "Act": actFn, "Missing": actFn, "Tick": timerFn, "Good": actFn}))
+	defs, _, err := Discover(writeFunctions(t, map[string]string{"Start": httpFn, "Orch": orchFn, "Act": actFn, "Missing": actFn, "Tick": timerFn, "Good": actFn,
+		"Ent":     `{"bindings":[{"name":"context","type":"entityTrigger","direction":"in"}]}`,
+		"GoodEnt": `{"bindings":[{"name":"context","type":"entityTrigger","direction":"in","entityName":"counter"}]}`}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fns, broken, orphans := Bind(defs, map[string]any{
-		"Good":  func(bindings.ActivityContext) (any, error) { return nil, nil },
-		"Tick":  func(context.Context) error { return nil },
-		"Start": bindings.Orchestrator(func(bindings.OrchestrationContext) (any, error) { return nil, nil }),
-		"Orch":  func(http.ResponseWriter, *http.Request) {},
-		"Act":   func(string) (string, error) { return "", nil },
-		"Extra": http.NotFoundHandler(),
+		"Good":    func(bindings.ActivityContext) (any, error) { return nil, nil },
+		"Tick":    func(context.Context) error { return nil },
+		"Start":   bindings.Orchestrator(func(bindings.OrchestrationContext) (any, error) { return nil, nil }),
+		"Orch":    func(http.ResponseWriter, *http.Request) {},
+		"Act":     func(string) (string, error) { return "", nil },
+		"Extra":   http.NotFoundHandler(),
+		"Ent":     func(bindings.EntityContext) {},
+		"GoodEnt": bindings.EntityOf[struct{ N int }](),
 	})
-	if len(fns) != 1 || fns[0].Def.Name != "Good" || len(broken) != 5 || len(orphans) != 1 {
+	if len(fns) != 2 || len(broken) != 6 || len(orphans) != 1 {
 		t.Fatalf("bound %d, broken %d, orphans %d", len(fns), len(broken), len(orphans))
 	}
 	err = AsError("handler", broken, orphans...)
@@ -212,8 +216,13 @@ func TestBindErrors(t *testing.T) {
 	if !errors.As(err, &fe) {
 		t.Fatalf("Bind error = %v, want *Error", err)
 	}
-	if len(fe.Problems) != 6 {
-		t.Errorf("got %d problems, want 6:\n%v", len(fe.Problems), err)
+	if len(fe.Problems) != 7 {
+		t.Errorf("got %d problems, want 7:\n%v", len(fe.Problems), err)
+	}
+	for _, f := range fns {
+		if f.Def.Name == "GoodEnt" && (f.Entity == nil || f.Def.TaskName() != "counter" || f.Def.Kind != KindEntity) {
+			t.Errorf("GoodEnt bound as %+v (task name %q)", f, f.Def.TaskName())
+		}
 	}
 	for _, w := range []string{
 		"function Missing has no Go handler",
@@ -222,6 +231,7 @@ func TestBindErrors(t *testing.T) {
 		"function Orch has an orchestrationTrigger binding",
 		"function Act has an activityTrigger binding, so its handler must be a bindings.Activity or func(bindings.ActivityContext) (any, error); got func(string) (string, error)",
 		"function Tick has an timerTrigger binding, so its handler must be a bindings.Timer or func(context.Context, bindings.TimerInfo) error",
+		"function Ent has an entityTrigger binding, so its handler must be a bindings.Entity or func(bindings.EntityContext) error",
 	} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error does not mention %q:\n%v", w, err)

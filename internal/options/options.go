@@ -21,6 +21,7 @@ type Settings struct {
 	StartAt                   time.Time
 	Timeout                   time.Duration
 	PreserveUnprocessedEvents bool
+	ScheduledTime             time.Time
 	// Applied records the options applied so far.
 	Applied Field
 }
@@ -36,6 +37,7 @@ const (
 	FieldStartAt
 	FieldTimeout
 	FieldPreserveUnprocessedEvents
+	FieldScheduledTime
 )
 
 // The options each call accepts.
@@ -45,9 +47,11 @@ const (
 	ForWait             = FieldTimeout
 	ForContinueAsNew    = FieldPreserveUnprocessedEvents | FieldVersion
 	ForStart            = FieldInstanceID | FieldVersion | FieldStartAt
+	ForSignal           = FieldScheduledTime
+	ForEntityStart      = FieldInstanceID | FieldVersion
 )
 
-var fieldNames = [...]string{"WithRetry", "WithInstanceID", "WithVersion", "WithStartAt", "WithTimeout", "PreserveUnprocessedEvents"}
+var fieldNames = [...]string{"WithRetry", "WithInstanceID", "WithVersion", "WithStartAt", "WithTimeout", "PreserveUnprocessedEvents", "WithScheduledTime"}
 
 // String lists the option constructors of the set, e.g. "WithRetry,
 // WithTimeout".

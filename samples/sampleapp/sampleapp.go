@@ -33,6 +33,9 @@ func Handlers() map[string]any {
 		"BackgroundJobTimer":  bindings.Timer(BackgroundJobTimer),
 		"BackgroundJob":       bindings.Orchestrator(BackgroundJob),
 		"QueueStart":          bindings.QueueTrigger(QueueStart),
+		"Counter":             bindings.EntityOf[Counter](),
+		"CounterSignal":       http.HandlerFunc(CounterSignal),
+		"CounterGet":          http.HandlerFunc(CounterGet),
 	}
 }
 

@@ -86,17 +86,10 @@ func enqueue(ctx context.Context, q *azqueue.QueueClient, body string, delay tim
 }
 
 // messageDelay is how long a message must stay invisible: timers until
-// FireAt, delayed starts until ScheduledStartTime.
+// FireAt, delayed starts until ScheduledStartTime, scheduled entity
+// signals until their time (sp.DeliveryTime).
 func messageDelay(m *sp.TaskMessage) time.Duration {
-	var at time.Time
-	switch m.Event.EventType {
-	case sp.EventTimerFired:
-		at = m.Event.FireAt
-	case sp.EventExecutionStarted:
-		if m.Event.ScheduledStartTime != nil {
-			at = *m.Event.ScheduledStartTime
-		}
-	}
+	at := sp.DeliveryTime(m)
 	if at.IsZero() {
 		return 0
 	}

@@ -42,19 +42,12 @@ func checkMessage(m *sp.TaskMessage, defaultID string) error {
 }
 
 // enqueueLocked appends m to inst's messages, or schedules it when it is a
-// start with a future ScheduledStartTime or a timer due later.
+// start with a future ScheduledStartTime, a timer or a scheduled entity
+// signal due later (sp.DeliveryTime).
 func (h *TaskHub) enqueueLocked(inst *instance, m *sp.TaskMessage, t time.Time) {
 	h.seq++
 	qm := &queuedMsg{msg: m, seq: h.seq}
-	var due time.Time
-	switch m.Event.EventType {
-	case sp.EventExecutionStarted:
-		if m.Event.ScheduledStartTime != nil {
-			due = *m.Event.ScheduledStartTime
-		}
-	case sp.EventTimerFired:
-		due = m.Event.FireAt
-	}
+	due := sp.DeliveryTime(m)
 	if !due.IsZero() && due.After(t) {
 		h.schedule(&timerEntry{at: due, kind: deliverMessage, instanceID: inst.id, msg: qm})
 		return
