@@ -19,6 +19,7 @@ import (
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/config"
 	"github.com/funchost/funchost/host/functions"
+	"github.com/funchost/funchost/samples/sampleapp"
 	"github.com/funchost/funchost/storageprovider/azurestorage/azuritetest"
 )
 
@@ -115,6 +116,8 @@ func realAppHandlers(t *testing.T, root string, calls *realAppCalls) *App {
 				_, err := bindings.ClientFrom(ctx).StartNew(ctx, "E1_HelloSequence", nil, bindings.WithInstanceID(msg.Text()))
 				return err
 			}))
+		case functions.KindEntity:
+			app.Register(d.Name, bindings.EntityOf[sampleapp.Counter]())
 		case functions.KindManual:
 			app.Register(d.Name, bindings.Manual(func(ctx context.Context, input string) error {
 				_, err := bindings.ClientFrom(ctx).StartNew(ctx, input, nil, bindings.WithInstanceID("manual-"+input))
@@ -158,7 +161,6 @@ func TestRealAppFixtures(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 
 	inError := map[string]string{
-		"CounterEntity":    "The binding type(s) 'entityTrigger' are not registered. Please ensure the type is correct and the binding extension is installed.",
 		"SendSmsChallenge": "The binding type(s) 'twilioSms' are not registered.",
 		"BrokenJson":       "invalid JSON at line 3, column 57",
 		"NoHandler":        "function NoHandler has no Go handler",
@@ -176,7 +178,7 @@ func TestRealAppFixtures(t *testing.T) {
 		}
 	}
 	loaded := []string{"HttpStart", "E1_HelloSequence", "E1_SayHello", "CommentedOrchestrator", "TimerStarter",
-		"QueueStarter", "CopyFileToBlob", "Enqueue", "ManualStart"}
+		"QueueStarter", "CopyFileToBlob", "Enqueue", "ManualStart", "CounterEntity"}
 	for _, name := range loaded {
 		var st map[string]any
 		getJSON(t, base+"/admin/functions/"+name+"/status", &st)
