@@ -73,6 +73,28 @@ type OrchestrationContext interface {
 	// PreserveUnprocessedEvents and WithVersion. An input that cannot be
 	// serialised, or an option it does not take, fails the orchestration.
 	ContinueAsNew(input any, opts ...Option)
+
+	// CallEntity runs an operation on a durable entity and completes with
+	// its result; a failed operation fails the task with an
+	// *EntityOperationError. Inside a critical section only the locked
+	// entities may be called, one call per entity at a time.
+	CallEntity(id EntityID, operation string, input any) Task
+	// SignalEntity sends a one-way operation to an entity; it takes the
+	// option WithScheduledTime. Signalling an entity the orchestration holds
+	// locked, or an input that cannot be serialised, fails the orchestration.
+	SignalEntity(id EntityID, operation string, input any, opts ...Option)
+	// LockEntities enters a critical section: the task completes when all
+	// the entities are locked for this orchestration (taken in entity-ID
+	// order, so orchestrations locking the same entities cannot deadlock).
+	// Nested critical sections fail the task; sub-orchestrations cannot be
+	// called while it holds locks.
+	LockEntities(ids ...EntityID) Task
+	// UnlockEntities leaves the critical section. The engine also leaves it
+	// when the orchestrator returns.
+	UnlockEntities()
+	// IsLocked reports whether the orchestration holds locks and which of
+	// the locked entities are available (no call to them in flight).
+	IsLocked() (bool, []EntityID)
 }
 
 // Task is a unit of durable work scheduled by an orchestrator. Tasks of

@@ -15,10 +15,11 @@ import (
 	"github.com/funchost/funchost/samples/sampleapp"
 )
 
-// TestCounterEntityOverHTTP drives the sample's Counter entity through its
-// HTTP functions on both providers: signals with and without input, an
-// unknown key's 404, and delete.
-func TestCounterEntityOverHTTP(t *testing.T) {
+// TestEntitiesOverHTTP drives the sample's entities through their HTTP
+// functions on both providers: the Counter (signals with and without
+// input, an unknown key's 404, delete) and a bank transfer between two
+// Accounts in a critical section.
+func TestEntitiesOverHTTP(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -44,6 +45,18 @@ func TestCounterEntityOverHTTP(t *testing.T) {
 				t.Fatalf("delete: %d %s", code, body)
 			}
 			waitCounter(t, h.base, "c1", "")
+
+			if code, body := httpDo(t, "POST", h.base+"/api/accounts/a/deposit", "100"); code != http.StatusAccepted {
+				t.Fatalf("deposit: %d %s", code, body)
+			}
+			waitEntity(t, h.base+"/api/accounts/a", `{"balance":100}`)
+			for _, want := range []string{"true", "true", "false"} {
+				if got := runOrchestration(t, h.base, "Transfer", `{"from":"a","to":"b","amount":40}`); got != want {
+					t.Fatalf("transfer output %s, want %s", got, want)
+				}
+			}
+			waitEntity(t, h.base+"/api/accounts/a", `{"balance":20}`)
+			waitEntity(t, h.base+"/api/accounts/b", `{"balance":80}`)
 		})
 	}
 }
@@ -67,9 +80,46 @@ func httpDo(t *testing.T, method, url, body string) (int, string) {
 // waitCounter polls the counter until its state is want ("" = gone).
 func waitCounter(t *testing.T, base, key, want string) {
 	t.Helper()
+	waitEntity(t, base+"/api/counters/"+key, want)
+}
+
+// runOrchestration starts an orchestrator through the sample's starter and
+// returns its output once it completed.
+func runOrchestration(t *testing.T, base, name, input string) string {
+	t.Helper()
+	code, body := httpDo(t, "POST", base+"/api/orchestrators/"+name, input)
+	var started struct{ StatusQueryGetURI string }
+	if err := json.Unmarshal([]byte(body), &started); code != http.StatusAccepted || err != nil {
+		t.Fatalf("start %s: %d %s", name, code, body)
+	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		code, body := httpDo(t, "GET", base+"/api/counters/"+key, "")
+		_, body := httpDo(t, "GET", started.StatusQueryGetURI, "")
+		var st struct {
+			RuntimeStatus string
+			Output        json.RawMessage
+		}
+		_ = json.Unmarshal([]byte(body), &st)
+		switch st.RuntimeStatus {
+		case "Completed":
+			return string(st.Output)
+		case "Failed", "Terminated":
+			t.Fatalf("%s ended: %s", name, body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not complete: %s", name, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitEntity polls an entity's GET function until its state is want ("" =
+// gone).
+func waitEntity(t *testing.T, url, want string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		code, body := httpDo(t, "GET", url, "")
 		got := ""
 		if code == http.StatusOK {
 			var v json.RawMessage
@@ -82,7 +132,7 @@ func waitCounter(t *testing.T, base, key, want string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("counter %s = %d %q, want %q", key, code, body, want)
+			t.Fatalf("%s = %d %q, want %q", url, code, body, want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

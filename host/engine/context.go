@@ -16,6 +16,7 @@ import (
 type orchestrationContext struct {
 	e      *execution
 	logger *slog.Logger
+	locks  *criticalSection // entityorch.go
 }
 
 var _ bindings.OrchestrationContext = (*orchestrationContext)(nil)
@@ -89,6 +90,9 @@ func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts 
 	o, err := options.Fold("CallSubOrchestrator", options.ForSubOrchestration, opts)
 	if err != nil {
 		return c.e.failedTask(fmt.Errorf("sub-orchestration %s: %w", name, err))
+	}
+	if c.locks != nil {
+		return c.e.failedTask(fmt.Errorf("sub-orchestration %s: %w", name, errLockedSubOrch))
 	}
 	in, err := payload.Marshal(input)
 	if err != nil {

@@ -53,6 +53,7 @@ func (e *execution) await(t *task) bool {
 func (e *execution) main(ctx *orchestrationContext) {
 	defer func() {
 		if r := recover(); r != nil {
+			ctx.releaseLocks()
 			e.returned = true
 			e.retPanic = &sp.FailureDetails{ErrorType: "panic", ErrorMessage: fmt.Sprint(r), StackTrace: string(debug.Stack())}
 		}
@@ -65,6 +66,7 @@ func (e *execution) main(ctx *orchestrationContext) {
 		return
 	}
 	out, err := e.orch(ctx)
+	ctx.releaseLocks()
 	e.returned, e.retOut, e.retErr = true, out, err
 }
 

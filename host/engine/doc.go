@@ -51,7 +51,8 @@
 //     events the engine reports (docs/observability.md).
 //   - entity.go: entity work items (one batch of operations, one
 //     commit); entitycontext.go: bindings.EntityContext; entityrecent.go:
-//     the duplicate-request record (docs/entities.md).
+//     the duplicate-request record; entityorch.go: entity calls, signals
+//     and critical sections of orchestrations (docs/entities.md).
 //
 // # Messages the engine understands
 //

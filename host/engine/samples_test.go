@@ -30,8 +30,9 @@ func TestSampleOrchestrators(t *testing.T) {
 		{name: "ApprovalWithTimeout", input: map[string]float64{"timeoutSeconds": 3600}, raise: "Approval", want: `{"approved":true,"payload":{"ok":true}}`},
 		{name: "Monitor", input: map[string]int{"target": 3, "intervalMs": 10}, want: "3"},
 		{name: "ParentChild", want: `{"child":["Hello Tokyo!","Hello Seattle!","Hello London!"]}`},
+		{name: "Transfer", input: sampleapp.TransferRequest{From: "empty", To: "other", Amount: 5}, want: "false"},
 	}
-	if got, want := len(sampleapp.Orchestrators()), 9; got != want {
+	if got, want := len(sampleapp.Orchestrators()), 10; got != want {
 		t.Logf("the sample app now has %d orchestrators (this test knows %d)", got, want)
 	}
 	for _, m := range modes {

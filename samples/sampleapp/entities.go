@@ -27,7 +27,15 @@ func (c *Counter) Get() int { return c.Value }
 // CounterSignal (POST /api/counters/{key}/{op}) signals operation op of
 // the Counter entity with that key, with the JSON body as input, and
 // answers 202.
-func CounterSignal(w http.ResponseWriter, r *http.Request) {
+func CounterSignal(w http.ResponseWriter, r *http.Request) { signalEntity(w, r, "Counter") }
+
+// CounterGet (GET /api/counters/{key}) answers the Counter entity's state
+// as JSON, or 404 when it has none.
+func CounterGet(w http.ResponseWriter, r *http.Request) { readEntity[Counter](w, r, "Counter") }
+
+// signalEntity signals operation {op} of entity name with key {key}, the
+// JSON body as input.
+func signalEntity(w http.ResponseWriter, r *http.Request, name string) {
 	ec := bindings.EntityClientOf(bindings.Client(r))
 	if ec == nil {
 		writeError(w, http.StatusInternalServerError, "this function has no durableClient binding")
@@ -38,12 +46,11 @@ func CounterSignal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	id := bindings.NewEntityID("Counter", bindings.RouteValue(r, "key"))
 	var in any
 	if input != nil {
 		in = input
 	}
-	err = ec.SignalEntity(r.Context(), id, bindings.RouteValue(r, "op"), in)
+	err = ec.SignalEntity(r.Context(), bindings.NewEntityID(name, bindings.RouteValue(r, "key")), bindings.RouteValue(r, "op"), in)
 	switch {
 	case errors.Is(err, bindings.ErrInvalidEntityID), errors.Is(err, bindings.ErrUnknownEntity):
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -54,18 +61,17 @@ func CounterSignal(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// CounterGet (GET /api/counters/{key}) answers the Counter entity's state
-// as JSON, or 404 when it has none.
-func CounterGet(w http.ResponseWriter, r *http.Request) {
-	id := bindings.NewEntityID("Counter", bindings.RouteValue(r, "key"))
-	c, exists, err := bindings.ReadEntityState[Counter](r.Context(), bindings.Client(r), id)
+// readEntity answers the state of entity name with key {key} as T.
+func readEntity[T any](w http.ResponseWriter, r *http.Request, name string) {
+	id := bindings.NewEntityID(name, bindings.RouteValue(r, "key"))
+	v, exists, err := bindings.ReadEntityState[T](r.Context(), bindings.Client(r), id)
 	switch {
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	case !exists:
 		writeError(w, http.StatusNotFound, "entity "+id.String()+" does not exist")
 	default:
-		writeJSON(w, http.StatusOK, c)
+		writeJSON(w, http.StatusOK, v)
 	}
 }
 

@@ -36,11 +36,15 @@ func Handlers() map[string]any {
 		"Counter":             bindings.EntityOf[Counter](),
 		"CounterSignal":       http.HandlerFunc(CounterSignal),
 		"CounterGet":          http.HandlerFunc(CounterGet),
+		"Account":             bindings.EntityOf[Account](),
+		"AccountSignal":       http.HandlerFunc(AccountSignal),
+		"AccountGet":          http.HandlerFunc(AccountGet),
+		"Transfer":            bindings.Orchestrator(Transfer),
 	}
 }
 
 // Orchestrators lists the sample orchestrator names.
 func Orchestrators() []string {
 	return []string{"HelloSequence", "HelloCities5", "Echo", "FailAlways", "FanOutFanIn",
-		"WaitForApproval", "ApprovalWithTimeout", "Monitor", "ParentChild"}
+		"WaitForApproval", "ApprovalWithTimeout", "Monitor", "ParentChild", "Transfer"}
 }
