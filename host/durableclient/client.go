@@ -23,6 +23,7 @@ import (
 
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/dfwire"
+	"github.com/funchost/funchost/internal/entitywire"
 	"github.com/funchost/funchost/internal/options"
 	"github.com/funchost/funchost/internal/payload"
 	sp "github.com/funchost/funchost/storageprovider"
@@ -380,13 +381,15 @@ func (c *Client) Restart(ctx context.Context, instanceID string, newInstanceID b
 
 // PurgeInstance deletes a terminal instance and returns 1. A missing
 // instance gives bindings.ErrInstanceNotFound, a non-terminal one
-// bindings.ErrInstanceNotTerminal.
+// bindings.ErrInstanceNotTerminal; entities (@name@key) are purged
+// whatever their status.
 func (c *Client) PurgeInstance(ctx context.Context, instanceID string) (int, error) {
 	st, err := c.runtimeStatus(ctx, instanceID)
 	if err != nil {
 		return 0, fmt.Errorf("durableclient: purge instance %q: %w", instanceID, err)
 	}
-	if !st.RuntimeStatus.IsTerminal() {
+	// Entities never end; Durable Functions purges them by ID all the same.
+	if !st.RuntimeStatus.IsTerminal() && !entitywire.IsEntity(instanceID) {
 		return 0, fmt.Errorf("durableclient: purge instance %q: %w (it is %s)", instanceID, bindings.ErrInstanceNotTerminal, st.RuntimeStatus)
 	}
 	if err := c.hub.PurgeInstance(ctx, instanceID); err != nil {

@@ -179,7 +179,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown operation", "POST", "/instances/running/explode", ``, nil, 404, ""},
 		{"unknown route", "GET", "/nothing/here", ``, nil, 404, ""},
 		{"root", "GET", "/", ``, nil, 404, ""},
-		{"entities not supported", "GET", "/entities/counter/x", ``, nil, 404, ""},
+		{"entity without state", "GET", "/entities/counter/x", ``, nil, 404, ""},
 		{"too deep", "GET", "/instances/a/b/c/d/e", ``, nil, 404, ""},
 	}
 	for _, tt := range tests {

@@ -32,6 +32,11 @@ var routes = []route{
 	{http.MethodPost, "/instances/{instanceId}/resume", (*request).resume},
 	{http.MethodPost, "/instances/{instanceId}/rewind", (*request).rewind},
 	{http.MethodPost, "/instances/{instanceId}/restart", (*request).restart},
+	{http.MethodGet, "/entities", (*request).listEntities},
+	{http.MethodGet, "/entities/{entityName}", (*request).listEntities},
+	{http.MethodGet, "/entities/{entityName}/{entityKey}", (*request).readEntity},
+	{http.MethodPost, "/entities/{entityName}/{entityKey}", (*request).signalEntity},
+	{http.MethodDelete, "/entities/{entityName}/{entityKey}", (*request).signalEntity},
 }
 
 // serve adapts a table handler: it decodes the path parameters (404 for

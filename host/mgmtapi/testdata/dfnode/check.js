@@ -11,6 +11,7 @@
 "use strict";
 const assert = require("node:assert/strict");
 const { DurableClient } = require("durable-functions/lib/src/durableClient/DurableClient");
+const { EntityId } = require("durable-functions/lib/src/entities/EntityId");
 
 const [base, hub] = process.argv.slice(2);
 if (!base || !hub) {
@@ -41,7 +42,8 @@ function clientData(rpc) {
       resumePostUri: `${inst}/resume?reason={text}&${q}`,
     },
     baseUrl: base,
-    requiredQueryStringParameters: "",
+    // The client builds entity URLs only when this is non-empty.
+    requiredQueryStringParameters: q,
     rpcBaseUrl: rpc ? base + "/" : undefined,
   };
 }
@@ -154,7 +156,37 @@ async function suite(mode) {
   });
 }
 
+// readUntil polls readEntityState until ok holds for the response.
+async function readUntil(client, id, ok) {
+  let st;
+  for (let i = 0; i < 1500; i++) {
+    st = await client.readEntityState(id);
+    if (ok(st)) return st;
+    await sleep(20);
+  }
+  throw new Error(`entity ${id} never reached the expected state; last ${JSON.stringify(st)}`);
+}
+
+async function entitySuite(mode) {
+  const client = new DurableClient(clientData(mode === "rpc"));
+  await check(`${mode}: signalEntity and readEntityState`, async () => {
+    const id = new EntityId("Counter", `js-${mode}-${Date.now()}`);
+    const none = await client.readEntityState(id);
+    assert.equal(none.entityExists, false);
+    await client.signalEntity(id, "add", 5);
+    await client.signalEntity(id, "add", 2);
+    const st = await readUntil(client, id, (s) => s.entityExists && s.entityState.value === 7);
+    assert.deepEqual(st.entityState, { value: 7 });
+    await client.signalEntity(id, "reset");
+    await readUntil(client, id, (s) => s.entityExists && s.entityState.value === 0);
+    await client.signalEntity(id, "delete");
+    await readUntil(client, id, (s) => !s.entityExists);
+  });
+}
+
 (async () => {
+  await entitySuite("rpc");
+  await entitySuite("urls");
   await suite("rpc");
   await suite("urls");
   console.log(`durable-functions client checks: ${passed} ok, ${failed} failing`);
