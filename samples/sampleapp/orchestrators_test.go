@@ -198,10 +198,21 @@ func TestBackgroundJob(t *testing.T) {
 	}
 }
 
+// TestTransferWithoutFunds runs the bank transfer against empty accounts:
+// it locks both, reads the balance and moves nothing.
+func TestTransferWithoutFunds(t *testing.T) {
+	h := bindingstest.New(t, sampleapp.Handlers())
+	var moved bool
+	h.Start("Transfer", sampleapp.TransferRequest{From: "a", To: "b", Amount: 5}).Output(&moved)
+	if moved {
+		t.Fatal("Transfer moved money out of an empty account")
+	}
+}
+
 // Every sample orchestrator has a test above.
 func TestEverySampleOrchestratorIsTested(t *testing.T) {
 	tested := []string{"HelloSequence", "HelloCities5", "Echo", "FailAlways", "FanOutFanIn",
-		"WaitForApproval", "ApprovalWithTimeout", "Monitor", "ParentChild", "BackgroundJob"}
+		"WaitForApproval", "ApprovalWithTimeout", "Monitor", "ParentChild", "BackgroundJob", "Transfer"}
 	for name, h := range sampleapp.Handlers() {
 		if _, ok := h.(bindings.Orchestrator); ok && !slices.Contains(tested, name) {
 			t.Errorf("the sample orchestrator %s has no test", name)
