@@ -74,6 +74,8 @@ screenshots: azurite chromium
 
 # make bench: start one private Azurite and run the standard benchmark set
 # (issue 6), printing one JSON line per run with its target checks on stdout
-# and a summary table on stderr. See docs/benchmarks.md.
+# and a summary table on stderr; then the entity benchmark (issue 11) on a
+# second private Azurite, a markdown table. See docs/benchmarks.md.
 bench: azurite
 	@$(GO) run ./samples/bench -standard
+	@$(GO) run ./samples/bench -entities -provider azurite -n 2000 -quiet

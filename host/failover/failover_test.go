@@ -164,6 +164,7 @@ func TestKillOneOfTwoHostProcesses(t *testing.T) {
 	})
 	t.Logf("phase start: %d orchestrations started in %s (%d of them on B's partitions)",
 		len(work), time.Since(runStart).Round(time.Millisecond), onB)
+	signalCounters(t, ctx, []*hostProc{a, b})
 
 	// Phase 3: once some have completed, kill B.
 	var atKill map[string]string
@@ -271,6 +272,7 @@ func TestKillOneOfTwoHostProcesses(t *testing.T) {
 	// Phase 5: nothing lost, nothing completed twice.
 	verifyStatuses(t, ctx, a.base, work)
 	verifyHistoryTable(t, ctx, conn, hub, work)
+	verifyCounters(t, ctx, a.base)
 
 	// Phase 6: A still serves, on every partition.
 	after := time.Now()

@@ -65,6 +65,7 @@ type config struct {
 	worker      workerConfig
 
 	standard bool
+	entities bool
 
 	probe            bool
 	probeSeconds     time.Duration
@@ -115,6 +116,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.worker.maxActivities, "max-activities", c.worker.maxActivities, "engine: concurrent activities (default: the host's)")
 	fs.IntVar(&c.worker.sessionCache, "session-cache", c.worker.sessionCache, "engine: session cache size, 0 = off (default: the host's, off unless extendedSessionsEnabled)")
 	fs.BoolVar(&c.worker.localActivities, "local-activities", c.worker.localActivities, "engine: run an episode's activities in-process instead of through the activity queue (default: the host's)")
+	fs.BoolVar(&c.entities, "entities", false, "run the entity benchmark: -n signals into one Counter and into 100, and 20 Transfer critical sections")
 	fs.BoolVar(&c.standard, "standard", false, "run the standard set on one private Azurite and memory, printing JSON lines (make bench)")
 	fs.BoolVar(&c.probe, "probe-azurite", false, "measure Azurite's own request ceiling (queue put/get, table batch, point read)")
 	fs.DurationVar(&c.probeSeconds, "probe-seconds", 5*time.Second, "with -probe-azurite: duration of each probe")
@@ -167,6 +169,8 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return runStandard(ctx, cfg, stdout, stderr)
 	case cfg.probe:
 		return runProbeCommand(ctx, cfg, stdout, progress)
+	case cfg.entities:
+		return runEntityBench(ctx, cfg, stdout, progress)
 	}
 	sc, err := scenarioFor(cfg.scenario, cfg.fanout)
 	if err != nil {

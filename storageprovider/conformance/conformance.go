@@ -45,6 +45,8 @@
 //	workitems.go    message delivery, locks (renew, expiry, stale commits), timers, sub-orchestrations
 //	activities.go   activity work items and the messages that travel through them
 //	queries.go      status queries and paging, purge, Lock* waiting, Stop and DeleteTaskHub
+//	entities.go     what durable entities rely on: created by their first message, history
+//	                replaced per batch, scheduled signals held back
 package conformance
 
 import (
@@ -148,6 +150,9 @@ var tests = []test{
 	{"SubOrchestrationStart", testSubOrchestrationStart},
 	{"OutboundEvents", testOutboundEvents},
 	{"MessageRoundTrip", testMessageRoundTrip},
+	// Entities.
+	{"EntityLifecycle", testEntityLifecycle},
+	{"ScheduledSignal", testScheduledSignal},
 	// Activities.
 	{"ActivityRoundTrip", testActivityRoundTrip},
 	{"ActivityAbandonAndRenew", testActivityAbandonAndRenew},
