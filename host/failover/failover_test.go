@@ -82,7 +82,8 @@ func workload(n int) []orchestration {
 // TestKillOneOfTwoHostProcesses runs the sample app as two processes on one
 // task hub, starts 200 orchestrations through both, SIGKILLs one process
 // mid-run and checks that the survivor takes over its partitions and that
-// every orchestration completes exactly once with the right output.
+// every orchestration completes exactly once with the right output, and
+// that every entity signal sent before the kill is applied exactly once.
 func TestKillOneOfTwoHostProcesses(t *testing.T) {
 	testStart := time.Now()
 	dir := t.TempDir()
