@@ -14,7 +14,8 @@
 // The handler serves paths relative to where it is mounted (the host uses
 // http.StripPrefix): "/" the instance list, "/instances/{id}" an instance,
 // "/instances/{id}/timeline" its timeline as JSON,
-// "/instances/{id}/events/{n}" one history event as JSON, POST
+// "/instances/{id}/events/{n}" one history event as JSON, "/entities" the
+// durable entities with their state, POST
 // "/instances/{id}/{action}" an action, "/static/…" the assets.
 //
 // Access control is the mount's job: the host puts the dashboard behind the
@@ -119,6 +120,7 @@ func New(opts Options) *Handler {
 	}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{$}", h.serveList)
+	m.HandleFunc("GET /entities", h.serveEntities)
 	m.HandleFunc("GET /instances/{id}", h.serveInstance)
 	m.HandleFunc("GET /instances/{id}/timeline", h.serveTimeline)
 	m.HandleFunc("GET /instances/{id}/events/{n}", h.serveEvent)

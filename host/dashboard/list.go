@@ -201,6 +201,9 @@ func (h *Handler) list(ctx context.Context, q listQuery) (*listResult, error) {
 		}
 		res.Scanned += len(page.States)
 		for _, s := range page.States {
+			if strings.HasPrefix(s.InstanceID, "@") {
+				continue // an entity: the entities view lists it
+			}
 			if q.Name != "" && !strings.Contains(strings.ToLower(s.Name), strings.ToLower(q.Name)) {
 				continue
 			}

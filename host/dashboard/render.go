@@ -23,10 +23,10 @@ import (
 //go:embed templates/*.html static/*
 var assets embed.FS
 
-// view names the dashboard's top-level views, in navigation order. An
-// entities view joins this list when the task hub has entities.
+// view names the dashboard's top-level views, in navigation order.
 var views = []struct{ ID, Label, Path string }{
 	{"instances", "Orchestrations", "/"},
+	{"entities", "Entities", "/entities"},
 }
 
 // page is what every template gets.
@@ -40,6 +40,7 @@ type page struct {
 	Code     string
 	List     *listView
 	Instance *instanceView
+	Entities *entitiesView
 }
 
 var (
@@ -62,7 +63,7 @@ func init() {
 		assetHash[e.Name()] = hex.EncodeToString(sum[:6])
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/parts.html"))
-	for _, name := range []string{"list", "instance", "error"} {
+	for _, name := range []string{"list", "instance", "entities", "error"} {
 		t := template.Must(template.Must(base.Clone()).ParseFS(assets, "templates/"+name+".html"))
 		pages[name] = t
 	}
