@@ -189,3 +189,65 @@ func TestEntityHistoryShape(t *testing.T) {
 		t.Fatalf("ExecutionStarted %q input = %s, want it to start with %s", hist[1].Name, in, prefix)
 	}
 }
+
+// starter is an entity that starts the Sequence orchestration with a
+// fixed ID, and fails (so the start must not happen) when asked to.
+func starter(ctx bindings.EntityContext) error {
+	var id string
+	if err := ctx.Input(&id); err != nil {
+		return err
+	}
+	got, err := ctx.StartNewOrchestration("Sequence", nil, bindings.WithInstanceID(id))
+	if err != nil {
+		return err
+	}
+	if got != id || strings.HasPrefix(id, "fail") {
+		return fmt.Errorf("failing after starting %s", got)
+	}
+	_, err = ctx.StartNewOrchestration("NoSuchOrchestrator", nil)
+	if !errors.Is(err, bindings.ErrUnknownOrchestrator) {
+		return fmt.Errorf("starting an unknown orchestrator: %v", err)
+	}
+	return nil
+}
+
+// scheduledSignals signals the counter "sched" now and in 300 ms.
+func scheduledSignals(ctx bindings.OrchestrationContext) (any, error) {
+	c := bindings.NewEntityID("counter", "sched")
+	ctx.SignalEntity(c, "stamp", nil, bindings.WithScheduledTime(ctx.CurrentUTCDateTime().Add(300*time.Millisecond)))
+	ctx.SignalEntity(c, "add", 1)
+	return ctx.CurrentUTCDateTime(), nil
+}
+
+func TestEntityStartsOrchestrationsAndOrchestrationSchedulesSignals(t *testing.T) {
+	reg := entityRegistry()
+	reg.Entities["starter"] = starter
+	reg.Orchestrators["ScheduledSignals"] = scheduledSignals
+	h := newHarness(t, modes[0], reg)
+	for _, id := range []string{"started-by-entity", "fail-started"} {
+		in, _ := payload.Marshal(id)
+		op := "start"
+		h.send("@starter@s", sp.NewEventRaisedEvent(time.Now(), entitywire.EventOp,
+			entitywire.Marshal(&entitywire.Request{Op: &op, Signal: true, Input: in, ID: id})))
+	}
+	expectOutput(t, h.waitDone("started-by-entity"), `["Hello Tokyo!","Hello Seattle!","Hello London!"]`)
+	// The failed operation's start was dropped: by now (the entity ran both
+	// operations in order) it would exist.
+	h.waitFor("@starter@s", "both operations run", func(st *sp.OrchestrationState) bool {
+		s, _ := entitywire.DecodeState(st.Input)
+		return s != nil && len(s.Recent) == 2*recentWidth
+	})
+	if _, err := h.hub.GetOrchestrationState(t.Context(), "fail-started", false); !errors.Is(err, sp.ErrInstanceNotFound) {
+		t.Fatalf("the failed operation's orchestration start was sent: %v", err)
+	}
+
+	id := h.start("ScheduledSignals", "", nil)
+	var sentAt time.Time
+	if err := payload.Unmarshal(h.waitDone(id).Output, &sentAt); err != nil {
+		t.Fatal(err)
+	}
+	got := h.counterState("sched", func(c testCounter, _ bool) bool { return c.Ops >= 2 })
+	if due := sentAt.Add(300 * time.Millisecond); got.Applied.Before(due) {
+		t.Fatalf("scheduled signal applied at %v, before %v", got.Applied, due)
+	}
+}
