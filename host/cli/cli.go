@@ -157,7 +157,7 @@ a running host's management API (--url).`,
 	root.SetOut(cfg.Stdout)
 	root.SetErr(cfg.Stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%v (see --help)", err) })
-	root.AddCommand(newStartCommand(cfg), newFunctionsCommand(cfg))
+	root.AddCommand(newStartCommand(cfg), newFunctionsCommand(cfg), newDurableCommand(cfg))
 	return root
 }
 

@@ -11,8 +11,20 @@
 //   - functions list shows what Config.Functions reports;
 //   - durable … works on the app's task hub.
 //
+// The durable commands reach the hub through one interface, Hub, with
+// two implementations: storageHub (on storage with the app's
+// configuration, through host/durable and the durable client) and httpHub
+// (a running host's management API). Other packages add durable
+// subcommands with AddDurableCommand.
+//
 // Files: cli.go (Config, Run, exit codes, the root), start.go, functions.go,
-// output.go (tables, colour, JSON).
+// output.go (tables, colour, JSON), durable.go (the group, Env,
+// AddDurableCommand), target.go (Hub, the connection flags, error
+// messages), storagehub.go, httphub.go, flags.go (filters, times, JSON
+// arguments), instances.go (get-instances, get-runtime-status,
+// get-history), control.go (start-new, raise-event, terminate, suspend,
+// resume, rewind, restart), purge.go (purge-history, delete-task-hub,
+// prompts, progress).
 //
 // Package host imports this package, never the reverse: what needs the
 // app's Go handlers comes in through Config.
