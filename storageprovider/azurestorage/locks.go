@@ -134,9 +134,12 @@ func (o *queueOps) release(ctx context.Context, msgs []*qmsg, delay time.Duratio
 	})
 }
 
-// delete deletes consumed messages; already deleted ones are fine.
+// delete deletes consumed messages; already deleted ones are fine. An
+// entity batch consumes one message per operation (tens per commit), so
+// they are deleted 32 at a time: the deletes are the longest step of such
+// a commit (docs/benchmarks.md, durable entities).
 func (o *queueOps) delete(ctx context.Context, msgs []*qmsg) {
-	_ = parallel(ctx, 8, len(msgs), func(ctx context.Context, i int) error {
+	_ = parallel(ctx, 32, len(msgs), func(ctx context.Context, i int) error {
 		m := msgs[i]
 		if m.reminder != nil {
 			m = m.reminder // a local activity result: consume its activity message
