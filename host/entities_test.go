@@ -57,6 +57,11 @@ func TestEntitiesOverHTTP(t *testing.T) {
 			}
 			waitEntity(t, h.base+"/api/accounts/a", `{"balance":20}`)
 			waitEntity(t, h.base+"/api/accounts/b", `{"balance":80}`)
+			// Operations run through the host's invocation runner.
+			if logs := h.logs.String(); !strings.Contains(logs, "Executing 'Functions.Counter' (Reason='EntityOperation:add'") ||
+				!strings.Contains(logs, "Executed 'Functions.Account' (Succeeded") {
+				t.Errorf("no invocation logs for the entity operations:\n%.3000s", logs)
+			}
 		})
 	}
 }

@@ -121,6 +121,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	}
 	fns, broken = withoutUnloaded(fns, unloaded), append(broken, unloaded...)
 	wrapActivities(r, fns)
+	wrapEntities(r, fns)
 	wrapHTTPOutputs(r, fns)
 	keys := httpserver.KeysFromSettings(opts.Env.LookupEnv, functionNames(fns))
 	ln, err := listen(opts, cfg)
