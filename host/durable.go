@@ -43,7 +43,11 @@ func (d *durableSide) stop(ctx context.Context) error {
 // durable) when the app has orchestrators, activities or durable client
 // bindings. hostname is the WEBSITE_HOSTNAME management URLs are built
 // from.
-func startDurable(ctx context.Context, s durable.Settings, fns []*functions.Function, keys httpserver.Keys, hostname string) (*durableSide, error) {
+//
+// When keys are configured but no durabletask_extension system key is, it
+// finds or generates one (ensureSystemKey) and adds it to keys: management
+// URLs carry only that key, never the master key.
+func startDurable(ctx context.Context, s durable.Settings, fns []*functions.Function, keys *httpserver.Keys, hostID, hostname string) (*durableSide, error) {
 	reg, needed, err := durableFunctions(fns, s.Host.Durable, s.Env)
 	if err != nil || !needed {
 		return &durableSide{}, err
@@ -55,10 +59,15 @@ func startDurable(ctx context.Context, s durable.Settings, fns []*functions.Func
 	if err != nil {
 		return nil, err
 	}
-	code := keys.System[httpserver.DurableTaskSystemKeyName]
-	if code == "" {
-		code = keys.Master
+	store, err := secretsFor(s, hostID)
+	if err == nil {
+		err = ensureSystemKey(ctx, keys, store, s.Logger)
 	}
+	if err != nil {
+		_ = hub.Stop(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	code := keys.System[httpserver.DurableTaskSystemKeyName]
 	rt, err := durable.Start(ctx, hub, reg, s, durable.Options{Links: durable.Links{Hostname: hostname, SystemKey: code}, Mounts: dashboardMount(s)})
 	if err != nil {
 		return nil, err

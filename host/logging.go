@@ -68,13 +68,9 @@ func logStartup(log *slog.Logger, cfg *config.Config, srv *httpserver.Server, ke
 			"orchestrators", len(d.reg.Orchestrators), "activities", len(d.reg.Activities))
 	}
 	if keys.Open() {
-		log.Warn("No function keys are configured (" + httpserver.SettingMasterKey + ", " + httpserver.SettingHostKey + ", " +
+		log.Warn("No keys are configured (" + httpserver.SettingMasterKey + ", " + httpserver.SettingHostKey + ", " +
 			httpserver.SettingFunctionKeyPrefix + "<Function>, " + httpserver.SettingDurableTaskSystemKey +
-			"): authLevel is not enforced and every HTTP function and the management API are open, as with Core Tools locally")
-	}
-	if !keys.Open() && d.rt != nil && keys.Master == "" && keys.System[httpserver.DurableTaskSystemKeyName] == "" {
-		log.Warn("Function keys are configured but neither " + httpserver.SettingMasterKey + " nor " + httpserver.SettingDurableTaskSystemKey +
-			": the Durable management API " + dfwire.WebhookPath + " is open")
+			"): the host is open for local development — authLevel is not enforced and every HTTP function, the admin API, the management API and the dashboard answer anyone who can reach the port")
 	}
 	for _, r := range srv.Routes() {
 		methods := "ALL"
@@ -86,7 +82,7 @@ func logStartup(log *slog.Logger, cfg *config.Config, srv *httpserver.Server, ke
 	if d.rt != nil {
 		log.Info(fmt.Sprintf("Durable management API: http://localhost:%d%s", port, dfwire.WebhookPath))
 		keyNote := ""
-		if keys.Master != "" || keys.System[httpserver.DurableTaskSystemKeyName] != "" {
+		if !keys.Open() {
 			keyNote = "?code=<system or master key>"
 		}
 		log.Info(fmt.Sprintf("Durable dashboard: http://localhost:%d%s%s/%s", port, dfwire.WebhookPath, dashboardPath, keyNote))

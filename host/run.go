@@ -132,7 +132,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	port := ln.Addr().(*net.TCPAddr).Port
 
 	settings := durable.Settings{Host: cfg.Host, Env: opts.Env, Logger: log}
-	d, err = startDurable(ctx, settings, fns, keys, websiteHostname(opts.Env, port))
+	d, err = startDurable(ctx, settings, fns, &keys, hostID, websiteHostname(opts.Env, port))
 	if err != nil {
 		return err
 	}

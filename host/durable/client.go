@@ -16,8 +16,8 @@ type Links struct {
 	// 127.0.0.1, https otherwise.
 	Hostname string
 	// SystemKey is written to management URLs as code=…: the
-	// durabletask_extension system key, else the master key; "" when the
-	// host has no keys.
+	// durabletask_extension system key ("" when the host has no keys).
+	// Never the master key: those URLs reach whoever calls a starter.
 	SystemKey string
 }
 

@@ -236,30 +236,6 @@ func TestKeysFromSettings(t *testing.T) {
 	}
 }
 
-func TestRequireSystemKey(t *testing.T) {
-	t.Parallel()
-	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
-	for _, tc := range []struct {
-		name   string
-		keys   Keys
-		target string
-		status int
-	}{
-		{"open", Keys{Host: "h"}, "/x", 204},
-		{"missing key", Keys{System: map[string]string{DurableTaskSystemKeyName: "s"}}, "/x", 401},
-		{"system key", Keys{System: map[string]string{DurableTaskSystemKeyName: "s"}}, "/x?code=s", 204},
-		{"master key", Keys{Master: "m", System: map[string]string{DurableTaskSystemKeyName: "s"}}, "/x?code=m", 204},
-		{"master only", Keys{Master: "m"}, "/x?code=m", 204},
-		{"host key refused", Keys{Master: "m", Host: "h"}, "/x?code=h", 401},
-	} {
-		rec := httptest.NewRecorder()
-		RequireSystemKey(tc.keys, DurableTaskSystemKeyName)(ok).ServeHTTP(rec, httptest.NewRequest("GET", tc.target, nil))
-		if rec.Code != tc.status {
-			t.Errorf("%s: status %d, want %d", tc.name, rec.Code, tc.status)
-		}
-	}
-}
-
 // syncBuffer is a log sink safe for concurrent handlers.
 type syncBuffer = hosttest.SyncBuffer
 

@@ -116,13 +116,17 @@ func (k Keys) allowFunction(r *http.Request, level, fn string) bool {
 }
 
 // RequireSystemKey returns middleware guarding an extension's webhook (the
-// Durable management API): the request must carry the system key named
-// systemKeyName or the master key, whenever either of them is configured.
-// With neither configured it lets requests through.
+// Durable management API and the dashboard under it): as soon as any key
+// is configured, the request must carry the system key named
+// systemKeyName or the master key; function and host keys never unlock
+// it. A host that configures only function keys would otherwise serve
+// list, terminate and purge to anyone (the host generates the system key
+// in that case, see the host package). With no key at all (k.Open) the
+// host runs open for local development and so does the webhook.
 func RequireSystemKey(k Keys, systemKeyName string) func(http.Handler) http.Handler {
 	system := k.System[systemKeyName]
 	return func(next http.Handler) http.Handler {
-		if system == "" && k.Master == "" {
+		if k.Open() {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
