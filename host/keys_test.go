@@ -165,3 +165,37 @@ func TestSystemKeyRace(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenHostRefusesCrossSite: with no keys the main listener's
+// management and admin APIs are open, so changes a page of another site
+// makes a browser send are refused there; HTTP functions follow the app's
+// CORS settings instead.
+func TestOpenHostRefusesCrossSite(t *testing.T) {
+	t.Parallel()
+	h := start(t, sampleApp(), repoRoot(t), maps.Clone(memoryEnv))
+	for _, tc := range []struct {
+		name, path string
+		crossSite  bool
+		want       int
+	}{
+		{"cross-site start through the management API", "/runtime/webhooks/durabletask/orchestrators/HelloSequence", true, 403},
+		{"cross-site admin call", "/admin/host/status", true, 403},
+		{"management API from a tool", "/runtime/webhooks/durabletask/orchestrators/HelloSequence", false, 202},
+		{"cross-site call of an HTTP function", "/api/orchestrators/HelloSequence", true, 202},
+	} {
+		req, _ := http.NewRequest("POST", h.base+tc.path, strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "text/plain")
+		if tc.crossSite {
+			req.Header.Set("Origin", "https://evil.example")
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
+}

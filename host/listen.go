@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/funchost/funchost/host/config"
 	"github.com/funchost/funchost/host/dfwire"
@@ -59,11 +58,17 @@ func newHTTPServer(cfg *config.Config, keys httpserver.Keys, fns []*functions.Fu
 			Handler: f.HTTP, ClientBindings: clients, Disabled: f.Def.Disabled,
 		})
 	}
-	sopts.Mounts = append(sopts.Mounts, httpserver.Mount{Prefix: "/admin", Handler: httpserver.RequireMasterKey(keys)(admin)})
+	// Without keys the admin and management APIs are open: refuse what a
+	// page of another site would send them.
+	guard := func(h http.Handler) http.Handler { return h }
+	if keys.Open() {
+		guard = httpserver.RefuseCrossSite
+	}
+	sopts.Mounts = append(sopts.Mounts, httpserver.Mount{Prefix: "/admin", Handler: guard(httpserver.RequireMasterKey(keys)(admin))})
 	if d.rt != nil {
 		sopts.Mounts = append(sopts.Mounts, httpserver.Mount{
 			Prefix:  dfwire.WebhookPath,
-			Handler: httpserver.RequireSystemKey(keys, httpserver.DurableTaskSystemKeyName)(d.rt.API),
+			Handler: guard(httpserver.RequireSystemKey(keys, httpserver.DurableTaskSystemKeyName)(d.rt.API)),
 		})
 	}
 	return httpserver.New(sopts)
@@ -98,7 +103,11 @@ func newLocalEndpoint(cfg *config.Config, override string, d *durableSide, log *
 	}
 	mux := http.NewServeMux()
 	mux.Handle(dfwire.LocalRPCPath+"/", http.StripPrefix(dfwire.LocalRPCPath, d.rt.LocalAPI))
-	return &localEndpoint{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}}, nil
+	// Keyless, so: only requests addressed to a loopback name (DNS
+	// rebinding) and no cross-site changes from browsers.
+	h := httpserver.LoopbackOnly(httpserver.RefuseCrossSite(mux))
+	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	return &localEndpoint{ln: ln, srv: httpserver.NewHTTPServer(h, httpserver.TimeoutsFor(cfg.Host.FunctionTimeout), errLog)}, nil
 }
 
 // checkLoopback refuses to serve the keyless management API on anything

@@ -410,6 +410,34 @@ func TestLocalManagementEndpoint(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(strings.TrimSpace(string(body)), "[") {
 		t.Errorf("GET %sinstances = %d %s", rpcURL, resp.StatusCode, body)
 	}
+	// What a web page can make a browser send: a rebound DNS name, and a
+	// cross-site simple POST that would start an instance.
+	for _, tc := range []struct {
+		name, method, path, host, origin string
+		want                             int
+	}{
+		{"rebound DNS name", "GET", "instances", "evil.example:17071", "", 403},
+		{"cross-site start", "POST", "orchestrators/HelloSequence", "", "https://evil.example", 403},
+		{"start from a tool", "POST", "orchestrators/HelloSequence", "", "", 202},
+	} {
+		req, _ := http.NewRequest(tc.method, rpcURL+tc.path, strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "text/plain")
+		if tc.host != "" {
+			req.Host = tc.host
+		}
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run returned %v", err)

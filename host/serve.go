@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/funchost/funchost/host/httpserver"
 )
@@ -17,7 +16,7 @@ import (
 // the timer and queue invocations, then the durable side's work items, all
 // within Options.ShutdownTimeout.
 func serve(ctx context.Context, opts Options, log *slog.Logger, ln net.Listener, srv *httpserver.Server, local *localEndpoint, trig *triggerSide, d *durableSide) error {
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs := httpserver.NewHTTPServer(srv, srv.Timeouts(), slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
 	if local != nil {

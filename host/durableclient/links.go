@@ -94,6 +94,10 @@ func (c *Client) WriteCheckStatusResponse(w http.ResponseWriter, r *http.Request
 const (
 	DefaultWaitTimeout     = 10 * time.Second
 	DefaultPollingInterval = time.Second
+	// MinPollingInterval is the shortest interval WaitForCompletion polls
+	// at, whatever it is asked: a pollingInterval near 0 would make one
+	// request read the status row from storage in a tight loop.
+	MinPollingInterval = 100 * time.Millisecond
 )
 
 // WaitForCompletionOrCreateCheckStatusResponse waits up to timeout for the
@@ -131,7 +135,8 @@ func (c *Client) WaitAndRespond(w http.ResponseWriter, r *http.Request, instance
 
 // WaitForCompletion polls the instance every pollingInterval until it is
 // terminal or timeout passed, and returns its last status (with input).
-// Zero durations select DefaultWaitTimeout and DefaultPollingInterval.
+// Zero durations select DefaultWaitTimeout and DefaultPollingInterval;
+// shorter intervals than MinPollingInterval are raised to it.
 func (c *Client) WaitForCompletion(ctx context.Context, instanceID string, timeout, pollingInterval time.Duration) (*bindings.OrchestrationStatus, error) {
 	if timeout <= 0 {
 		timeout = DefaultWaitTimeout
@@ -139,6 +144,7 @@ func (c *Client) WaitForCompletion(ctx context.Context, instanceID string, timeo
 	if pollingInterval <= 0 {
 		pollingInterval = DefaultPollingInterval
 	}
+	pollingInterval = max(pollingInterval, MinPollingInterval)
 	deadline := time.Now().Add(timeout)
 	for {
 		// Poll without payloads; read them once at the end.

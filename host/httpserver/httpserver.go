@@ -85,9 +85,14 @@ type Route struct {
 
 // Server is the host's HTTP handler.
 type Server struct {
-	handler http.Handler
-	routes  []Route
+	handler  http.Handler
+	routes   []Route
+	timeouts Timeouts
 }
+
+// Timeouts are the server timeouts for this handler (TimeoutsFor its
+// FunctionTimeout).
+func (s *Server) Timeouts() Timeouts { return s.timeouts }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -137,7 +142,7 @@ func New(opts Options) (s *Server, err error) {
 		folded.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), chi.RouteCtxKey, rctx)))
 	})
 	r.MethodNotAllowed(methodNotAllowed(r))
-	s = &Server{}
+	s = &Server{timeouts: TimeoutsFor(opts.FunctionTimeout)}
 	// chi panics on patterns it cannot register; turn that into an error.
 	defer func() {
 		if p := recover(); p != nil {
