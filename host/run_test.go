@@ -166,7 +166,7 @@ func TestSampleAppEndToEndMemory(t *testing.T) {
 		t.Errorf("Run returned %v after cancel", err)
 	}
 	logs := h.logs.String()
-	for _, want := range []string{"Executing 'Functions.HttpStart'", "(Succeeded, Id=", "No function keys are configured",
+	for _, want := range []string{"Executing 'Functions.HttpStart'", "(Succeeded, Id=", "the host is open for local development",
 		"HttpStart: [POST] http://localhost:", "Host stopped"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q", want)
