@@ -3,6 +3,7 @@ package bindings
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // ErrTimeout is the error of a WaitForExternalEvent task whose timeout
@@ -18,8 +19,9 @@ var (
 	ErrInstanceExists = errors.New("an orchestration instance with this ID already exists")
 	// ErrInstanceNotFound: no instance has that ID.
 	ErrInstanceNotFound = errors.New("orchestration instance not found")
-	// ErrInvalidInstanceID: the ID is empty, too long, starts with '@' or
-	// contains '/', '\', '#', '?' or a control character.
+	// ErrInvalidInstanceID: the ID is empty, too long, "." or "..", not
+	// valid UTF-8, starts with '@' or contains '/', '\', '#', '?' or a
+	// control character.
 	ErrInvalidInstanceID = errors.New("invalid instance ID")
 	// ErrUnknownOrchestrator: no orchestrator function has that name.
 	ErrUnknownOrchestrator = errors.New("unknown orchestrator function")
@@ -45,6 +47,13 @@ func ValidateInstanceID(id string) error {
 		return fmt.Errorf("%w: the instance ID is %d characters long; the limit is %d", ErrInvalidInstanceID, len(id), MaxInstanceIDLength)
 	case id[0] == '@':
 		return fmt.Errorf("%w: %q starts with '@', which is reserved for entities", ErrInvalidInstanceID, id)
+	case id == "." || id == "..":
+		// URLs resolve them as path segments: /instances/.. is /.
+		return fmt.Errorf("%w: %q is a relative path segment in URLs", ErrInvalidInstanceID, id)
+	case !utf8.ValidString(id):
+		// Azure Storage would store it under another key, where distinct
+		// IDs collide.
+		return fmt.Errorf("%w: %q is not valid UTF-8", ErrInvalidInstanceID, id)
 	}
 	for _, r := range id {
 		switch {

@@ -73,6 +73,8 @@ func TestSampleAppUserErrorsAzurite(t *testing.T) {
 		{"ID starting with @", "POST", h.base + "/api/orchestrators/Echo/@x", "", "", 400, "invalid instance ID", "", ""},
 		{"ID with #", "POST", h.base + "/api/orchestrators/Echo/a%23b", "", "", 400, "invalid instance ID", "", ""},
 		{"ID with a control character", "POST", mgmt + "/orchestrators/Echo/a%01b", "", "", 400, "invalid instance ID", "", ""},
+		{"ID ..", "POST", h.base + "/api/orchestrators/Echo/%2E%2E", "", "", 400, "relative path segment", "", ""},
+		{"ID with invalid UTF-8", "POST", mgmt + "/orchestrators/Echo/a%FFb", "", "", 400, "not valid UTF-8", "", ""},
 		{"ID of 257 characters", "POST", h.base + "/api/orchestrators/Echo/" + strings.Repeat("x", 257), "", "", 400, "invalid instance ID", "", ""},
 		{"raiseEvent without a JSON content type", "POST", waiting + "/raiseEvent/Approval", "text/plain", `"yes"`, 400, "application/json", "", ""},
 		{"raiseEvent with a non-JSON body", "POST", waiting + "/raiseEvent/Approval", "application/json", "yes", 400, "Invalid JSON content", "", ""},

@@ -45,6 +45,9 @@ var (
 	ErrWorkItemLost = errors.New("work item lock lost")
 	// ErrTaskHubClosed: the task hub was stopped while the call waited.
 	ErrTaskHubClosed = errors.New("task hub stopped")
+	// ErrInvalidContinuationToken: QueryOrchestrationStates got a token it
+	// did not issue (a client mistake, not a storage failure).
+	ErrInvalidContinuationToken = errors.New("invalid continuation token")
 )
 
 // OrchestrationState is an instance's status row (the Instances table).

@@ -2,6 +2,11 @@ package durableclient
 
 import (
 	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/funchost/funchost/bindings"
 	sp "github.com/funchost/funchost/storageprovider"
@@ -34,4 +39,35 @@ func fromHub(err error) error {
 		}
 	}
 	return err
+}
+
+// maxPublicMessage bounds what PublicMessage returns.
+const maxPublicMessage = 300
+
+// urlPattern finds URLs (quoted by net/url's errors or bare).
+var urlPattern = regexp.MustCompile(`"?[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"]*"?`)
+
+// PublicMessage says in words what failed, for the body of a 500 answer:
+// err's text with each storage service error replaced by its status and
+// error code, URLs replaced by "<url>", cut at the first line break and at
+// maxPublicMessage bytes. The storage SDK's errors carry the request URL
+// (the account's endpoint) and a dump of the response; those belong in
+// the host's log, which gets the full error.
+func PublicMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		if full := re.Error(); full != "" {
+			msg = strings.Replace(msg, full, fmt.Sprintf("the storage service answered %d %s", re.StatusCode, re.ErrorCode), 1)
+		}
+	}
+	msg, _, _ = strings.Cut(msg, "\n")
+	msg = urlPattern.ReplaceAllString(msg, "<url>")
+	if len(msg) > maxPublicMessage {
+		msg = strings.ToValidUTF8(msg[:maxPublicMessage], "") + "…"
+	}
+	return strings.TrimSpace(msg)
 }

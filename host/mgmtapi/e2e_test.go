@@ -3,6 +3,7 @@ package mgmtapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -203,6 +204,34 @@ func endToEnd(t *testing.T, s *server) {
 		expect(t, r, 200, "-")
 		if st.RuntimeStatus != "Completed" || !bytes.Equal(st.Input, big) || !bytes.Equal(st.Output, big) {
 			t.Fatalf("status %s; input %d bytes, output %d bytes, sent %d", st.RuntimeStatus, len(st.Input), len(st.Output), len(big))
+		}
+	})
+
+	t.Run("bad input gets 400 from the provider", func(t *testing.T) {
+		forged := base64.RawURLEncoding.EncodeToString([]byte(`{"pk":"a\u0001b","rk":""}`))
+		extra := base64.RawURLEncoding.EncodeToString([]byte(`{"pk":"a","rk":"","sql":"drop"}`))
+		for _, tc := range []struct {
+			name, method, path, token, msg string
+		}{
+			{"garbage continuation token", "GET", "/instances", "!!not a token!!", "x-ms-continuation-token"},
+			{"forged continuation token", "GET", "/instances", forged, "x-ms-continuation-token"},
+			{"continuation token with unknown fields", "GET", "/instances", extra, "x-ms-continuation-token"},
+			{"10 KB continuation token", "GET", "/instances", strings.Repeat("A", 10<<10), "x-ms-continuation-token"},
+			{"ID ..", "POST", "/orchestrators/Echo/%2E%2E", "", "relative path segment"},
+			{"ID .", "POST", "/orchestrators/Echo/%2E", "", "relative path segment"},
+			{"ID with invalid UTF-8", "POST", "/orchestrators/Echo/a%FFb", "", "not valid UTF-8"},
+			{"status of an invalid UTF-8 ID", "GET", "/instances/a%FEb", "", "not valid UTF-8"},
+			{"raise on an invalid UTF-8 ID", "POST", "/instances/a%FEb/raiseEvent/E", "", "not valid UTF-8"},
+		} {
+			var headers []string
+			if tc.token != "" {
+				headers = []string{"x-ms-continuation-token", tc.token}
+			}
+			r := do(t, tc.method, s.base+tc.path, nil, headers...)
+			expect(t, r, 400, "-")
+			if m := messageOf(t, r); !strings.Contains(m, tc.msg) {
+				t.Errorf("%s: message %q lacks %q", tc.name, m, tc.msg)
+			}
 		}
 	})
 

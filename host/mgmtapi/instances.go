@@ -73,7 +73,15 @@ func (rq *request) list() {
 	iq.InstanceIDPrefix = rq.q.get("instanceIdPrefix")
 	iq.ShowInput = rq.q.boolean("showInput", true)
 	iq.ContinuationToken = rq.r.Header.Get(ContinuationTokenHeader)
+	if len(iq.ContinuationToken) > maxContinuationToken {
+		rq.writeError(http.StatusBadRequest, fmt.Sprintf("Invalid %s header: %d characters long; tokens this host issues are at most %d.", ContinuationTokenHeader, len(iq.ContinuationToken), maxContinuationToken))
+		return
+	}
 	page, err := rq.c.ListInstances(rq.r.Context(), iq)
+	if errors.Is(err, sp.ErrInvalidContinuationToken) {
+		rq.writeError(http.StatusBadRequest, fmt.Sprintf("Invalid %s header: pass back the token of the previous page unchanged (%s).", ContinuationTokenHeader, durableclient.PublicMessage(err)))
+		return
+	}
 	if err != nil {
 		rq.internal(err)
 		return
@@ -86,6 +94,10 @@ func (rq *request) list() {
 	rq.w.Header().Set(ContinuationTokenHeader, page.ContinuationToken)
 	_ = dfwire.WriteJSON(rq.w, http.StatusOK, dfwire.MarshalStatusList(list))
 }
+
+// maxContinuationToken bounds the continuation token a list request may
+// carry; longer ones are refused before storage is asked.
+const maxContinuationToken = 4096
 
 // purge serves DELETE /instances/{instanceId}.
 func (rq *request) purge() {

@@ -52,10 +52,12 @@ func (rq *request) client() bool {
 	return true
 }
 
-// internal answers 500 as the extension does for unexpected errors.
+// internal answers 500 as the extension does for unexpected errors. The
+// body says what failed in words (durableclient.PublicMessage); the full
+// error, with storage URLs and response dumps, goes to the log only.
 func (rq *request) internal(err error) {
 	rq.h.log.Error("durable management API request failed", "method", rq.r.Method, "path", rq.r.URL.Path, "err", err)
-	rq.writeError(http.StatusInternalServerError, "Something went wrong while processing your request: "+err.Error())
+	rq.writeError(http.StatusInternalServerError, "Something went wrong while processing your request: "+durableclient.PublicMessage(err)+" (the host log has the details)")
 }
 
 func (rq *request) links() durableclient.LinkOptions {

@@ -1,12 +1,16 @@
 package mgmtapi
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/funchost/funchost/host/dfwire"
 )
 
 // route is one line of the management API: method, chi pattern (relative
@@ -48,6 +52,12 @@ func (h *handler) serve(f func(*request)) http.HandlerFunc {
 			v, err := url.PathUnescape(params.Values[i])
 			if err != nil || v == "" {
 				notFound(w, r)
+				return
+			}
+			if !utf8.ValidString(v) {
+				// Storage keys cannot hold it: it would be read under
+				// another name.
+				_ = dfwire.WriteError(w, http.StatusBadRequest, fmt.Sprintf("Invalid %s: the path segment %q is not valid UTF-8.", k, v))
 				return
 			}
 			r.SetPathValue(k, v)

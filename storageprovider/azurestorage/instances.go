@@ -1,13 +1,17 @@
 package azurestorage
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -165,6 +169,42 @@ type continuation struct {
 	RK string `json:"rk"`
 }
 
+// maxContinuationKey bounds each key of a continuation token: table keys
+// are at most 1 KiB.
+const maxContinuationKey = 1024
+
+// decodeContinuation checks a token QueryOrchestrationStates issued: URL
+// base64 of {"pk":…,"rk":…} with a non-empty partition key, both keys
+// short, valid UTF-8 and free of control characters. Anything else is
+// ErrInvalidContinuationToken, never a storage request.
+func decodeContinuation(tok string) (continuation, error) {
+	var c continuation
+	bad := func(why string) (continuation, error) {
+		return continuation{}, fmt.Errorf("azurestorage: %w: %s", sp.ErrInvalidContinuationToken, why)
+	}
+	if len(tok) > 4*maxContinuationKey {
+		return bad(fmt.Sprintf("%d characters long", len(tok)))
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return bad("not URL-safe base64")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return bad("not the JSON this host writes")
+	}
+	if c.PK == "" {
+		return bad("no partition key")
+	}
+	for _, k := range []string{c.PK, c.RK} {
+		if len(k) > maxContinuationKey || !utf8.ValidString(k) || strings.ContainsFunc(k, unicode.IsControl) {
+			return bad("a key is too long, not UTF-8 or holds control characters")
+		}
+	}
+	return c, nil
+}
+
 // QueryOrchestrationStates lists status rows matching q, one page at a time.
 func (h *TaskHub) QueryOrchestrationStates(ctx context.Context, q sp.InstanceQuery) (*sp.InstanceQueryResult, error) {
 	var filters []string
@@ -199,17 +239,18 @@ func (h *TaskHub) QueryOrchestrationStates(ctx context.Context, q sp.InstanceQue
 		opts.Select = to.Ptr("PartitionKey,RowKey,Name,Version,ExecutionId,RuntimeStatus,CreatedTime,LastUpdatedTime,CompletedTime,CustomStatus,Generation,ScheduledStartTime,Tags,FailureDetails")
 	}
 	if q.ContinuationToken != "" {
-		var c continuation
-		b, err := base64.RawURLEncoding.DecodeString(q.ContinuationToken)
-		if err == nil {
-			err = json.Unmarshal(b, &c)
-		}
+		c, err := decodeContinuation(q.ContinuationToken)
 		if err != nil {
-			return nil, fmt.Errorf("azurestorage: invalid continuation token: %w", err)
+			return nil, err
 		}
 		opts.NextPartitionKey, opts.NextRowKey = &c.PK, &c.RK
 	}
 	page, err := h.instances.c.NewListEntitiesPager(opts).NextPage(ctx)
+	var re *azcore.ResponseError
+	if q.ContinuationToken != "" && errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
+		// The table service refused the position the token names.
+		return nil, fmt.Errorf("azurestorage: %w: the table service refused its position (%s)", sp.ErrInvalidContinuationToken, re.ErrorCode)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("azurestorage: querying instances: %w", err)
 	}

@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,7 +105,7 @@ func parseToken(tok string) (queryKey, error) {
 			}
 		}
 	}
-	return queryKey{}, errInvalid("invalid continuation token %q", tok)
+	return queryKey{}, fmt.Errorf("memory task hub: %w: %q", sp.ErrInvalidContinuationToken, tok)
 }
 
 // PurgeInstances deletes the terminal instances matching f.
