@@ -48,23 +48,29 @@ var sharedTransport = func() *http.Client {
 	return &http.Client{Transport: t}
 }()
 
-func clientOptions(counter *RequestCounter, svc string, perCall ...policy.Policy) azcore.ClientOptions {
+func clientOptions(counter *RequestCounter, svc string, faults policy.Policy, perCall ...policy.Policy) azcore.ClientOptions {
+	perRetry := []policy.Policy{countingPolicy{c: counter, service: svc}}
+	if faults != nil {
+		perRetry = append(perRetry, faults)
+	}
 	return azcore.ClientOptions{
 		Transport:        sharedTransport,
 		Retry:            retryOptions(),
-		PerRetryPolicies: []policy.Policy{countingPolicy{c: counter, service: svc}},
+		PerRetryPolicies: perRetry,
 		PerCallPolicies:  perCall,
 		Telemetry:        policy.TelemetryOptions{Disabled: true},
 	}
 }
 
-func newClients(conn Connection, counter *RequestCounter) (*clients, error) {
+// newClients builds the service clients; faults is Options.faults (nil
+// outside tests).
+func newClients(conn Connection, counter *RequestCounter, faults policy.Policy) (*clients, error) {
 	if conn.TableServiceURL == "" || conn.QueueServiceURL == "" || conn.BlobServiceURL == "" {
 		return nil, errors.New("azurestorage: connection has no service endpoints (use ResolveConnection or ParseConnectionString)")
 	}
-	topts := &aztables.ClientOptions{ClientOptions: clientOptions(counter, "table", batchCapturePolicy{})}
-	qopts := &azqueue.ClientOptions{ClientOptions: clientOptions(counter, "queue")}
-	bopts := &service.ClientOptions{ClientOptions: clientOptions(counter, "blob")}
+	topts := &aztables.ClientOptions{ClientOptions: clientOptions(counter, "table", faults, batchCapturePolicy{})}
+	qopts := &azqueue.ClientOptions{ClientOptions: clientOptions(counter, "queue", faults)}
+	bopts := &service.ClientOptions{ClientOptions: clientOptions(counter, "blob", faults)}
 	withSAS := func(u string) string { return u + "/?" + conn.SAS }
 	c := &clients{}
 	var err error

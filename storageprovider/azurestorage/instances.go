@@ -71,16 +71,22 @@ func (h *TaskHub) CreateInstance(ctx context.Context, start *sp.TaskMessage) err
 				switch {
 				case errors.Is(rerr, sp.ErrInstanceNotFound):
 					generation, ifMatch = 0, nil
+					continue
 				case rerr != nil:
 					return rerr
+				case ownRow(existing, msg, generation):
+					// An earlier try of this very write succeeded but its
+					// answer was lost, and the SDK's retry met our own
+					// row: the start is ours, go on to send its message.
 				case !existing.RuntimeStatus.IsTerminal():
 					return fmt.Errorf("azurestorage: creating instance %q (status %s): %w", id, existing.RuntimeStatus, sp.ErrInstanceExists)
 				default:
 					generation, ifMatch = existing.Generation+1, &etag
+					continue
 				}
-				continue
+			} else {
+				return fmt.Errorf("azurestorage: creating instance %q: %w", id, err)
 			}
-			return fmt.Errorf("azurestorage: creating instance %q: %w", id, err)
 		}
 		// The row is ours; the instance only runs once its message is on
 		// the queue, so keep trying (the SDK already retried transient
@@ -93,6 +99,18 @@ func (h *TaskHub) CreateInstance(ctx context.Context, start *sp.TaskMessage) err
 		}
 		return nil
 	}
+}
+
+// ownRow reports whether a status row found on a conflict is the one this
+// CreateInstance call wrote: Pending, of the same generation, with the
+// execution ID of its start message (a fresh random ID per start, so no
+// other starter can match it).
+func ownRow(existing *sp.OrchestrationState, msg *sp.TaskMessage, generation int) bool {
+	if existing == nil || existing.RuntimeStatus != sp.StatusPending {
+		return false
+	}
+	want := pendingState(msg, generation)
+	return want.ExecutionID != "" && existing.ExecutionID == want.ExecutionID && existing.Generation == generation
 }
 
 // read reads an instance's row (ErrInstanceNotFound when missing), with

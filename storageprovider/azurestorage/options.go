@@ -2,6 +2,7 @@ package azurestorage
 
 import (
 	"fmt"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"log/slog"
 	"os"
 	"time"
@@ -53,6 +54,11 @@ type Options struct {
 	// RequestCounter counts storage requests (default: a new counter,
 	// available from TaskHub.RequestCounter).
 	RequestCounter *RequestCounter
+
+	// faults, when set (tests only), runs on every try of every request,
+	// after the SDK's retry policy: it can drop answers or fail requests
+	// the way a flaky network does.
+	faults policy.Policy
 }
 
 const (

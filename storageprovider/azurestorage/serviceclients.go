@@ -10,7 +10,7 @@ import (
 // own clients. Host components outside the task hub (queue triggers,
 // queue output bindings) use it. counter, when non-nil, counts requests.
 func (c Connection) QueueServiceClient(counter *RequestCounter) (*azqueue.ServiceClient, error) {
-	cl, err := newClients(c, orNewCounter(counter))
+	cl, err := newClients(c, orNewCounter(counter), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -20,7 +20,7 @@ func (c Connection) QueueServiceClient(counter *RequestCounter) (*azqueue.Servic
 // BlobServiceClient returns a blob service client for the account, like
 // QueueServiceClient (timer status and locks, blob bindings).
 func (c Connection) BlobServiceClient(counter *RequestCounter) (*service.Client, error) {
-	cl, err := newClients(c, orNewCounter(counter))
+	cl, err := newClients(c, orNewCounter(counter), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -64,7 +64,7 @@ func New(ctx context.Context, opts Options) (*TaskHub, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	cl, err := newClients(opts.Connection, opts.RequestCounter)
+	cl, err := newClients(opts.Connection, opts.RequestCounter, opts.faults)
 	if err != nil {
 		return nil, err
 	}
