@@ -33,6 +33,11 @@ var (
 	// ErrInstanceNotTerminal: purging needs a Completed, Failed, Terminated
 	// or Canceled instance.
 	ErrInstanceNotTerminal = errors.New("orchestration instance is not in a terminal state")
+	// ErrStorageUnavailable: the task hub's storage could not be reached or
+	// could not serve the call (network error, timeout, 5xx); the
+	// operation may not have been stored and may succeed when retried. An
+	// HTTP starter should answer 503 with a Retry-After header.
+	ErrStorageUnavailable = errors.New("the task hub's storage is unavailable")
 )
 
 // MaxInstanceIDLength is the longest valid instance ID.

@@ -268,7 +268,7 @@ func (c *Client) ListInstances(ctx context.Context, q bindings.InstanceQuery) (*
 		FetchInputsAndOutputs: true, // outputs are always shown
 	})
 	if err != nil {
-		return nil, fmt.Errorf("durableclient: listing instances of task hub %q: %w", c.hub.Name(), err)
+		return nil, fmt.Errorf("durableclient: listing instances of task hub %q: %w", c.hub.Name(), fromHub(err))
 	}
 	page := &bindings.InstancePage{
 		Instances:         make([]*bindings.OrchestrationStatus, 0, len(res.States)),
@@ -298,7 +298,7 @@ func (c *Client) checkRunning(ctx context.Context, op, instanceID string) error 
 func (c *Client) send(ctx context.Context, op, instanceID string, ev *sp.HistoryEvent) error {
 	msg := &sp.TaskMessage{Event: ev, Target: sp.OrchestrationInstance{InstanceID: instanceID}}
 	if err := c.hub.SendTaskMessages(ctx, msg); err != nil {
-		return fmt.Errorf("durableclient: %s instance %q: %w", op, instanceID, err)
+		return fmt.Errorf("durableclient: %s instance %q: %w", op, instanceID, fromHub(err))
 	}
 	return nil
 }

@@ -1,10 +1,16 @@
 package durableclient
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"regexp"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
@@ -38,7 +44,41 @@ func fromHub(err error) error {
 			return &hubError{err: err, author: p.author}
 		}
 	}
+	if IsUnavailable(err) && !errors.Is(err, bindings.ErrStorageUnavailable) {
+		return &hubError{err: err, author: bindings.ErrStorageUnavailable}
+	}
 	return err
+}
+
+// What a 503 for an unavailable storage says: how long to wait, and that
+// nothing was acknowledged.
+const (
+	UnavailableRetryAfter = 5 * time.Second
+	UnavailableMessage    = "The task hub's storage is unavailable: the request was not carried out (nothing is acknowledged until it is stored). Retry after the Retry-After delay."
+)
+
+// IsUnavailable reports whether err says that storage could not be
+// reached or could not serve the request (a network error, a timeout, a
+// 5xx or 408 from the service): the operation may succeed when retried,
+// and a client should get 503 with Retry-After rather than 500. A
+// client's own mistake, or a conflict, is never "unavailable".
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, bindings.ErrStorageUnavailable) {
+		return true
+	}
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode >= 500 || re.StatusCode == http.StatusRequestTimeout
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // maxPublicMessage bounds what PublicMessage returns.

@@ -1,16 +1,19 @@
 package durableclient_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
+	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/durableclient"
 )
 
@@ -53,6 +56,35 @@ func TestPublicMessage(t *testing.T) {
 			if strings.Contains(got, l) {
 				t.Errorf("%s: %q leaks %q", tc.name, got, l)
 			}
+		}
+	}
+}
+
+func TestIsUnavailable(t *testing.T) {
+	t.Parallel()
+	busy := func(code int) error {
+		u, _ := url.Parse("http://127.0.0.1:10001/devstoreaccount1/q/messages")
+		return runtime.NewResponseError(&http.Response{StatusCode: code, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")),
+			Request: &http.Request{Method: "POST", URL: u}})
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"storage 500", storageError(t), true},
+		{"storage 503", fmt.Errorf("sending: %w", busy(503)), true},
+		{"storage 408", busy(408), true},
+		{"storage 409", busy(409), false},
+		{"storage 404", busy(404), false},
+		{"connection refused", fmt.Errorf("x: %w", &url.Error{Op: "Post", URL: "http://h", Err: syscall.ECONNREFUSED}), true},
+		{"try timeout", fmt.Errorf("x: %w", context.DeadlineExceeded), true},
+		{"instance exists", bindings.ErrInstanceExists, false},
+		{"bad input", errors.New("invalid instance ID"), false},
+	} {
+		if got := durableclient.IsUnavailable(tc.err); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,8 +56,17 @@ func (rq *request) client() bool {
 // internal answers 500 as the extension does for unexpected errors. The
 // body says what failed in words (durableclient.PublicMessage); the full
 // error, with storage URLs and response dumps, goes to the log only.
+//
+// When storage is unavailable (durableclient.IsUnavailable) it answers
+// 503 with Retry-After instead: the operation was not acknowledged, and
+// the same request may succeed later.
 func (rq *request) internal(err error) {
 	rq.h.log.Error("durable management API request failed", "method", rq.r.Method, "path", rq.r.URL.Path, "err", err)
+	if durableclient.IsUnavailable(err) {
+		rq.w.Header().Set("Retry-After", strconv.Itoa(int(durableclient.UnavailableRetryAfter/time.Second)))
+		rq.writeError(http.StatusServiceUnavailable, durableclient.UnavailableMessage)
+		return
+	}
 	rq.writeError(http.StatusInternalServerError, "Something went wrong while processing your request: "+durableclient.PublicMessage(err)+" (the host log has the details)")
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 
 	"github.com/funchost/funchost/bindings"
@@ -49,12 +50,20 @@ func start(w http.ResponseWriter, r *http.Request, instanceID string) {
 	case errors.Is(err, bindings.ErrInvalidInstanceID), errors.Is(err, bindings.ErrUnknownOrchestrator):
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
+	case errors.Is(err, bindings.ErrStorageUnavailable):
+		// Not stored, so not started: the caller may try again.
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "Storage is unavailable: the orchestration was not started. Retry later.")
+		return
 	case err != nil:
-		writeError(w, http.StatusInternalServerError, err.Error())
+		// The error may name storage endpoints: it goes to the log, not to
+		// the caller.
+		slog.ErrorContext(r.Context(), "starting an orchestration failed", "orchestrator", name, "err", err)
+		writeError(w, http.StatusInternalServerError, "Starting the orchestration failed; the host log has the details.")
 		return
 	}
 	if err := client.CreateCheckStatusResponse(w, r, id); err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		slog.ErrorContext(r.Context(), "writing the check-status response failed", "instanceId", id, "err", err)
 	}
 }
 
