@@ -70,6 +70,7 @@ func startDurable(ctx context.Context, s durable.Settings, fns []*functions.Func
 	code := keys.System[httpserver.DurableTaskSystemKeyName]
 	rt, err := durable.Start(ctx, hub, reg, s, durable.Options{Links: durable.Links{Hostname: hostname, SystemKey: code}, Mounts: dashboardMount(s)})
 	if err != nil {
+		_ = hub.Stop(context.WithoutCancel(ctx)) // start-up may try again with a new hub
 		return nil, err
 	}
 	return &durableSide{rt: rt, reg: reg}, nil

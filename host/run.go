@@ -51,6 +51,11 @@ type Options struct {
 	// Ready, when set, is called once the host serves, with its HTTP
 	// address.
 	Ready func(addr string)
+	// StorageWaitTimeout bounds how long start-up waits for unreachable
+	// storage, retrying with backoff and serving /admin/host/status
+	// meanwhile (0: the FUNCHOST_STORAGE_WAIT_TIMEOUT setting, else
+	// DefaultStorageWaitTimeout; negative waits for ever).
+	StorageWaitTimeout time.Duration
 	// StrictFunctions makes a function in error (invalid function.json,
 	// unknown binding, missing or mis-shaped handler) stop the host instead
 	// of being reported and skipped; FUNCHOST_STRICT_FUNCTIONS=true sets it
@@ -124,15 +129,31 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	wrapEntities(r, fns)
 	wrapHTTPOutputs(r, fns)
 	keys := httpserver.KeysFromSettings(opts.Env.LookupEnv, functionNames(fns))
+	wait, err := storageWait(opts)
+	if err != nil {
+		return err
+	}
 	ln, err := listen(opts, cfg)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
+	// Serve the host status (and 503 to the rest) while storage may still
+	// be coming up.
+	instanceID, starting := hostInstanceID(), &startupState{}
+	boot := startBootServer(ln, httpserver.TimeoutsFor(cfg.Host.FunctionTimeout), keys, hostID, instanceID, starting, log)
+	defer boot.hs.Close()
 
 	settings := durable.Settings{Host: cfg.Host, Env: opts.Env, Logger: log}
-	d, err = startDurable(ctx, settings, fns, &keys, hostID, websiteHostname(opts.Env, port))
+	err = retryUnavailable(ctx, log, wait, starting, func(ctx context.Context) (err error) {
+		d, err = startDurable(ctx, settings, fns, &keys, hostID, websiteHostname(opts.Env, port))
+		return err
+	})
+	if err != nil && ctx.Err() != nil {
+		log.Info("Host stopped while waiting for storage")
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -148,7 +169,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	base := "http://" + websiteHostname(opts.Env, port)
 	admin := adminapi.New(adminapi.Options{
 		Functions: func() []adminapi.Function { return adminFunctions(r, fns, broken, base, cfg.Host.HTTP.RoutePrefix) },
-		HostID:    hostID, InstanceID: hostInstanceID(), Version: "funchost", Background: context.WithoutCancel(ctx), Logger: log,
+		HostID:    hostID, InstanceID: instanceID, Version: "funchost", Background: context.WithoutCancel(ctx), Logger: log,
 	})
 	srv, err := newHTTPServer(cfg, keys, fns, d, admin, log)
 	if err != nil {
@@ -161,7 +182,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	logStartup(log, cfg, srv, keys, port, d, local)
 	logFunctions(log, fns, broken)
 	trig.start(ctx)
-	return serve(ctx, opts, log, ln, srv, local, trig, d)
+	return serve(ctx, opts, log, ln, boot, srv, local, trig, d)
 }
 
 // withDefaults fills in the environment, the shutdown timeout and an

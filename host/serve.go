@@ -15,10 +15,12 @@ import (
 // ends or a server fails, then drains: in-flight HTTP requests first, then
 // the timer and queue invocations, then the durable side's work items, all
 // within Options.ShutdownTimeout.
-func serve(ctx context.Context, opts Options, log *slog.Logger, ln net.Listener, srv *httpserver.Server, local *localEndpoint, trig *triggerSide, d *durableSide) error {
-	hs := httpserver.NewHTTPServer(srv, srv.Timeouts(), slog.NewLogLogger(log.Handler(), slog.LevelWarn))
-	errc := make(chan error, 2)
-	go func() { errc <- hs.Serve(ln) }()
+//
+// The main listener is already served by boot (since start-up); serve
+// hands it the real handler.
+func serve(ctx context.Context, opts Options, log *slog.Logger, ln net.Listener, boot *bootServer, srv *httpserver.Server, local *localEndpoint, trig *triggerSide, d *durableSide) error {
+	hs, errc := boot.hs, boot.errc
+	boot.use(srv)
 	if local != nil {
 		go func() { errc <- local.srv.Serve(local.ln) }()
 	}
