@@ -1,7 +1,7 @@
 # funchost — the two set-up commands:
 #   make run    start the pinned Azurite and serve the sample app on :7071
 #   make test   vet, format check, durablevet and the whole test suite
-# Other targets: make bench, make azurite, make chromium, make screenshots,
+# Other targets: make test-faults (part of make test), make bench, make azurite, make chromium, make screenshots,
 # make fmt.
 
 SHELL := /usr/bin/env bash
@@ -10,7 +10,7 @@ PORT  ?= 7071
 # The suite runs on 2 cores in CI; -p 2 keeps packages from oversubscribing.
 TEST_FLAGS ?= -p 2 -race -timeout 14m
 
-.PHONY: run test vet fmt fmt-check durablevet bench azurite chromium screenshots
+.PHONY: run test test-faults vet fmt fmt-check durablevet bench azurite chromium screenshots
 
 # make run: install Azurite if missing, start it in the background with its
 # data in azurite/data, run the sample app (go build ./samples, then run it
@@ -49,6 +49,15 @@ TEST_LOCK ?= /tmp/funchost-make-test.lock
 
 test: azurite chromium vet fmt-check durablevet
 	flock $(TEST_LOCK) $(GO) test $(TEST_FLAGS) ./...
+	@$(MAKE) --no-print-directory test-faults
+
+# make test-faults: the long fault tests behind the build tag "faults"
+# (docs/reliability.md): host processes on a disk-backed Azurite that is
+# stopped and restarted mid-run, 1,000 racing singleton starts on two
+# hosts. Without -race: they drive real processes, and -race would only
+# slow the test binary. make test runs them after the suite.
+test-faults: azurite
+	flock $(TEST_LOCK) $(GO) test -p 2 -tags faults -timeout 10m -run 'Fault|Outage' ./host/failover
 
 vet:
 	$(GO) vet ./...
