@@ -91,11 +91,16 @@ func dashboardMount(s durable.Settings) func(*durableclient.Client) []mgmtapi.Mo
 	}
 }
 
-// durableFunctions collects the enabled orchestrators and activities, and
-// reports whether the app needs the durable side at all. It rejects
+// durableFunctions collects the enabled orchestrators (under the payload
+// limits, limits.go) and activities, and reports whether the app needs the
+// durable side at all. It rejects
 // durable client bindings that address another task hub or connection.
 func durableFunctions(fns []*functions.Function, dc config.Durable, env config.Env) (engine.Registry, bool, error) {
 	reg := engine.Registry{Orchestrators: map[string]bindings.Orchestrator{}, Activities: map[string]bindings.Activity{}}
+	limits, err := readPayloadLimits(env)
+	if err != nil {
+		return reg, false, err
+	}
 	needed := false
 	for _, f := range fns {
 		if f.Def.Disabled {
@@ -103,7 +108,7 @@ func durableFunctions(fns []*functions.Function, dc config.Durable, env config.E
 		}
 		switch f.Def.Kind {
 		case functions.KindOrchestrator:
-			reg.Orchestrators[f.Def.TaskName()] = f.Orchestrator
+			reg.Orchestrators[f.Def.TaskName()] = limitOrchestrator(f.Def.TaskName(), f.Orchestrator, limits)
 			needed = true
 		case functions.KindActivity:
 			reg.Activities[f.Def.TaskName()] = f.Activity
