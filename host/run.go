@@ -179,10 +179,13 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	if err != nil {
 		return err
 	}
+	// The real handler serves from here on: "Host started" means requests
+	// reach the functions.
+	boot.use(srv)
 	logStartup(log, cfg, srv, keys, port, d, local)
 	logFunctions(log, fns, broken)
 	trig.start(ctx)
-	return serve(ctx, opts, log, ln, boot, srv, local, trig, d)
+	return serve(ctx, opts, log, ln, boot, local, trig, d)
 }
 
 // withDefaults fills in the environment, the shutdown timeout and an

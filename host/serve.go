@@ -16,13 +16,12 @@ import (
 // the timer and queue invocations, then the durable side's work items, all
 // within Options.ShutdownTimeout.
 //
-// The main listener is already served by boot (since start-up); serve
-// hands it the real handler.
-func serve(ctx context.Context, opts Options, log *slog.Logger, ln net.Listener, boot *bootServer, srv *httpserver.Server, local *localEndpoint, trig *triggerSide, d *durableSide) error {
+// The main listener is already served by boot (since start-up, with the
+// real handler since Run swapped it in).
+func serve(ctx context.Context, opts Options, log *slog.Logger, ln net.Listener, boot *bootServer, local *localEndpoint, trig *triggerSide, d *durableSide) error {
 	hs, errc := boot.hs, boot.errc
-	boot.use(srv)
 	if local != nil {
-		go func() { errc <- local.srv.Serve(local.ln) }()
+		go func() { errc <- local.srv.Serve(httpserver.GuardFraming(local.ln)) }()
 	}
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr().String())
