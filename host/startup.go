@@ -134,7 +134,7 @@ func startBootServer(ln net.Listener, t httpserver.Timeouts, keys httpserver.Key
 	b.hs = httpserver.NewHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*b.handler.Load()).ServeHTTP(w, r)
 	}), t, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
-	go func() { b.errc <- b.hs.Serve(ln) }()
+	go func() { b.errc <- b.hs.Serve(httpserver.GuardFraming(ln)) }()
 	return b
 }
 

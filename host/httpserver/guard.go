@@ -46,9 +46,11 @@ func TimeoutsFor(functionTimeout time.Duration) Timeouts {
 
 // NewHTTPServer returns an http.Server for h with timeouts t; errorLog
 // receives the server's own errors (nil = the log package's default).
+// Serve it on GuardFraming(listener): the handler answers the requests
+// that guard refuses.
 func NewHTTPServer(h http.Handler, t Timeouts, errorLog *log.Logger) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           refuseFraming(h),
 		ReadHeaderTimeout: t.ReadHeader,
 		IdleTimeout:       t.Idle,
 		ReadTimeout:       t.Request,
