@@ -61,11 +61,15 @@ const (
 type framingConn struct {
 	net.Conn
 	in, out   []byte
+	buf       []byte // read buffer for heads and chunk lines
 	state     framingState
 	remaining int64
 }
 
 func (c *framingConn) Read(p []byte) (int, error) {
+	if len(c.out) == 0 && len(c.in) == 0 && (c.state == passThrough || c.state == inBody || c.state == inChunkData) {
+		return c.readBody(p)
+	}
 	for len(c.out) == 0 {
 		if c.state == refused {
 			return 0, io.EOF
@@ -73,9 +77,11 @@ func (c *framingConn) Read(p []byte) (int, error) {
 		if c.step() {
 			continue
 		}
-		buf := make([]byte, 32<<10)
-		n, err := c.Conn.Read(buf)
-		c.in = append(c.in, buf[:n]...)
+		if c.buf == nil {
+			c.buf = make([]byte, 16<<10)
+		}
+		n, err := c.Conn.Read(c.buf)
+		c.in = append(c.in, c.buf[:n]...)
 		if n == 0 && err != nil {
 			return 0, err
 		}
@@ -83,6 +89,21 @@ func (c *framingConn) Read(p []byte) (int, error) {
 	n := copy(p, c.out)
 	c.out = c.out[n:]
 	return n, nil
+}
+
+// readBody reads body bytes straight into p (no copy through the
+// buffers: bodies may be large), at most up to the end of the body.
+func (c *framingConn) readBody(p []byte) (int, error) {
+	if c.state != passThrough && int64(len(p)) > c.remaining {
+		p = p[:c.remaining]
+	}
+	n, err := c.Conn.Read(p)
+	if c.state != passThrough {
+		if c.remaining -= int64(n); c.remaining == 0 {
+			c.state = map[framingState]framingState{inBody: inHead, inChunkData: inChunkSize}[c.state]
+		}
+	}
+	return n, err
 }
 
 // release moves n bytes of the input to the output.
