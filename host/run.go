@@ -185,6 +185,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	logStartup(log, cfg, srv, keys, port, d, local)
 	logFunctions(log, fns, broken)
 	trig.start(ctx)
+	startMemoryRelief(ctx, log)
 	return serve(ctx, opts, log, ln, boot, local, trig, d)
 }
 
