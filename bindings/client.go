@@ -18,6 +18,9 @@ type OrchestrationStatus struct {
 	Output          json.RawMessage
 	CreatedTime     time.Time
 	LastUpdatedTime time.Time
+	// Version is the instance's orchestration version ("" when it has
+	// none), so that operators can see which versions are still running.
+	Version string
 	// History holds the instance's history events in the Durable Functions
 	// HTTP API's shape, when requested with ShowHistory.
 	History []json.RawMessage

@@ -23,6 +23,13 @@ type OrchestrationContext interface {
 	InstanceID() string
 	// Name returns the orchestrator function's name.
 	Name() string
+	// Version returns the instance's orchestration version: the one it was
+	// started with (host.json defaultVersion, or WithVersion), kept across
+	// ContinueAsNew; "" for an instance started without one. It never
+	// changes while the instance runs, so branching on it is replay-safe:
+	// old instances keep the old path, new ones take the new one
+	// (CompareVersions orders versions; docs/versioning.md).
+	Version() string
 	// Input decodes the orchestration's JSON input into v.
 	Input(v any) error
 	// IsReplaying reports whether the orchestrator is re-running decisions

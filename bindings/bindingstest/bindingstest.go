@@ -67,6 +67,15 @@ func StartTime(t time.Time) Option {
 	return func(c *testkit.Config) { c.Start = t }
 }
 
+// DefaultVersion stamps v on the orchestrations and sub-orchestrations the
+// test starts without bindings.WithVersion, as host.json's defaultVersion
+// does, so that a test sees what OrchestrationContext.Version returns in
+// the app. (Instances started with WithVersion keep theirs; every version
+// runs: the harness does not match versions.)
+func DefaultVersion(v string) Option {
+	return func(c *testkit.Config) { c.DefaultVersion = v }
+}
+
 // New returns a harness running functions — orchestrators and activities
 // by function name, such as an app's handler map; HTTP handlers in it are
 // ignored — adjusted by opts. It fails the test if the harness cannot
@@ -144,6 +153,13 @@ func (i *Instance) status() *bindings.OrchestrationStatus {
 func (i *Instance) Status() bindings.RuntimeStatus {
 	i.h.t.Helper()
 	return i.status().RuntimeStatus
+}
+
+// Version returns the instance's orchestration version ("" when it has
+// none).
+func (i *Instance) Version() string {
+	i.h.t.Helper()
+	return i.status().Version
 }
 
 // Output decodes the output of the instance into v; it fails the test when

@@ -18,6 +18,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/funchost/funchost/internal/version"
 )
 
 // Storage provider types accepted in
@@ -97,6 +99,9 @@ type Durable struct {
 	// Tracing is extensions.durableTask.tracing (lifecycle logs and
 	// distributed tracing).
 	Tracing Tracing
+	// Versioning is defaultVersion, versionMatchStrategy and
+	// versionFailureStrategy (orchestration versioning, docs/versioning.md).
+	Versioning version.Settings
 }
 
 // Retention is extensions.durableTask.instanceRetention: terminal
@@ -153,6 +158,7 @@ func DefaultHost() *Host {
 			MaxOrchestrationActions:            100000,
 			Retention:                          Retention{SweepInterval: 5 * time.Minute, BatchSize: 100},
 			MaxEntityOperationBatchSize:        5000,
+			Versioning:                         version.Settings{Match: version.MatchCurrentOrOlder},
 		},
 	}
 }
@@ -214,6 +220,9 @@ var knownHostKeys = schema{
 			"localActivityExecution":              nil,
 			"maxOrchestrationActions":             nil,
 			"instanceRetention":                   {"period": nil, "sweepInterval": nil, "batchSize": nil},
+			"defaultVersion":                      nil,
+			"versionMatchStrategy":                nil,
+			"versionFailureStrategy":              nil,
 			"httpSettings":                        {"useForwardedHost": nil, "defaultAsyncRequestSleepTimeMilliseconds": nil},
 			"tracing":                             tracingKeys,
 			"useGracefulShutdown":                 notImplemented,
@@ -366,6 +375,7 @@ func parseHost(file string, root map[string]any, env Env) (*Host, error) {
 	d.Retention.BatchSize = int(r.integer(ret+"batchSize", int64(d.Retention.BatchSize), 1, 1000))
 	d.MaxEntityOperationBatchSize = int(r.integer(dt+"maxEntityOperationBatchSize", int64(d.MaxEntityOperationBatchSize), 1, maxInt))
 
+	d.Versioning = readVersioning(r)
 	h.Queues = readQueues(r)
 	readTelemetry(r, h)
 	if err := r.err(); err != nil {

@@ -31,6 +31,10 @@ type Status struct {
 	// CreatedTime and LastUpdatedTime encode in StatusTimeFormat.
 	CreatedTime     time.Time `json:"createdTime"`
 	LastUpdatedTime time.Time `json:"lastUpdatedTime"`
+	// Version is the instance's orchestration version, written only when
+	// it has one (a funchost addition: Durable Functions' status object
+	// has no version; readers that do not know it ignore it).
+	Version string `json:"version,omitempty"`
 	// HistoryEvents holds HistoryEvent objects, present only with
 	// showHistory=true (omitted when empty).
 	HistoryEvents []json.RawMessage `json:"historyEvents,omitempty"`
@@ -77,6 +81,10 @@ func (s *Status) write(b *bytes.Buffer) {
 	writeString(b, FormatStatusTime(s.CreatedTime))
 	b.WriteString(`,"lastUpdatedTime":`)
 	writeString(b, FormatStatusTime(s.LastUpdatedTime))
+	if s.Version != "" {
+		b.WriteString(`,"version":`)
+		writeString(b, s.Version)
+	}
 	if len(s.HistoryEvents) > 0 {
 		b.WriteString(`,"historyEvents":[`)
 		for i, h := range s.HistoryEvents {

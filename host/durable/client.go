@@ -50,6 +50,7 @@ func newClient(hub sp.TaskHub, s Settings, l Links, isOrchestrator, isEntity fun
 		WebhookBase:      l.WebhookBase(),
 		Code:             l.SystemKey,
 		UseForwardedHost: dc.UseForwardedHost,
+		DefaultVersion:   dc.Versioning.Default,
 	})
 }
 

@@ -228,6 +228,7 @@ func engineOptions(dc config.Durable, log *slog.Logger) engine.Options {
 		MaxConcurrentActivities:     dc.MaxConcurrentActivityFunctions,
 		LocalActivities:             dc.LocalActivityExecution,
 		MaxEntityOperationBatchSize: dc.MaxEntityOperationBatchSize,
+		Versioning:                  dc.Versioning,
 		Logger:                      log,
 	}
 	if dc.ExtendedSessionsEnabled {

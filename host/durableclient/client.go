@@ -67,6 +67,10 @@ type Options struct {
 	UseForwardedHost bool
 	// Now returns the current time (default time.Now); tests fix it.
 	Now func() time.Time
+	// DefaultVersion is the orchestration version StartNew stamps on
+	// instances started without bindings.WithVersion (host.json
+	// defaultVersion; docs/versioning.md).
+	DefaultVersion string
 }
 
 // Client is a durable client for one task hub. It is safe for concurrent
@@ -81,6 +85,7 @@ type Client struct {
 	linkQuery   string // query string of every management URL
 	forwarded   bool
 	now         func() time.Time
+	version     string // default orchestration version
 }
 
 var _ bindings.DurableClient = (*Client)(nil)
@@ -94,6 +99,7 @@ func New(opts Options) *Client {
 		conn:      opts.ConnectionName,
 		forwarded: opts.UseForwardedHost,
 		now:       opts.Now,
+		version:   opts.DefaultVersion,
 	}
 	if c.conn == "" {
 		c.conn = DefaultConnectionName
@@ -177,7 +183,11 @@ func (c *Client) StartNew(ctx context.Context, orchestrator string, input any, o
 	if err != nil {
 		return "", fmt.Errorf("durableclient: start %q as %q: encoding the input: %w", orchestrator, id, err)
 	}
-	if err := c.create(ctx, id, orchestrator, so.Version, in, so.StartAt); err != nil {
+	version := so.Version
+	if so.Applied&options.FieldVersion == 0 {
+		version = c.version
+	}
+	if err := c.create(ctx, id, orchestrator, version, in, so.StartAt); err != nil {
 		return "", fmt.Errorf("durableclient: start %q as instance %q: %w", orchestrator, id, err)
 	}
 	return id, nil
@@ -233,6 +243,7 @@ func statusFromState(st *sp.OrchestrationState, showInput bool) *bindings.Orches
 		Output:          dfwire.Payload(st.Output),
 		CreatedTime:     st.CreatedTime,
 		LastUpdatedTime: st.LastUpdatedTime,
+		Version:         st.Version,
 	}
 	if showInput {
 		s.Input = dfwire.Payload(st.Input)
@@ -251,6 +262,7 @@ func WireStatus(s *bindings.OrchestrationStatus) *dfwire.Status {
 		Output:          s.Output,
 		CreatedTime:     s.CreatedTime,
 		LastUpdatedTime: s.LastUpdatedTime,
+		Version:         s.Version,
 		HistoryEvents:   s.History,
 	}
 }

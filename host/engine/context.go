@@ -27,6 +27,14 @@ func (c *orchestrationContext) InstanceID() string { return c.e.instanceID }
 // Name returns the orchestrator function's name.
 func (c *orchestrationContext) Name() string { return c.e.name }
 
+// Version returns the orchestration version the execution started with.
+func (c *orchestrationContext) Version() string {
+	if c.e.started == nil {
+		return ""
+	}
+	return c.e.started.Version
+}
+
 // Input decodes the orchestration's input into v.
 func (c *orchestrationContext) Input(v any) error {
 	if err := payload.Unmarshal(c.e.started.Input, v); err != nil {
@@ -53,6 +61,9 @@ func (c *orchestrationContext) Logger() *slog.Logger {
 	if c.logger == nil {
 		c.logger = slog.New(&replaySafeHandler{inner: c.e.baseLogger.Handler(), e: c.e}).
 			With("instanceId", c.e.instanceID, "orchestrator", c.e.name)
+		if v := c.Version(); v != "" {
+			c.logger = c.logger.With("version", v)
+		}
 	}
 	return c.logger
 }
@@ -104,6 +115,9 @@ func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts 
 		}
 	}
 	a := action{kind: kindSubOrchestration, name: name, version: o.Version, input: in, instanceID: o.InstanceID}
+	if o.Applied&options.FieldVersion == 0 {
+		a.version = c.e.defaultVersion // the creating worker's, as in Durable Functions
+	}
 	attempt := func(tags map[string]string) *task {
 		b := a
 		if b.instanceID == "" {

@@ -53,6 +53,8 @@
 //     commit); entitycontext.go: bindings.EntityContext; entityrecent.go:
 //     the duplicate-request record; entityorch.go: entity calls, signals
 //     and critical sections of orchestrations (docs/entities.md).
+//   - versioning.go: the orchestration version check before code runs
+//     (Options.Versioning; docs/versioning.md).
 //
 // # Messages the engine understands
 //

@@ -42,6 +42,9 @@ type execution struct {
 	executionID string
 	name        string
 	started     *sp.HistoryEvent
+	// defaultVersion is the worker's, stamped on sub-orchestrations
+	// started without WithVersion.
+	defaultVersion string
 
 	// history is every event of the execution so far: the committed
 	// history followed by the events of the current work item.

@@ -31,8 +31,9 @@ func TestSampleOrchestrators(t *testing.T) {
 		{name: "Monitor", input: map[string]int{"target": 3, "intervalMs": 10}, want: "3"},
 		{name: "ParentChild", want: `{"child":["Hello Tokyo!","Hello Seattle!","Hello London!"]}`},
 		{name: "Transfer", input: sampleapp.TransferRequest{From: "empty", To: "other", Amount: 5}, want: "false"},
+		{name: "OrderWorkflow", input: "o1", raise: "Paid", want: `["reserved o1","shipped o1"]`},
 	}
-	if got, want := len(sampleapp.Orchestrators()), 10; got != want {
+	if got, want := len(sampleapp.Orchestrators()), 11; got != want {
 		t.Logf("the sample app now has %d orchestrators (this test knows %d)", got, want)
 	}
 	for _, m := range modes {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/internal/entitywire"
+	"github.com/funchost/funchost/internal/version"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -61,6 +62,12 @@ type Options struct {
 	// item runs (host.json maxEntityOperationBatchSize; 0 selects
 	// DefaultMaxEntityOperationBatchSize).
 	MaxEntityOperationBatchSize int
+	// Versioning is the worker's orchestration versioning (host.json
+	// defaultVersion, versionMatchStrategy, versionFailureStrategy): the
+	// version stamped on sub-orchestrations started without WithVersion,
+	// and which instances the worker runs (docs/versioning.md). The zero
+	// value turns versioning off.
+	Versioning version.Settings
 	// Logger receives the engine's logs and, through
 	// OrchestrationContext.Logger, the orchestrators' (default: discard).
 	Logger *slog.Logger
@@ -158,6 +165,7 @@ func NewWorker(hub sp.TaskHub, reg Registry, opts Options) *Worker {
 		clock:      w.clock,
 		obs:        w.obs,
 		hubName:    w.hubName,
+		versioning: opts.Versioning,
 	}
 	return w
 }
@@ -296,6 +304,10 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *sp.OrchestrationW
 	if err != nil {
 		w.log.Error("orchestration work item failed; abandoning it", "instanceId", wi.InstanceID, "error", err)
 		w.abandonOrchestration(ctx, wi)
+		return
+	}
+	if res.rejected {
+		w.rejectOrchestration(ctx, wi, res.version)
 		return
 	}
 	keep := res.exec != nil && w.cache != nil

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/internal/version"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -31,6 +32,7 @@ type processor struct {
 	clock      clock
 	obs        Observer
 	hubName    string
+	versioning version.Settings
 }
 
 // localRun runs activity calls in-process for one work item (see
@@ -47,6 +49,10 @@ type result struct {
 	// exec is the live execution after the work item (nil when none is
 	// left running); the caller caches it or tears it down.
 	exec *execution
+	// rejected: versioning says this worker may not run the instance
+	// (version); the caller abandons the work item (checkpoint is nil).
+	rejected bool
+	version  string
 }
 
 // plan is the triage stage's output: what the work item's messages ask of
@@ -65,6 +71,9 @@ type plan struct {
 	rejections []*sp.TaskMessage
 	// replace: the checkpoint replaces the committed history.
 	replace bool
+	// versionFail fails the instance without running its code: its
+	// version is one this worker may not run (versioning.go).
+	versionFail *sp.FailureDetails
 }
 
 // runs reports whether the plan runs an execution at all.
@@ -111,6 +120,13 @@ func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, loc
 			cached.teardown()
 		}
 		return result{checkpoint: p.idleCheckpoint(wi, &pl)}
+	}
+	var reject bool
+	if reject, pl.versionFail = p.checkVersion(&pl); reject {
+		if cached != nil {
+			cached.teardown()
+		}
+		return result{rejected: true, version: pl.version()}
 	}
 	e, children := p.prepare(wi, &pl, cached)
 	e, out := p.runEpisodes(e, &pl, children, local)
@@ -227,6 +243,9 @@ func (p *processor) prepare(wi *sp.OrchestrationWorkItem, pl *plan, cached *exec
 		}
 	}()
 	preFail := p.poison(wi)
+	if preFail == nil {
+		preFail = pl.versionFail
+	}
 	if cached != nil && (pl.newStart != nil || pl.rewind != nil || preFail != nil) {
 		cached.teardown()
 		cached = nil
@@ -304,9 +323,10 @@ func (p *processor) runEpisodes(e *execution, pl *plan, children []string, local
 		out.acts, out.timers = nil, nil
 		out.replace = true
 		start := e.nextStart(p.clock.now())
-		if gen+1 >= maxGenerationsPerWorkItem {
+		if gen+1 >= maxGenerationsPerWorkItem || !p.versioning.Allows(start.Version) {
 			// Commit this generation as ContinuedAsNew and let a message
-			// to self start the next one.
+			// to self start the next one (whose version, when it changed
+			// to one this worker may not run, the next work item checks).
 			out.outbound = append(out.outbound, e.handOver(start)...)
 			return e, out
 		}
@@ -391,5 +411,6 @@ func (p *processor) checkpoint(wi *sp.OrchestrationWorkItem, e *execution, out *
 func (p *processor) newExecution(name, instanceID string, preFail *sp.FailureDetails) *execution {
 	e := newExecution(p.lookup(name), p.logger).forInstance(instanceID, preFail)
 	e.obs, e.hub = p.obs, p.hubName
+	e.defaultVersion = p.versioning.Default
 	return e
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/funchost/funchost/host/durableclient"
 	"github.com/funchost/funchost/host/engine"
 	"github.com/funchost/funchost/internal/options"
+	"github.com/funchost/funchost/internal/version"
 	sp "github.com/funchost/funchost/storageprovider"
 	"github.com/funchost/funchost/storageprovider/memory"
 )
@@ -39,6 +40,10 @@ type Config struct {
 	// DefaultIdleTimeout): a test whose orchestration never settles fails
 	// instead of hanging.
 	IdleTimeout time.Duration
+	// DefaultVersion is stamped on instances and sub-orchestrations started
+	// without WithVersion, as host.json defaultVersion does (no version
+	// matching: every instance runs).
+	DefaultVersion string
 }
 
 // Kit runs orchestrations in-process. Its methods are safe for concurrent
@@ -76,8 +81,9 @@ func New(cfg Config) (*Kit, error) {
 	// the orchestrator replays deterministically.
 	k.worker = engine.NewWorker(k.hub, reg, engine.Options{
 		MaxConcurrentOrchestrations: 1, MaxConcurrentActivities: 1, Clock: k.Now,
+		Versioning: version.Settings{Default: cfg.DefaultVersion, Match: version.MatchNone},
 	})
-	k.client = durableclient.New(durableclient.Options{Hub: k.hub, Now: k.Now,
+	k.client = durableclient.New(durableclient.Options{Hub: k.hub, Now: k.Now, DefaultVersion: cfg.DefaultVersion,
 		IsOrchestrator: func(name string) bool { return isOrchestrator(reg, name) }})
 	if err := k.worker.Start(ctx); err != nil {
 		_ = k.mem.Stop(ctx)

@@ -212,7 +212,8 @@ func TestTransferWithoutFunds(t *testing.T) {
 // Every sample orchestrator has a test above.
 func TestEverySampleOrchestratorIsTested(t *testing.T) {
 	tested := []string{"HelloSequence", "HelloCities5", "Echo", "FailAlways", "FanOutFanIn",
-		"WaitForApproval", "ApprovalWithTimeout", "Monitor", "ParentChild", "BackgroundJob", "Transfer"}
+		"WaitForApproval", "ApprovalWithTimeout", "Monitor", "ParentChild", "BackgroundJob", "Transfer",
+		"OrderWorkflow"} // OrderWorkflow: versioned_test.go
 	for name, h := range sampleapp.Handlers() {
 		if _, ok := h.(bindings.Orchestrator); ok && !slices.Contains(tested, name) {
 			t.Errorf("the sample orchestrator %s has no test", name)

@@ -40,11 +40,15 @@ func Handlers() map[string]any {
 		"AccountSignal":       http.HandlerFunc(AccountSignal),
 		"AccountGet":          http.HandlerFunc(AccountGet),
 		"Transfer":            bindings.Orchestrator(Transfer),
+		"OrderWorkflow":       bindings.Orchestrator(OrderWorkflow),
+		"ReserveStock":        bindings.Activity(ReserveStock),
+		"CheckFraud":          bindings.Activity(CheckFraud),
+		"ShipOrder":           bindings.Activity(ShipOrder),
 	}
 }
 
 // Orchestrators lists the sample orchestrator names.
 func Orchestrators() []string {
 	return []string{"HelloSequence", "HelloCities5", "Echo", "FailAlways", "FanOutFanIn",
-		"WaitForApproval", "ApprovalWithTimeout", "Monitor", "ParentChild", "Transfer"}
+		"WaitForApproval", "ApprovalWithTimeout", "Monitor", "ParentChild", "Transfer", "OrderWorkflow"}
 }
