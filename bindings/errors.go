@@ -111,9 +111,23 @@ type NonDeterministicOrchestrationError struct {
 	// CodeAsked describes what the code did instead, e.g.
 	// `CreateTimer`, or "nothing" when the code made no such decision.
 	CodeAsked string
+	// InstanceVersion and WorkerVersion are the instance's orchestration
+	// version and the worker's defaultVersion; the message names them
+	// when the worker has a version (versioning is on).
+	InstanceVersion, WorkerVersion string
 }
 
+// Error names where replay diverged and then the likely cause and the
+// remedy, since the usual reason is a deployment that changed the
+// orchestrator under running instances.
 func (e *NonDeterministicOrchestrationError) Error() string {
-	return fmt.Sprintf("non-deterministic orchestration %q: at sequence number %d history holds %s but the code asked for %s",
+	msg := fmt.Sprintf("non-deterministic orchestration %q: at sequence number %d history holds %s but the code asked for %s. "+
+		"Likely cause: the orchestrator code changed while this instance was running; "+
+		"version the change (host.json defaultVersion, branch on ctx.Version()) or drain in-flight instances before deploying, "+
+		"and check changes against stored histories with the replay checker (docs/versioning.md)",
 		e.InstanceID, e.SequenceNumber, e.HistoryHolds, e.CodeAsked)
+	if e.WorkerVersion != "" {
+		msg += fmt.Sprintf(". Instance version %q, worker version %q", e.InstanceVersion, e.WorkerVersion)
+	}
+	return msg
 }

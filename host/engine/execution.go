@@ -45,6 +45,11 @@ type execution struct {
 	// defaultVersion is the worker's, stamped on sub-orchestrations
 	// started without WithVersion.
 	defaultVersion string
+	// onMatch, when set (offline replay), sees each decision history
+	// confirms; divergence is the non-determinism the execution failed
+	// with, if any.
+	onMatch    func(ev *sp.HistoryEvent, a *action)
+	divergence *bindings.NonDeterministicOrchestrationError
 
 	// history is every event of the execution so far: the committed
 	// history followed by the events of the current work item.
@@ -410,13 +415,21 @@ func (e *execution) match(ev *sp.HistoryEvent) {
 		if e.replaying && e.obs != nil {
 			e.emitScheduled(a, true)
 		}
+		if e.onMatch != nil {
+			e.onMatch(ev, a)
+		}
 		return
 	}
 	e.nonDeterministic(ev.EventID, describeEvent(ev), a.describe())
 }
 
 func (e *execution) nonDeterministic(seq int, holds, asked string) {
-	err := &bindings.NonDeterministicOrchestrationError{InstanceID: e.instanceID, SequenceNumber: seq, HistoryHolds: holds, CodeAsked: asked}
+	err := &bindings.NonDeterministicOrchestrationError{InstanceID: e.instanceID, SequenceNumber: seq, HistoryHolds: holds, CodeAsked: asked,
+		WorkerVersion: e.defaultVersion}
+	if e.started != nil {
+		err.InstanceVersion = e.started.Version
+	}
+	e.divergence = err
 	e.fail(&sp.FailureDetails{ErrorType: fmt.Sprintf("%T", err), ErrorMessage: err.Error(), IsNonRetriable: true})
 	// What the code decided beyond this point is meaningless.
 	e.unmatched = map[int]*action{}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -287,5 +288,36 @@ func TestVersionStamping(t *testing.T) {
 				t.Errorf("status row version %q after ContinueAsNew WithVersion, want 1.5", st.Version)
 			}
 		})
+	}
+}
+
+// TestNonDeterminismNamesVersions: when the code changed under a running
+// instance, the failure names the cause, the remedy and both versions.
+func TestNonDeterminismNamesVersions(t *testing.T) {
+	var activity atomic.Value
+	activity.Store("Hello")
+	reg := baseRegistry()
+	reg.Orchestrators["Changing"] = func(ctx bindings.OrchestrationContext) (any, error) {
+		if err := ctx.CallActivity(activity.Load().(string), "x").Await(nil); err != nil {
+			return nil, err
+		}
+		ctx.SetCustomStatus("waiting")
+		return nil, ctx.WaitForExternalEvent("go").Await(nil)
+	}
+	h := newHarness(t, modes[0], reg, func(o *Options) { o.Versioning = version.Settings{Default: "2.0"} })
+	m, _ := startMessage("Changing", "changing", nil)
+	m.Event.Version = "1.0"
+	if err := h.hub.CreateInstance(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("changing", "waiting", func(s *sp.OrchestrationState) bool { return s.CustomStatus == `"waiting"` })
+	activity.Store("Double") // a deployment renamed the activity
+	h.raise("changing", "go", nil)
+	st := h.waitDone("changing")
+	for _, want := range []string{`history holds TaskScheduled \"Hello\" but the code asked for CallActivity \"Double\"`,
+		"the orchestrator code changed while this instance was running", `Instance version \"1.0\", worker version \"2.0\"`} {
+		if st.RuntimeStatus != sp.StatusFailed || !strings.Contains(st.Output, want) {
+			t.Errorf("status %v output %s; want Failed naming %s", st.RuntimeStatus, st.Output, want)
+		}
 	}
 }
