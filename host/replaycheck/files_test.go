@@ -18,9 +18,11 @@ type fakeT struct {
 	errors, logs []string
 }
 
-func (f *fakeT) Helper()                       {}
-func (f *fakeT) Errorf(format string, a ...any) { f.errors = append(f.errors, fmt.Sprintf(format, a...)) }
-func (f *fakeT) Logf(format string, a ...any)   { f.logs = append(f.logs, fmt.Sprintf(format, a...)) }
+func (f *fakeT) Helper() {}
+func (f *fakeT) Errorf(format string, a ...any) {
+	f.errors = append(f.errors, fmt.Sprintf(format, a...))
+}
+func (f *fakeT) Logf(format string, a ...any) { f.logs = append(f.logs, fmt.Sprintf(format, a...)) }
 func (f *fakeT) Fatalf(format string, a ...any) {
 	f.errors = append(f.errors, fmt.Sprintf(format, a...))
 	panic("fatal")

@@ -184,7 +184,7 @@ func (c *Checker) Check(h History) Report {
 			// decision here is a step the change added where the instance
 			// stands. The runtime will just run it.
 			r.Warnings = append(r.Warnings, Warning{SequenceNumber: d.SequenceNumber,
-				What: "new step where the instance stands (the code that wrote the history did not make it; the instance will run it next)",
+				What:    "new step where the instance stands (the code that wrote the history did not make it; the instance will run it next)",
 				History: "nothing", Code: d.Code})
 		}
 	}
