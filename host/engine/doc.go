@@ -54,7 +54,8 @@
 //     the duplicate-request record; entityorch.go: entity calls, signals
 //     and critical sections of orchestrations (docs/entities.md).
 //   - versioning.go: the orchestration version check before code runs
-//     (Options.Versioning; docs/versioning.md).
+//     (Options.Versioning; docs/versioning.md); offline.go: ReplayHistory,
+//     replay of a stored history without a task hub (the replay checker).
 //
 // # Messages the engine understands
 //
