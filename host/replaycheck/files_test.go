@@ -38,10 +38,9 @@ func TestExportedFiles(t *testing.T) {
 		t.Fatalf("FromTaskHub = %d histories, %v", len(hs), err)
 	}
 	dir := t.TempDir()
-	for _, h := range hs {
-		if _, err := replaycheck.WriteFile(dir, h, time.Now()); err != nil {
-			t.Fatal(err)
-		}
+	paths, err := replaycheck.ExportTaskHub(context.Background(), hub, replaycheck.Query{}, dir, time.Now())
+	if err != nil || len(paths) != 2 || filepath.Base(paths[1]) != "flow-1.json" {
+		t.Fatalf("ExportTaskHub = %q, %v", paths, err)
 	}
 	back, err := replaycheck.ReadDir(dir)
 	if err != nil || len(back) != 2 || back[0].InstanceID != "flow-0" || len(back[0].Events) != len(hs[0].Events) ||
@@ -63,6 +62,10 @@ func TestExportedFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ft := &fakeT{TB: t}
 			reports := replaycheck.AssertDir(ft, functions(tc.change), dir, replaycheck.Options{Strict: tc.strict})
+			if sum := replaycheck.Summarize(reports); len(reports) != 2 || len(ft.logs) != tc.logs || sum.Checked != 2 ||
+				(len(tc.errors) > 0 && !tc.strict) != (sum.Breaks == 2) || (tc.logs > 0 || tc.strict) != (sum.Warnings == 2) {
+				t.Errorf("summary %+v", sum)
+			}
 			if len(reports) != 2 || len(ft.logs) != tc.logs {
 				t.Errorf("%d reports, logs %q; want 2 reports, %d logs", len(reports), ft.logs, tc.logs)
 			}

@@ -267,3 +267,24 @@ func startOf(evs []*sp.HistoryEvent) *sp.HistoryEvent {
 	}
 	return nil
 }
+
+// Summary counts reports by verdict.
+type Summary struct {
+	Checked, Clean, Warnings, Breaks int
+}
+
+// Summarize counts reports by verdict.
+func Summarize(reports []Report) Summary {
+	s := Summary{Checked: len(reports)}
+	for i := range reports {
+		switch reports[i].Verdict() {
+		case "breaks":
+			s.Breaks++
+		case "warnings":
+			s.Warnings++
+		default:
+			s.Clean++
+		}
+	}
+	return s
+}

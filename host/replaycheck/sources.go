@@ -150,3 +150,22 @@ func ReadDir(dir string) ([]History, error) {
 	}
 	return out, nil
 }
+
+// ExportTaskHub writes the histories of the instances q selects from hub
+// into dir, one WriteFile file each, and returns the paths: the export half
+// of the deploy workflow (`durable export-history`).
+func ExportTaskHub(ctx context.Context, hub sp.TaskHub, q Query, dir string, now time.Time) ([]string, error) {
+	hs, err := FromTaskHub(ctx, hub, q)
+	if err != nil {
+		return nil, err
+	}
+	paths := make([]string, 0, len(hs))
+	for _, h := range hs {
+		p, err := WriteFile(dir, h, now)
+		if err != nil {
+			return paths, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
