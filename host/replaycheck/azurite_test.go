@@ -142,10 +142,10 @@ func TestDeploymentAzurite(t *testing.T) {
 	}
 	renamed := sampleapp.Handlers()
 	renamed["OrderWorkflow"] = bindings.Orchestrator(func(ctx bindings.OrchestrationContext) (any, error) {
-		return nil, ctx.CallActivity("ReserveStockV2", nil).Await(nil)
+		return nil, ctx.CallActivity("ReserveItemsV2", nil).Await(nil)
 	})
-	if r := replaycheck.New(renamed, replaycheck.Options{}).Check(hs[0]); !r.Breaks() || !strings.Contains(r.Problem(), `"ReserveStockV2"`) {
-		t.Errorf("a renamed activity: %s %s, want it to break naming ReserveStockV2", r.Verdict(), r.Problem())
+	if r := replaycheck.New(renamed, replaycheck.Options{}).Check(hs[0]); !r.Breaks() || !strings.Contains(r.Problem(), `"ReserveItemsV2"`) {
+		t.Errorf("a renamed activity: %s %s, want it to break naming ReserveItemsV2", r.Verdict(), r.Problem())
 	}
 	stop(t, v1)
 

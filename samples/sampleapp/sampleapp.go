@@ -41,7 +41,7 @@ func Handlers() map[string]any {
 		"AccountGet":          http.HandlerFunc(AccountGet),
 		"Transfer":            bindings.Orchestrator(Transfer),
 		"OrderWorkflow":       bindings.Orchestrator(OrderWorkflow),
-		"ReserveStock":        bindings.Activity(ReserveStock),
+		"ReserveItems":        bindings.Activity(ReserveItems),
 		"CheckFraud":          bindings.Activity(CheckFraud),
 		"ShipOrder":           bindings.Activity(ShipOrder),
 	}

@@ -30,7 +30,7 @@ func OrderWorkflow(ctx bindings.OrchestrationContext) (any, error) {
 		steps = append(steps, s)
 		return err
 	}
-	if err := step("ReserveStock"); err != nil {
+	if err := step("ReserveItems"); err != nil {
 		return nil, err
 	}
 	if bindings.CompareVersions(ctx.Version(), OrderWorkflowV2) >= 0 {
@@ -48,9 +48,9 @@ func OrderWorkflow(ctx bindings.OrchestrationContext) (any, error) {
 	return steps, nil
 }
 
-// ReserveStock, CheckFraud and ShipOrder are OrderWorkflow's steps; each
+// ReserveItems, CheckFraud and ShipOrder are OrderWorkflow's steps; each
 // returns what it did to the order.
-func ReserveStock(ctx bindings.ActivityContext) (any, error) { return orderStep(ctx, "reserved") }
+func ReserveItems(ctx bindings.ActivityContext) (any, error) { return orderStep(ctx, "reserved") }
 
 // CheckFraud is OrderWorkflow's step added in version 2.0.
 func CheckFraud(ctx bindings.ActivityContext) (any, error) { return orderStep(ctx, "checked") }
