@@ -80,6 +80,7 @@ func Main(app *App) {
 			return Run(ctx, app, Options{ScriptRoot: o.ScriptRoot, Port: o.Port, LogFormat: o.LogFormat, StrictFunctions: o.StrictFunctions})
 		},
 		Functions: func(root string) ([]cli.Function, error) { return listFunctions(app, root) },
+		Handlers:  app.snapshot,
 	}, os.Args[1:])
 	stop()
 	os.Exit(code)

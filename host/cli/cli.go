@@ -32,6 +32,9 @@ type Config struct {
 	// Functions lists the app's functions as loaded from scriptRoot:
 	// those that load and those in error.
 	Functions func(scriptRoot string) ([]Function, error)
+	// Handlers returns the app's Go handlers by function name, for the
+	// commands that run its code offline (durable replay-check).
+	Handlers func() (map[string]any, error)
 	// Stdin, Stdout and Stderr default to the process's.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
