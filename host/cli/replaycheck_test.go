@@ -84,7 +84,7 @@ func TestReplayCheck(t *testing.T) {
 	}
 	r = run(t, env, "", "durable", "replay-check", "-q", "--from-dir", broken, "-o", "json")
 	var doc struct {
-		Summary struct{ Checked, Breaks int }
+		Summary   struct{ Checked, Breaks int }
 		Instances []struct {
 			InstanceID string `json:"instanceId"`
 			Verdict    string `json:"verdict"`
