@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/funchost/funchost/bindings"
@@ -14,6 +15,7 @@ import (
 	"github.com/funchost/funchost/host/functions"
 	"github.com/funchost/funchost/host/httpserver"
 	"github.com/funchost/funchost/host/mgmtapi"
+	"github.com/funchost/funchost/host/telemetry"
 )
 
 // durableSide is the host's view of the durable side: nil fields when the
@@ -21,6 +23,16 @@ import (
 type durableSide struct {
 	rt  *durable.Runtime
 	reg engine.Registry
+	tel *telemetry.Telemetry
+}
+
+// httpTrace is the HTTP functions' tracing wrapper (nil when tracing is
+// off).
+func (d *durableSide) httpTrace() func(string, http.Handler) http.Handler {
+	if d.tel == nil || d.tel.CreateHook() == nil {
+		return nil
+	}
+	return d.tel.HTTPTrace
 }
 
 // client returns the durable client of a function's binding (one client
@@ -47,7 +59,7 @@ func (d *durableSide) stop(ctx context.Context) error {
 // When keys are configured but no durabletask_extension system key is, it
 // finds or generates one (ensureSystemKey) and adds it to keys: management
 // URLs carry only that key, never the master key.
-func startDurable(ctx context.Context, s durable.Settings, fns []*functions.Function, keys *httpserver.Keys, hostID, hostname string) (*durableSide, error) {
+func startDurable(ctx context.Context, s durable.Settings, fns []*functions.Function, keys *httpserver.Keys, hostID, hostname string, tel *telemetry.Telemetry) (*durableSide, error) {
 	reg, needed, err := durableFunctions(fns, s.Host.Durable, s.Env)
 	if err != nil || !needed {
 		return &durableSide{}, err
@@ -68,12 +80,13 @@ func startDurable(ctx context.Context, s durable.Settings, fns []*functions.Func
 		return nil, err
 	}
 	code := keys.System[httpserver.DurableTaskSystemKeyName]
-	rt, err := durable.Start(ctx, hub, reg, s, durable.Options{Links: durable.Links{Hostname: hostname, SystemKey: code}, Mounts: dashboardMount(s)})
+	rt, err := durable.Start(ctx, hub, reg, s, durable.Options{Links: durable.Links{Hostname: hostname, SystemKey: code}, Mounts: dashboardMount(s),
+		Telemetry: tel})
 	if err != nil {
 		_ = hub.Stop(context.WithoutCancel(ctx)) // start-up may try again with a new hub
 		return nil, err
 	}
-	return &durableSide{rt: rt, reg: reg}, nil
+	return &durableSide{rt: rt, reg: reg, tel: tel}, nil
 }
 
 // dashboardPath is where the dashboard sits below the management API, on

@@ -44,6 +44,7 @@ func newHTTPServer(cfg *config.Config, keys httpserver.Keys, fns []*functions.Fu
 		CORSCredentials:    cfg.Local.CORSCredentials,
 		Logger:             log,
 		Client:             d.client,
+		Trace:              d.httpTrace(),
 	}
 	for _, f := range fns {
 		if f.Def.Kind != functions.KindHTTP {

@@ -147,15 +147,20 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	defer boot.hs.Close()
 
 	settings := durable.Settings{Host: cfg.Host, Env: opts.Env, Logger: log}
+	tel, err := newTelemetry(ctx, settings)
+	if err != nil {
+		return err
+	}
 	err = retryUnavailable(ctx, log, wait, starting, func(ctx context.Context) (err error) {
-		d, err = startDurable(ctx, settings, fns, &keys, hostID, websiteHostname(opts.Env, port))
+		d, err = startDurable(ctx, settings, fns, &keys, hostID, websiteHostname(opts.Env, port), tel)
 		return err
 	})
-	if err != nil && ctx.Err() != nil {
-		log.Info("Host stopped while waiting for storage")
-		return nil
-	}
 	if err != nil {
+		_ = tel.Shutdown(context.Background())
+		if ctx.Err() != nil {
+			log.Info("Host stopped while waiting for storage")
+			return nil
+		}
 		return err
 	}
 	// From here on every exit path stops the listeners and the durable side
@@ -165,6 +170,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 		defer cancel()
 		_ = trig.stop(sctx)
 		_ = d.stop(sctx)
+		_ = tel.Shutdown(sctx)
 	}()
 
 	base := "http://" + websiteHostname(opts.Env, port)

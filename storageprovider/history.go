@@ -201,6 +201,41 @@ type HistoryEvent struct {
 
 	// GenericEvent.
 	Data string `json:"Data,omitempty"`
+
+	// ParentTraceContext is the W3C trace context of distributed tracing
+	// (ExecutionStarted, TaskScheduled), persisted with history and
+	// messages as DTFx persists it, so that traces survive replays and
+	// hosts (docs/observability.md).
+	ParentTraceContext *TraceContext `json:"ParentTraceContext,omitempty"`
+}
+
+// TraceContext is DTFx's DistributedTraceContext: the parent to use and,
+// on ExecutionStarted, the orchestration span's own identity once its
+// first episode ran.
+type TraceContext struct {
+	// TraceParent is the parent's W3C traceparent
+	// ("00-{trace id}-{span id}-{flags}"); TraceState its tracestate.
+	TraceParent string `json:"TraceParent"`
+	TraceState  string `json:"TraceState,omitempty"`
+	// ID is the orchestration span's traceparent, SpanID its span id and
+	// ActivityStartTime when its first episode began (ExecutionStarted
+	// only).
+	ID                string     `json:"Id,omitempty"`
+	SpanID            string     `json:"SpanId,omitempty"`
+	ActivityStartTime *time.Time `json:"ActivityStartTime,omitempty"`
+}
+
+// Clone returns a copy of tc (nil for nil).
+func (tc *TraceContext) Clone() *TraceContext {
+	if tc == nil {
+		return nil
+	}
+	c := *tc
+	if tc.ActivityStartTime != nil {
+		t := *tc.ActivityStartTime
+		c.ActivityStartTime = &t
+	}
+	return &c
 }
 
 // Clone returns a deep copy of the event.
@@ -234,6 +269,7 @@ func (e *HistoryEvent) Clone() *HistoryEvent {
 		t := *e.ScheduledStartTime
 		c.ScheduledStartTime = &t
 	}
+	c.ParentTraceContext = e.ParentTraceContext.Clone()
 	return &c
 }
 

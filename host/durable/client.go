@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"context"
 	"strings"
 
 	"github.com/funchost/funchost/host/dfwire"
@@ -36,10 +37,11 @@ func (l Links) WebhookBase() string {
 // NewClient returns a durable client on hub (from OpenTaskHub) that
 // accepts any orchestrator name; Start's client accepts only the app's.
 func NewClient(hub sp.TaskHub, s Settings, l Links) *durableclient.Client {
-	return newClient(hub, s, l, nil, nil)
+	return newClient(hub, s, l, nil, nil, nil)
 }
 
-func newClient(hub sp.TaskHub, s Settings, l Links, isOrchestrator, isEntity func(string) bool) *durableclient.Client {
+func newClient(hub sp.TaskHub, s Settings, l Links, isOrchestrator, isEntity func(string) bool,
+	onCreate func(context.Context, *sp.HistoryEvent) func(error)) *durableclient.Client {
 	s = s.withDefaults()
 	dc := s.Host.Durable
 	return durableclient.New(durableclient.Options{
@@ -51,6 +53,7 @@ func newClient(hub sp.TaskHub, s Settings, l Links, isOrchestrator, isEntity fun
 		Code:             l.SystemKey,
 		UseForwardedHost: dc.UseForwardedHost,
 		DefaultVersion:   dc.Versioning.Default,
+		OnCreate:         onCreate,
 	})
 }
 

@@ -147,7 +147,7 @@ func Start(ctx context.Context, hub sp.TaskHub, reg engine.Registry, s Settings,
 		cancel()
 		return nil, fmt.Errorf("starting the durable engine on task hub %s: %w", hub.Name(), err)
 	}
-	client := newClient(hub, s, o.Links, func(name string) bool { return reg.Orchestrators[name] != nil }, reg.HasEntity)
+	client := newClient(hub, s, o.Links, func(name string) bool { return reg.Orchestrators[name] != nil }, reg.HasEntity, tel.CreateHook())
 	var mounts []mgmtapi.Mount
 	if o.Mounts != nil {
 		mounts = o.Mounts(client)

@@ -71,6 +71,11 @@ type Options struct {
 	// instances started without bindings.WithVersion (host.json
 	// defaultVersion; docs/versioning.md).
 	DefaultVersion string
+	// OnCreate, when set, is called with a new instance's ExecutionStarted
+	// before it is written (it may add the trace context, see
+	// telemetry.Telemetry.CreateHook); the function it returns is called
+	// with the outcome of the write.
+	OnCreate func(ctx context.Context, start *sp.HistoryEvent) func(error)
 }
 
 // Client is a durable client for one task hub. It is safe for concurrent
@@ -86,6 +91,7 @@ type Client struct {
 	forwarded   bool
 	now         func() time.Time
 	version     string // default orchestration version
+	onCreate    func(context.Context, *sp.HistoryEvent) func(error)
 }
 
 var _ bindings.DurableClient = (*Client)(nil)
@@ -100,6 +106,7 @@ func New(opts Options) *Client {
 		forwarded: opts.UseForwardedHost,
 		now:       opts.Now,
 		version:   opts.DefaultVersion,
+		onCreate:  opts.OnCreate,
 	}
 	if c.conn == "" {
 		c.conn = DefaultConnectionName
@@ -203,7 +210,15 @@ func (c *Client) create(ctx context.Context, id, name, version, input string, st
 		ev.ScheduledStartTime = &t
 	}
 	msg := &sp.TaskMessage{Event: ev, Target: sp.OrchestrationInstance{InstanceID: id, ExecutionID: execID}}
-	return fromHub(c.hub.CreateInstance(ctx, msg))
+	if c.onCreate == nil {
+		return fromHub(c.hub.CreateInstance(ctx, msg))
+	}
+	done := c.onCreate(ctx, ev)
+	err := fromHub(c.hub.CreateInstance(ctx, msg))
+	if done != nil {
+		done(err)
+	}
+	return err
 }
 
 // GetStatus returns an instance's status, or an error wrapping

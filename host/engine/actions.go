@@ -53,6 +53,9 @@ type action struct {
 	fireAt     time.Time
 	tags       map[string]string // retry chain markers
 	task       *task             // nil for SendEvent
+	// scheduled is the history event that recorded the decision (once
+	// recorded or matched).
+	scheduled *sp.HistoryEvent
 }
 
 // describe renders the action as the code asked for it, for

@@ -90,6 +90,7 @@ func (e *execution) record(a *action, target sp.OrchestrationInstance) {
 	case kindActivity:
 		ev = sp.NewTaskScheduledEvent(e.now, a.id, a.name, a.version, a.input)
 		ev.Tags = a.tags
+		ev.ParentTraceContext = e.childTrace(kindActivity)
 		e.activityMsgs = append(e.activityMsgs, &sp.TaskMessage{Event: ev.Clone(), Target: target})
 	case kindTimer:
 		ev = sp.NewTimerCreatedEvent(e.now, a.id, a.fireAt)
@@ -102,12 +103,14 @@ func (e *execution) record(a *action, target sp.OrchestrationInstance) {
 		child := sp.OrchestrationInstance{InstanceID: a.instanceID, ExecutionID: newExecutionID()}
 		start := sp.NewExecutionStartedEvent(e.now, child, a.name, a.version, a.input)
 		start.ParentInstance = &sp.ParentInstance{Name: e.name, Version: e.started.Version, OrchestrationInstance: &parent, TaskScheduleID: a.id}
+		start.ParentTraceContext = e.childTrace(kindSubOrchestration)
 		e.outboundMsgs = append(e.outboundMsgs, &sp.TaskMessage{Target: child, Event: start})
 	case kindSendEvent:
 		ev = sp.NewEventSentEvent(e.now, a.id, a.instanceID, a.name, a.input)
 		e.outboundMsgs = append(e.outboundMsgs, &sp.TaskMessage{Target: sp.OrchestrationInstance{InstanceID: a.instanceID},
 			Event: sp.NewEventRaisedEvent(e.now, a.name, a.input)})
 	}
+	a.scheduled = ev
 	e.history = append(e.history, ev)
 }
 

@@ -198,6 +198,8 @@ func (e *execution) nextStart(now time.Time) *sp.HistoryEvent {
 	start.Generation = e.started.Generation
 	start.ParentInstance = e.started.ParentInstance
 	start.Tags = maps.Clone(e.started.Tags)
+	// The same trace and orchestration span go on (DTFx's ContinueAsNew).
+	start.ParentTraceContext = e.started.ParentTraceContext.Clone()
 	return start
 }
 
@@ -282,6 +284,9 @@ func (e *execution) dispatch(ev *sp.HistoryEvent) {
 			e.instanceID = ev.OrchestrationInstance.InstanceID
 			e.executionID = ev.OrchestrationInstance.ExecutionID
 		}
+		if !e.replaying {
+			e.startTrace()
+		}
 		e.emitEpisodeStart(e.replaying)
 		if e.preFail != nil {
 			e.fail(e.preFail)
@@ -297,11 +302,13 @@ func (e *execution) dispatch(ev *sp.HistoryEvent) {
 		e.match(ev)
 	case sp.EventTaskCompleted, sp.EventSubOrchestrationInstanceCompleted:
 		if a := e.takeOpen(ev.TaskScheduledID, ev.EventType == sp.EventSubOrchestrationInstanceCompleted); a != nil {
+			e.emitResult(a, ev)
 			a.task.complete(ev.Result, nil)
 		}
 	case sp.EventTaskFailed, sp.EventSubOrchestrationInstanceFailed:
 		sub := ev.EventType == sp.EventSubOrchestrationInstanceFailed
 		if a := e.takeOpen(ev.TaskScheduledID, sub); a != nil {
+			e.emitResult(a, ev)
 			a.task.nonRetriable = ev.FailureDetails != nil && ev.FailureDetails.IsNonRetriable
 			a.task.complete("", taskFailedError(a, ev))
 		}
@@ -309,7 +316,7 @@ func (e *execution) dispatch(ev *sp.HistoryEvent) {
 		if a, ok := e.open[ev.TimerID]; ok && a.kind == kindTimer {
 			if e.obs != nil {
 				oe := e.orchEvent(TimerExpired)
-				oe.FireAt = ev.FireAt
+				oe.FireAt, oe.ScheduledTime, oe.TaskEventID = ev.FireAt, ev.Timestamp, ev.TimerID
 				e.emit(oe)
 			}
 			delete(e.open, ev.TimerID)
@@ -412,6 +419,7 @@ func (e *execution) match(ev *sp.HistoryEvent) {
 	case a.kind == kindSendEvent && a.instanceID != ev.InstanceID:
 	default:
 		delete(e.unmatched, ev.EventID)
+		a.scheduled = ev
 		if e.replaying && e.obs != nil {
 			e.emitScheduled(a, true)
 		}

@@ -69,12 +69,19 @@ const (
 	// EventSaved: it was buffered because nobody waited yet.
 	EventRaised
 	EventSaved
-	// TimerExpired: a durable timer fired (FireAt).
+	// TimerExpired: a durable timer fired (FireAt; ScheduledTime is when
+	// it was created, TaskEventID its timer id).
 	TimerExpired
+	// ResultReceived: the orchestration received the result of an
+	// activity or sub-orchestration it called (Type and Name are the
+	// callee's; Failure when it failed; ScheduledTime when it was called;
+	// TaskTrace the call's trace context). Not a Durable Functions state: the
+	// lifecycle logs skip it; traces report the call's Client span.
+	ResultReceived
 )
 
 var kindNames = [...]string{"Scheduled", "Started", "Awaited", "Listening", "Completed", "Failed",
-	"Terminated", "Suspended", "Resumed", "Rewound", "ExternalEventRaised", "ExternalEventDropped", "TimerExpired"}
+	"Terminated", "Suspended", "Resumed", "Rewound", "ExternalEventRaised", "ExternalEventDropped", "TimerExpired", "ResultReceived"}
 
 // String returns the Durable Functions FunctionState name of the kind
 // ("ExternalEventDropped" for EventSaved, as Durable Functions names it).
@@ -127,6 +134,31 @@ type LifecycleEvent struct {
 	// Duration is how long the activity or the episode ran (Completed,
 	// Failed, Awaited, Terminated of orchestrations; activities).
 	Duration time.Duration
+	// ScheduledTime: see TimerExpired and ResultReceived.
+	ScheduledTime time.Time
+	// Trace is the distributed-trace context the event belongs to, nil
+	// when the instance is not traced: for orchestration events the
+	// ExecutionStarted's (the parent and the orchestration span's
+	// identity), for an activity run the TaskScheduled's. The
+	// observer must not change it.
+	Trace *sp.TraceContext
+	// TaskTrace is, for ResultReceived of an activity, the call's trace
+	// context: its TraceParent holds the span id pre-allocated for the
+	// call's Client span.
+	TaskTrace *sp.TraceContext
+	// Context is, for an activity's Completed and Failed, the context
+	// ActivityObserver.StartActivity returned for the run.
+	Context context.Context
+}
+
+// ActivityObserver is an Observer that also wraps each activity run: the
+// context StartActivity returns (given the activity's Started event) is
+// the one the activity runs with, so that what the observer puts in it —
+// a trace span — is the parent of what the activity's code does. The
+// activity's Completed or Failed event carries that context back.
+type ActivityObserver interface {
+	Observer
+	StartActivity(ctx context.Context, started LifecycleEvent) context.Context
 }
 
 // observe delivers ev to o, containing a panic of the observer.
@@ -144,7 +176,7 @@ func (e *execution) orchEvent(k LifecycleKind) LifecycleEvent {
 	ev := LifecycleEvent{Kind: k, Type: Orchestrator, InstanceID: e.instanceID, ExecutionID: e.executionID, Name: e.name,
 		Hub: e.hub, IsReplay: e.replaying, TaskEventID: -1, RuntimeStatus: sp.StatusRunning, Time: e.now}
 	if e.started != nil {
-		ev.Version = e.started.Version
+		ev.Version, ev.Trace = e.started.Version, e.started.ParentTraceContext
 	}
 	return ev
 }
@@ -222,11 +254,15 @@ func (w *Worker) runActivity(ctx context.Context, act bindings.Activity, msg *sp
 	if w.obs == nil {
 		return runActivity(ctx, act, msg, w.clock)
 	}
-	observe(w.obs, activityEvent(Started, msg, w.hubName, w.clock.now()))
+	started := activityEvent(Started, msg, w.hubName, w.clock.now())
+	if ao, ok := w.obs.(ActivityObserver); ok {
+		ctx = startActivity(ao, ctx, started)
+	}
+	observe(w.obs, started)
 	start := time.Now()
 	res := runActivity(ctx, act, msg, w.clock)
 	ev := activityEvent(Completed, msg, w.hubName, res.Timestamp)
-	ev.Duration = time.Since(start)
+	ev.Duration, ev.Context = time.Since(start), ctx
 	if res.EventType == sp.EventTaskFailed {
 		ev.Kind, ev.Failure, ev.RuntimeStatus = Failed, res.FailureDetails, sp.StatusFailed
 	} else {
@@ -240,7 +276,44 @@ func (w *Worker) runActivity(ctx context.Context, act bindings.Activity, msg *sp
 func activityEvent(k LifecycleKind, msg *sp.TaskMessage, hub string, now time.Time) LifecycleEvent {
 	ev := msg.Event
 	return LifecycleEvent{Kind: k, Type: Activity, InstanceID: msg.Target.InstanceID, ExecutionID: msg.Target.ExecutionID,
-		Name: ev.Name, Version: ev.Version, Hub: hub, TaskEventID: ev.EventID, Input: ev.Input, RuntimeStatus: sp.StatusRunning, Time: now}
+		Name: ev.Name, Version: ev.Version, Hub: hub, TaskEventID: ev.EventID, Input: ev.Input, RuntimeStatus: sp.StatusRunning, Time: now,
+		Trace: ev.ParentTraceContext}
+}
+
+// startActivity calls StartActivity, keeping ctx when the observer
+// panics or returns nil.
+func startActivity(ao ActivityObserver, ctx context.Context, started LifecycleEvent) (out context.Context) {
+	out = ctx
+	defer func() { _ = recover() }()
+	if c := ao.StartActivity(ctx, started); c != nil {
+		out = c
+	}
+	return out
+}
+
+// emitResult reports the result of a call the orchestration made (not
+// while replaying: it was reported when it happened).
+func (e *execution) emitResult(a *action, res *sp.HistoryEvent) {
+	if e.obs == nil || e.replaying {
+		return
+	}
+	ev := e.orchEvent(ResultReceived)
+	ev.Name, ev.Version, ev.TaskEventID = a.name, a.version, a.id
+	if a.kind == kindActivity {
+		ev.Type = Activity
+	}
+	if a.scheduled != nil {
+		ev.ScheduledTime, ev.TaskTrace = a.scheduled.Timestamp, a.scheduled.ParentTraceContext
+	}
+	ev.Failure = res.FailureDetails
+	ev.RuntimeStatus = sp.StatusCompleted
+	if res.EventType == sp.EventTaskFailed || res.EventType == sp.EventSubOrchestrationInstanceFailed {
+		ev.RuntimeStatus = sp.StatusFailed
+		if ev.Failure == nil {
+			ev.Failure = &sp.FailureDetails{ErrorMessage: res.Reason}
+		}
+	}
+	e.emit(ev)
 }
 
 // emitScheduled reports a call the orchestrator made: an activity or a

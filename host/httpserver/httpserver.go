@@ -73,6 +73,9 @@ type Options struct {
 	Client func(functionName, bindingName string) bindings.DurableClient
 	// Logger receives invocation logs (default slog.Default()).
 	Logger *slog.Logger
+	// Trace, when set, wraps each function's handler (given the function
+	// name) for distributed tracing: telemetry.Telemetry.HTTPTrace.
+	Trace func(function string, next http.Handler) http.Handler
 }
 
 // Route describes one registered route, for the startup listing.
@@ -160,8 +163,11 @@ func New(opts Options) (s *Server, err error) {
 			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 		}
 		level := strings.ToLower(fn.AuthLevel)
-		h := &invoker{fn: fn, tmpl: tmpl, opts: &opts, level: level,
+		var h http.Handler = &invoker{fn: fn, tmpl: tmpl, opts: &opts, level: level,
 			public: level == "anonymous" || opts.Keys.Open()}
+		if opts.Trace != nil {
+			h = opts.Trace(fn.Name, h)
+		}
 		for _, set := range []struct {
 			mux      *chi.Mux
 			patterns []string

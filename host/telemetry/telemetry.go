@@ -8,10 +8,17 @@
 package telemetry
 
 import (
+	"context"
 	"log/slog"
 	"runtime/debug"
 
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/funchost/funchost/host/engine"
+	sp "github.com/funchost/funchost/storageprovider"
 )
 
 // Version is what the logs report as ExtensionVersion: the funchost
@@ -36,21 +43,50 @@ type Options struct {
 	Logger *slog.Logger
 	// Logs configures the lifecycle logs.
 	Logs LogOptions
+	// Tracing, when set, turns on distributed tracing.
+	Tracing *TraceOptions
+}
+
+// TraceOptions configure distributed tracing.
+type TraceOptions struct {
+	// Exporter receives the finished spans (ExporterFromEnv builds the one
+	// OTEL_* settings ask for). Required.
+	Exporter sdktrace.SpanExporter
+	// Sync exports each span when it ends (tests); by default spans are
+	// batched.
+	Sync bool
+	// Resource describes the process (nil: Resource(nil)).
+	Resource *resource.Resource
 }
 
 // Telemetry is the engine.Observer of a durable runtime: it turns
-// lifecycle events into logs (and spans and metrics when configured).
+// lifecycle events into logs, and into spans when tracing is on.
 type Telemetry struct {
 	observers []engine.Observer
+	tracing   *tracing
 }
 
-var _ engine.Observer = (*Telemetry)(nil)
+var _ engine.ActivityObserver = (*Telemetry)(nil)
 
 // New builds the telemetry o asks for.
 func New(o Options) *Telemetry {
 	t := &Telemetry{}
 	if o.Logger != nil {
 		t.observers = append(t.observers, newLifecycleLogs(o.Logger, o.Logs))
+	}
+	if to := o.Tracing; to != nil && to.Exporter != nil {
+		res := to.Resource
+		if res == nil {
+			res = Resource(nil)
+		}
+		opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithIDGenerator(idGenerator{})}
+		if to.Sync {
+			opts = append(opts, sdktrace.WithSyncer(to.Exporter))
+		} else {
+			opts = append(opts, sdktrace.WithBatcher(to.Exporter))
+		}
+		t.tracing = newTracing(sdktrace.NewTracerProvider(opts...))
+		t.observers = append(t.observers, t.tracing)
 	}
 	return t
 }
@@ -60,4 +96,41 @@ func (t *Telemetry) Lifecycle(ev engine.LifecycleEvent) {
 	for _, o := range t.observers {
 		o.Lifecycle(ev)
 	}
+}
+
+// StartActivity gives an activity run its span when tracing is on.
+func (t *Telemetry) StartActivity(ctx context.Context, ev engine.LifecycleEvent) context.Context {
+	if t.tracing == nil {
+		return ctx
+	}
+	return t.tracing.StartActivity(ctx, ev)
+}
+
+// CreateHook is what a durable client calls around writing a new
+// instance's ExecutionStarted (durableclient.Options.OnCreate): it starts
+// the create_orchestration span and puts its context into the event. Nil
+// when tracing is off, so that untraced starts cost nothing.
+func (t *Telemetry) CreateHook() func(ctx context.Context, ev *sp.HistoryEvent) func(error) {
+	if t == nil || t.tracing == nil {
+		return nil
+	}
+	return t.tracing.startCreate
+}
+
+// TracerProvider is the provider funchost's spans come from (a no-op one
+// when tracing is off). The host makes it the global provider, so that
+// spans an activity starts with otel.Tracer nest under the activity's.
+func (t *Telemetry) TracerProvider() trace.TracerProvider {
+	if t == nil || t.tracing == nil {
+		return noop.NewTracerProvider()
+	}
+	return t.tracing.tp
+}
+
+// Shutdown exports the spans still buffered and stops tracing.
+func (t *Telemetry) Shutdown(ctx context.Context) error {
+	if t == nil || t.tracing == nil {
+		return nil
+	}
+	return t.tracing.shutdown(ctx)
 }

@@ -136,6 +136,9 @@ func historyEntity(pk string, index int, execID string, ev *sp.HistoryEvent) ent
 	if ev.ScheduledStartTime != nil {
 		e.setTime("ScheduledStartTime", *ev.ScheduledStartTime)
 	}
+	if ev.ParentTraceContext != nil {
+		e.setJSON("ParentTraceContext", ev.ParentTraceContext)
+	}
 	switch ev.EventType {
 	case sp.EventExecutionStarted:
 		e["Generation"] = ev.Generation
@@ -195,6 +198,7 @@ func eventFromEntity(e entity) (*sp.HistoryEvent, error) {
 		{"OrchestrationInstance", &ev.OrchestrationInstance},
 		{"ParentInstance", &ev.ParentInstance},
 		{"Tags", &ev.Tags},
+		{"ParentTraceContext", &ev.ParentTraceContext},
 	} {
 		if s := e.str(f.col); s != "" && s != "null" {
 			if err := json.Unmarshal([]byte(s), f.dst); err != nil {

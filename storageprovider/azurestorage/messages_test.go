@@ -13,8 +13,10 @@ import (
 
 func TestMessageEncoding(t *testing.T) {
 	ts := time.Date(2024, 1, 2, 3, 4, 5, 123456700, time.UTC)
+	sched := sp.NewTaskScheduledEvent(ts, 3, "Act", "", `{"x":"\u00e9"}`)
+	sched.ParentTraceContext = &sp.TraceContext{TraceParent: "00-0af7651916cd43dd8448eb211c80319c-53995c3f42cd8ad8-01", TraceState: "k=v"}
 	m := &sp.TaskMessage{
-		Event:          sp.NewTaskScheduledEvent(ts, 3, "Act", "", `{"x":"\u00e9"}`),
+		Event:          sched,
 		Target:         sp.OrchestrationInstance{InstanceID: "inst", ExecutionID: "exec"},
 		SequenceNumber: 7,
 	}
@@ -37,7 +39,8 @@ func TestMessageEncoding(t *testing.T) {
 		}
 		got := d.msg
 		if got.Target != m.Target || got.SequenceNumber != 7 || got.Event.Name != "Act" || got.Event.Input != m.Event.Input ||
-			!got.Event.Timestamp.Equal(ts) || got.Event.EventID != 3 || got.Event.EventType != sp.EventTaskScheduled {
+			!got.Event.Timestamp.Equal(ts) || got.Event.EventID != 3 || got.Event.EventType != sp.EventTaskScheduled ||
+			got.Event.ParentTraceContext == nil || *got.Event.ParentTraceContext != *sched.ParentTraceContext {
 			t.Errorf("decoded %+v %+v", got, got.Event)
 		}
 	}
@@ -57,7 +60,11 @@ func TestHistoryEntityRoundTrip(t *testing.T) {
 		{EventType: sp.EventExecutionStarted, EventID: -1, Timestamp: ts, Name: "O", Version: "1", Input: `1`, Generation: 2,
 			OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: "i", ExecutionID: "e"}, Tags: map[string]string{"k": "v"},
 			ParentInstance:     &sp.ParentInstance{Name: "P", TaskScheduleID: 4, OrchestrationInstance: &sp.OrchestrationInstance{InstanceID: "p", ExecutionID: "pe"}},
-			ScheduledStartTime: &sched},
+			ScheduledStartTime: &sched,
+			ParentTraceContext: &sp.TraceContext{TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", TraceState: "k=v",
+				ID: "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01", SpanID: "00f067aa0ba902b7", ActivityStartTime: &ts}},
+		{EventType: sp.EventTaskScheduled, EventID: 0, Timestamp: ts, Name: "A",
+			ParentTraceContext: &sp.TraceContext{TraceParent: "00-0af7651916cd43dd8448eb211c80319c-53995c3f42cd8ad8-01"}},
 		{EventType: sp.EventTaskFailed, EventID: -1, Timestamp: ts, TaskScheduledID: 0, Reason: "boom", Details: "d",
 			FailureDetails: &sp.FailureDetails{ErrorType: "E", ErrorMessage: "m"}},
 		sp.NewTimerFiredEvent(ts, 0, ts),
