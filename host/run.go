@@ -19,6 +19,7 @@ import (
 	"github.com/funchost/funchost/host/durable"
 	"github.com/funchost/funchost/host/httpserver"
 	"github.com/funchost/funchost/host/storagebindings"
+	"github.com/funchost/funchost/storageprovider/azurestorage"
 )
 
 // Options configure Run.
@@ -146,7 +147,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	boot := startBootServer(ln, httpserver.TimeoutsFor(cfg.Host.FunctionTimeout), keys, hostID, instanceID, starting, log)
 	defer boot.hs.Close()
 
-	settings := durable.Settings{Host: cfg.Host, Env: opts.Env, Logger: log}
+	settings := durable.Settings{Host: cfg.Host, Env: opts.Env, Logger: log, RequestCounter: &azurestorage.RequestCounter{}}
 	tel, err := newTelemetry(ctx, settings)
 	if err != nil {
 		return err
@@ -177,6 +178,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	admin := adminapi.New(adminapi.Options{
 		Functions: func() []adminapi.Function { return adminFunctions(r, fns, broken, base, cfg.Host.HTTP.RoutePrefix) },
 		HostID:    hostID, InstanceID: instanceID, Version: "funchost", Background: context.WithoutCancel(ctx), Logger: log,
+		Metrics: tel.MetricsHandler(),
 	})
 	srv, err := newHTTPServer(cfg, keys, fns, d, admin, log)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // W3C trace context the global propagator, so that spans the app's code
 // starts nest under the invocation's.
 func newTelemetry(ctx context.Context, s durable.Settings) (*telemetry.Telemetry, error) {
-	o := telemetry.Options{Logger: s.Logger, Logs: durable.LogOptions(s)}
+	o := telemetry.Options{Logger: s.Logger, Logs: durable.LogOptions(s), Metrics: true}
 	if s.Host.Durable.Tracing.DistributedTracingEnabled {
 		exp, err := telemetry.ExporterFromEnv(ctx, s.Env.LookupEnv)
 		if err != nil {

@@ -72,6 +72,9 @@ type Options struct {
 	// outlives the request.
 	Background context.Context
 	Logger     *slog.Logger
+	// Metrics, when set, serves GET /admin/metrics (the Prometheus
+	// scrape endpoint, docs/observability.md).
+	Metrics http.Handler
 }
 
 // New returns the handler to mount at /admin: it sees paths below it
@@ -96,6 +99,9 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /functions/{name}/status", a.status)
 	mux.HandleFunc("POST /functions/{name}", a.invoke)
 	mux.HandleFunc("GET /host/status", a.hostStatus)
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("No admin route matches %s /admin%s.", r.Method, r.URL.Path))
 	})

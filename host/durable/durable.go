@@ -139,6 +139,9 @@ func Start(ctx context.Context, hub sp.TaskHub, reg engine.Registry, s Settings,
 	if tel == nil {
 		tel = NewTelemetry(s)
 	}
+	if err := observeStorage(tel, hub, s.RequestCounter); err != nil {
+		s.Logger.Warn("queue and storage metrics are off", "hub", hub.Name(), "err", err)
+	}
 	eo := engineOptions(dc, s.Logger)
 	eo.Observer = tel
 	worker := engine.NewWorker(hub, reg, eo)
@@ -235,4 +238,18 @@ func engineOptions(dc config.Durable, log *slog.Logger) engine.Options {
 		o.SessionCacheSize = dc.SessionCacheSize
 	}
 	return o
+}
+
+// observeStorage gives the telemetry's metrics the task hub's queue depths
+// (when the provider reports them) and the storage request counts.
+func observeStorage(tel *telemetry.Telemetry, hub sp.TaskHub, rc *azurestorage.RequestCounter) error {
+	var queues func(context.Context) (*sp.QueueStats, error)
+	if r, ok := hub.(sp.QueueStatsReporter); ok {
+		queues = r.QueueStats
+	}
+	var requests func() map[string]int64
+	if rc != nil {
+		requests = func() map[string]int64 { return rc.Snapshot().ByOperation }
+	}
+	return tel.ObserveStorage(queues, requests)
 }

@@ -99,7 +99,7 @@ func (w *Worker) processActivity(ctx context.Context, wi *sp.ActivityWorkItem) {
 			}
 			return
 		}
-		res = w.runActivity(w.actCtx, act, msg)
+		res = w.runActivity(w.actCtx, act, msg, false)
 		w.releaseSlot()
 		stopRenew()
 		if res.EventType == sp.EventTaskFailed && w.actCtx.Err() != nil {

@@ -169,7 +169,7 @@ func (e *execution) replay(hist []*sp.HistoryEvent) {
 func (e *execution) beginEpisode(now time.Time) {
 	e.apply(sp.NewOrchestratorStartedEvent(now), false)
 	if !e.announced {
-		e.emitEpisodeStart(true) // an execution that has started has past events
+		e.emitEpisodeStart(true, true) // a live execution: it has past events
 	}
 }
 
@@ -287,7 +287,7 @@ func (e *execution) dispatch(ev *sp.HistoryEvent) {
 		if !e.replaying {
 			e.startTrace()
 		}
-		e.emitEpisodeStart(e.replaying)
+		e.emitEpisodeStart(e.replaying, false)
 		if e.preFail != nil {
 			e.fail(e.preFail)
 			return

@@ -129,7 +129,7 @@ func (r *localRunner) run(msgs []*sp.TaskMessage) (results []*sp.HistoryEvent, r
 		r.left--
 		if len(msgs) == 1 {
 			// A sequence's single call: no goroutine needed.
-			out[i] = w.runActivity(w.actCtx, act, m)
+			out[i] = w.runActivity(w.actCtx, act, m, true)
 			order = append(order, i)
 			w.releaseSlot()
 			break
@@ -138,7 +138,7 @@ func (r *localRunner) run(msgs []*sp.TaskMessage) (results []*sp.HistoryEvent, r
 		go func() {
 			defer wg.Done()
 			defer w.releaseSlot()
-			out[i] = w.runActivity(w.actCtx, act, m)
+			out[i] = w.runActivity(w.actCtx, act, m, true)
 			mu.Lock()
 			order = append(order, i)
 			mu.Unlock()

@@ -134,8 +134,17 @@ type LifecycleEvent struct {
 	// Duration is how long the activity or the episode ran (Completed,
 	// Failed, Awaited, Terminated of orchestrations; activities).
 	Duration time.Duration
-	// ScheduledTime: see TimerExpired and ResultReceived.
+	// ScheduledTime: see TimerExpired and ResultReceived; for other
+	// orchestration events, when the execution was created.
 	ScheduledTime time.Time
+	// Live marks an orchestrator Started that resumed a live execution
+	// (from the session cache, or the work item's next episode) instead of
+	// replaying history.
+	Live bool
+	// InProcess marks an activity run in-process by the orchestration's
+	// work item (Options.LocalActivities) rather than from the work-item
+	// queue.
+	InProcess bool
 	// Trace is the distributed-trace context the event belongs to, nil
 	// when the instance is not traced: for orchestration events the
 	// ExecutionStarted's (the parent and the orchestration span's
@@ -176,7 +185,7 @@ func (e *execution) orchEvent(k LifecycleKind) LifecycleEvent {
 	ev := LifecycleEvent{Kind: k, Type: Orchestrator, InstanceID: e.instanceID, ExecutionID: e.executionID, Name: e.name,
 		Hub: e.hub, IsReplay: e.replaying, TaskEventID: -1, RuntimeStatus: sp.StatusRunning, Time: e.now}
 	if e.started != nil {
-		ev.Version, ev.Trace = e.started.Version, e.started.ParentTraceContext
+		ev.Version, ev.Trace, ev.ScheduledTime = e.started.Version, e.started.ParentTraceContext, e.started.Timestamp
 	}
 	return ev
 }
@@ -185,13 +194,13 @@ func (e *execution) orchEvent(k LifecycleKind) LifecycleEvent {
 func (e *execution) emit(ev LifecycleEvent) { observe(e.obs, ev) }
 
 // emitEpisodeStart reports the start of an episode.
-func (e *execution) emitEpisodeStart(replay bool) {
+func (e *execution) emitEpisodeStart(replay, live bool) {
 	if e.obs == nil || e.started == nil {
 		return
 	}
 	e.episodeStart, e.announced = time.Now(), true
 	ev := e.orchEvent(Started)
-	ev.IsReplay = replay
+	ev.IsReplay, ev.Live = replay, live
 	ev.Input = e.started.Input
 	e.emit(ev)
 }
@@ -250,11 +259,12 @@ func terminateReason(output string) string {
 
 // runActivity runs one activity call as runActivity does, reporting its
 // start and outcome to the observer.
-func (w *Worker) runActivity(ctx context.Context, act bindings.Activity, msg *sp.TaskMessage) *sp.HistoryEvent {
+func (w *Worker) runActivity(ctx context.Context, act bindings.Activity, msg *sp.TaskMessage, inProcess bool) *sp.HistoryEvent {
 	if w.obs == nil {
 		return runActivity(ctx, act, msg, w.clock)
 	}
 	started := activityEvent(Started, msg, w.hubName, w.clock.now())
+	started.InProcess = inProcess
 	if ao, ok := w.obs.(ActivityObserver); ok {
 		ctx = startActivity(ao, ctx, started)
 	}
@@ -262,7 +272,7 @@ func (w *Worker) runActivity(ctx context.Context, act bindings.Activity, msg *sp
 	start := time.Now()
 	res := runActivity(ctx, act, msg, w.clock)
 	ev := activityEvent(Completed, msg, w.hubName, res.Timestamp)
-	ev.Duration, ev.Context = time.Since(start), ctx
+	ev.Duration, ev.Context, ev.InProcess = time.Since(start), ctx, inProcess
 	if res.EventType == sp.EventTaskFailed {
 		ev.Kind, ev.Failure, ev.RuntimeStatus = Failed, res.FailureDetails, sp.StatusFailed
 	} else {

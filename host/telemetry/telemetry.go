@@ -9,9 +9,12 @@ package telemetry
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -45,6 +48,9 @@ type Options struct {
 	Logs LogOptions
 	// Tracing, when set, turns on distributed tracing.
 	Tracing *TraceOptions
+	// Metrics turns on the OpenTelemetry metrics, served in the
+	// Prometheus format by MetricsHandler.
+	Metrics bool
 }
 
 // TraceOptions configure distributed tracing.
@@ -64,6 +70,9 @@ type TraceOptions struct {
 type Telemetry struct {
 	observers []engine.Observer
 	tracing   *tracing
+	metrics   *metrics
+	reader    *sdkmetric.ManualReader
+	mp        *sdkmetric.MeterProvider
 }
 
 var _ engine.ActivityObserver = (*Telemetry)(nil)
@@ -88,7 +97,34 @@ func New(o Options) *Telemetry {
 		t.tracing = newTracing(sdktrace.NewTracerProvider(opts...))
 		t.observers = append(t.observers, t.tracing)
 	}
+	if o.Metrics {
+		t.reader = sdkmetric.NewManualReader()
+		t.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(t.reader), sdkmetric.WithResource(Resource(nil)))
+		if m, err := newMetrics(t.mp.Meter(ScopeName)); err == nil {
+			t.metrics = m
+			t.observers = append(t.observers, m)
+		}
+	}
 	return t
+}
+
+// MetricsHandler serves the metrics in the Prometheus text format (404
+// when metrics are off). The host mounts it at /admin/metrics.
+func (t *Telemetry) MetricsHandler() http.Handler {
+	if t == nil || t.metrics == nil {
+		return http.NotFoundHandler()
+	}
+	return promHandler(t.reader)
+}
+
+// ObserveStorage adds the gauges of a task hub's queues (queues samples
+// them at each scrape) and the storage request counter (requests returns
+// counts by "service.operation"); either may be nil.
+func (t *Telemetry) ObserveStorage(queues func(context.Context) (*sp.QueueStats, error), requests func() map[string]int64) error {
+	if t == nil || t.metrics == nil {
+		return nil
+	}
+	return t.metrics.observeStorage(queues, requests)
 }
 
 // Lifecycle hands ev to every part that is on.
@@ -129,8 +165,15 @@ func (t *Telemetry) TracerProvider() trace.TracerProvider {
 
 // Shutdown exports the spans still buffered and stops tracing.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
-	if t == nil || t.tracing == nil {
+	if t == nil {
 		return nil
 	}
-	return t.tracing.shutdown(ctx)
+	var err error
+	if t.tracing != nil {
+		err = t.tracing.shutdown(ctx)
+	}
+	if t.mp != nil {
+		err = errors.Join(err, t.mp.Shutdown(ctx))
+	}
+	return err
 }

@@ -95,6 +95,10 @@ type workerConfig struct {
 	maxActivities     int
 	sessionCache      int
 	localActivities   bool
+	// tracing is off, noop (spans made, exported to nowhere one by one) or
+	// batch (spans made, batched, exported to nowhere): the cost of
+	// distributed tracing.
+	tracing string
 }
 
 // newInproc creates the task hub, starts the durable side on it and

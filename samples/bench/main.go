@@ -117,6 +117,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.worker.sessionCache, "session-cache", c.worker.sessionCache, "engine: session cache size, 0 = off (default: the host's, off unless extendedSessionsEnabled)")
 	fs.BoolVar(&c.worker.localActivities, "local-activities", c.worker.localActivities, "engine: run an episode's activities in-process instead of through the activity queue (default: the host's)")
 	fs.BoolVar(&c.entities, "entities", false, "run the entity benchmark: -n signals into one Counter and into 100, and 20 Transfer critical sections")
+	fs.StringVar(&c.worker.tracing, "tracing", "off", "distributed tracing: off, noop (spans exported one by one to a discarding exporter) or batch (batched, discarded)")
 	fs.BoolVar(&c.standard, "standard", false, "run the standard set on one private Azurite and memory, printing JSON lines (make bench)")
 	fs.BoolVar(&c.probe, "probe-azurite", false, "measure Azurite's own request ceiling (queue put/get, table batch, point read)")
 	fs.DurationVar(&c.probeSeconds, "probe-seconds", 5*time.Second, "with -probe-azurite: duration of each probe")

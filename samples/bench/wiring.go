@@ -10,9 +10,12 @@ import (
 	"log/slog"
 	"os"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	hostconfig "github.com/funchost/funchost/host/config"
 	"github.com/funchost/funchost/host/durable"
 	"github.com/funchost/funchost/host/engine"
+	"github.com/funchost/funchost/host/telemetry"
 	"github.com/funchost/funchost/samples/sampleapp"
 	"github.com/funchost/funchost/storageprovider/azurestorage"
 )
@@ -72,10 +75,37 @@ func startHost(ctx context.Context, cfg inprocConfig) (*durable.Runtime, *tracke
 		return nil, nil, nil, err
 	}
 	tr := newTracker(hub)
-	rt, err := durable.Start(ctx, tr, engine.NewRegistry(sampleapp.Handlers()), s, durable.Options{})
+	tel, err := benchTelemetry(s, cfg.worker.tracing)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rt, err := durable.Start(ctx, tr, engine.NewRegistry(sampleapp.Handlers()), s, durable.Options{Telemetry: tel})
 	if err != nil {
 		_ = hub.DeleteTaskHub(context.WithoutCancel(ctx))
 		return nil, nil, nil, err
 	}
 	return rt, tr, counter, nil
 }
+
+// benchTelemetry is the host's telemetry (lifecycle logs on the settings'
+// logger) with the tracing mode of -tracing.
+func benchTelemetry(s durable.Settings, mode string) (*telemetry.Telemetry, error) {
+	o := telemetry.Options{Logger: s.Logger, Logs: durable.LogOptions(s)}
+	switch mode {
+	case "", "off":
+	case "noop":
+		o.Tracing = &telemetry.TraceOptions{Exporter: discardExporter{}, Sync: true}
+	case "batch":
+		o.Tracing = &telemetry.TraceOptions{Exporter: discardExporter{}}
+	default:
+		return nil, fmt.Errorf("unknown -tracing %q (want off, noop or batch)", mode)
+	}
+	return telemetry.New(o), nil
+}
+
+// discardExporter drops every span: what remains is the cost of making
+// and handing them over.
+type discardExporter struct{}
+
+func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardExporter) Shutdown(context.Context) error                             { return nil }
