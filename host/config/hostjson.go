@@ -87,8 +87,8 @@ type Durable struct {
 	// run an orchestration's activities in-process instead of through the
 	// work-item queue when it can.
 	LocalActivityExecution bool
-	// MaxOrchestrationActions caps the actions of one execution episode
-	// (default 100000).
+	// MaxOrchestrationActions caps the actions of one execution (default
+	// 100000); the engine fails an execution over it (docs/guards.md).
 	MaxOrchestrationActions int
 	// MaxEntityOperationBatchSize bounds the operations one entity work
 	// item runs (default 5000, Durable Functions' outside Consumption).

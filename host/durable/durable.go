@@ -232,6 +232,7 @@ func engineOptions(dc config.Durable, log *slog.Logger) engine.Options {
 		LocalActivities:             dc.LocalActivityExecution,
 		MaxEntityOperationBatchSize: dc.MaxEntityOperationBatchSize,
 		Versioning:                  dc.Versioning,
+		MaxOrchestrationActions:     dc.MaxOrchestrationActions,
 		Logger:                      log,
 	}
 	if dc.ExtendedSessionsEnabled {

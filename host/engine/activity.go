@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/funchost/funchost/bindings"
@@ -46,22 +45,16 @@ func runActivity(ctx context.Context, act bindings.Activity, msg *sp.TaskMessage
 			ErrorMessage: fmt.Sprintf("activity function '%s' is not registered with this worker", ev.Name)})
 	}
 	ac := &activityContext{Context: ctx, instanceID: msg.Target.InstanceID, name: ev.Name, input: ev.Input}
-	out, err, fd := func() (out any, err error, fd *sp.FailureDetails) {
-		defer func() {
-			if r := recover(); r != nil {
-				fd = &sp.FailureDetails{ErrorType: "panic", ErrorMessage: fmt.Sprintf("activity '%s' panicked: %v", ev.Name, r), StackTrace: string(debug.Stack())}
-			}
-		}()
-		out, err = act(ac)
-		return out, err, nil
-	}()
-	if fd != nil {
+	what := fmt.Sprintf("activity '%s'", ev.Name)
+	var out any
+	var err error
+	if fd := runUser(what, func() { out, err = act(ac) }); fd != nil {
 		return sp.NewTaskFailedEvent(c.now(), ev.EventID, fd)
 	}
 	if err != nil {
-		return sp.NewTaskFailedEvent(c.now(), ev.EventID, &sp.FailureDetails{ErrorType: fmt.Sprintf("%T", err), ErrorMessage: err.Error()})
+		return sp.NewTaskFailedEvent(c.now(), ev.EventID, errorFailure(what, err))
 	}
-	res, err := payload.Marshal(out)
+	res, err := marshalUser(what+" result's MarshalJSON", out)
 	if err != nil {
 		return sp.NewTaskFailedEvent(c.now(), ev.EventID, &sp.FailureDetails{ErrorType: fmt.Sprintf("%T", err),
 			ErrorMessage: fmt.Sprintf("activity '%s': serialising the result: %v", ev.Name, err)})

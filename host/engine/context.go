@@ -87,6 +87,9 @@ func (c *orchestrationContext) CallActivity(name string, input any, opts ...bind
 	if err != nil {
 		return c.e.failedTask(fmt.Errorf("activity %s: serialising the input: %w", name, err))
 	}
+	if err := c.e.countAction(); err != nil {
+		return c.e.failedTask(fmt.Errorf("activity %s: %w", name, err))
+	}
 	a := action{kind: kindActivity, name: name, version: o.Version, input: in}
 	if o.Retry == nil {
 		return c.e.scheduleCopy(a, nil)
@@ -114,6 +117,9 @@ func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts 
 			return c.e.failedTask(fmt.Errorf("sub-orchestration %s: %w", name, err))
 		}
 	}
+	if err := c.e.countAction(); err != nil {
+		return c.e.failedTask(fmt.Errorf("sub-orchestration %s: %w", name, err))
+	}
 	a := action{kind: kindSubOrchestration, name: name, version: o.Version, input: in, instanceID: o.InstanceID}
 	if o.Applied&options.FieldVersion == 0 {
 		a.version = c.e.defaultVersion // the creating worker's, as in Durable Functions
@@ -133,6 +139,9 @@ func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts 
 
 // CreateTimer creates a durable timer.
 func (c *orchestrationContext) CreateTimer(fireAt time.Time) bindings.Task {
+	if err := c.e.countAction(); err != nil {
+		return c.e.failedTask(fmt.Errorf("CreateTimer: %w", err))
+	}
 	return c.e.scheduleTimer(fireAt, nil)
 }
 
@@ -148,6 +157,9 @@ func (c *orchestrationContext) WaitForExternalEvent(name string, opts ...binding
 	}
 	var timer *task
 	if o.Timeout > 0 {
+		if err := e.countAction(); err != nil {
+			return e.failedTask(fmt.Errorf("waiting for external event %q: %w", name, err))
+		}
 		timer = e.scheduleTimer(e.now.Add(o.Timeout), nil)
 	}
 	key := strings.ToLower(name)
@@ -191,6 +203,9 @@ func (c *orchestrationContext) SendEvent(instanceID, eventName string, data any)
 	in, err := payload.Marshal(data)
 	if err != nil {
 		c.e.misused(fmt.Errorf("SendEvent %q to %q: serialising the data: %w", eventName, instanceID, err))
+		return
+	}
+	if c.e.countAction() != nil {
 		return
 	}
 	c.e.schedule(&action{kind: kindSendEvent, name: eventName, instanceID: instanceID, input: in})

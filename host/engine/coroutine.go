@@ -55,7 +55,12 @@ func (e *execution) main(ctx *orchestrationContext) {
 		if r := recover(); r != nil {
 			ctx.releaseLocks()
 			e.returned = true
-			e.retPanic = &sp.FailureDetails{ErrorType: "panic", ErrorMessage: fmt.Sprint(r), StackTrace: string(debug.Stack())}
+			e.retFailure = &sp.FailureDetails{ErrorType: "panic", ErrorMessage: fmt.Sprintf("panic: %v", r), StackTrace: string(debug.Stack())}
+		} else if !e.returned && !e.killed {
+			// runtime.Goexit in the orchestrator: it will never decide
+			// anything more, so it fails rather than hang.
+			e.returned = true
+			e.retFailure = &sp.FailureDetails{ErrorType: "Goexit", ErrorMessage: "the orchestrator called runtime.Goexit (t.FailNow in a test?) instead of returning"}
 		}
 		e.exited = true
 		e.awaiting = nil
@@ -67,7 +72,8 @@ func (e *execution) main(ctx *orchestrationContext) {
 	}
 	out, err := e.orch(ctx)
 	ctx.releaseLocks()
-	e.returned, e.retOut, e.retErr = true, out, err
+	e.settleReturn(out, err)
+	e.returned = true
 }
 
 // start launches the orchestrator goroutine and runs it to its first

@@ -57,6 +57,8 @@
 //   - versioning.go: the orchestration version check before code runs
 //     (Options.Versioning; docs/versioning.md); offline.go: ReplayHistory,
 //     replay of a stored history without a task hub (the replay checker).
+//   - guard_*.go: the runtime guards (docs/guards.md): panics in user
+//     code (guard_panic.go: runUser), the action limit.
 //
 // # Messages the engine understands
 //

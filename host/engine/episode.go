@@ -8,7 +8,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/funchost/funchost/internal/payload"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -16,10 +15,8 @@ import (
 
 func (e *execution) completeFromReturn() {
 	switch {
-	case e.retPanic != nil:
-		e.fail(e.retPanic)
-	case e.retErr != nil:
-		e.fail(&sp.FailureDetails{ErrorType: fmt.Sprintf("%T", e.retErr), ErrorMessage: e.retErr.Error()})
+	case e.retFailure != nil:
+		e.fail(e.retFailure)
 	case e.can != nil:
 		e.done, e.status, e.output = true, sp.StatusContinuedAsNew, e.can.input
 		if e.can.preserveEvents {
@@ -34,12 +31,7 @@ func (e *execution) completeFromReturn() {
 			e.buffered = map[string][]bufferedEvent{}
 		}
 	default:
-		out, err := payload.Marshal(e.retOut)
-		if err != nil {
-			e.fail(&sp.FailureDetails{ErrorType: fmt.Sprintf("%T", err), ErrorMessage: fmt.Sprintf("serialising the output: %v", err)})
-			return
-		}
-		e.done, e.status, e.output = true, sp.StatusCompleted, out
+		e.done, e.status, e.output = true, sp.StatusCompleted, e.retJSON
 	}
 }
 

@@ -85,15 +85,20 @@ type execution struct {
 	misuse    error
 	carryOver []*sp.HistoryEvent
 
+	// Guards (guard_*.go): the worker's limits and the actions counted.
+	lim     limits
+	actions int
+
 	// Outcome.
 	done     bool
 	status   sp.OrchestrationStatus
 	output   string
 	failure  *sp.FailureDetails
 	returned bool // the orchestrator function returned
-	retOut   any
-	retErr   error
-	retPanic *sp.FailureDetails
+	// What it returned, serialised on its goroutine (settleReturn): the
+	// output's JSON, or the failure of a returned error or a panic.
+	retJSON    string
+	retFailure *sp.FailureDetails
 
 	// Messages produced by the current work item.
 	activityMsgs []*sp.TaskMessage
@@ -455,7 +460,7 @@ func (e *execution) misused(err error) {
 // failMisuse fails the execution with the recorded misuse. The decisions
 // of the episode are dropped: the orchestration ends here.
 func (e *execution) failMisuse() {
-	e.fail(&sp.FailureDetails{ErrorType: fmt.Sprintf("%T", e.misuse), ErrorMessage: e.misuse.Error(), IsNonRetriable: true})
+	e.fail(&sp.FailureDetails{ErrorType: misuseType(e.misuse), ErrorMessage: e.misuse.Error(), IsNonRetriable: true})
 	e.unmatched = map[int]*action{}
 	e.can = nil
 	e.teardown()

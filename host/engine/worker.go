@@ -52,6 +52,11 @@ type Options struct {
 	// delivered more than this many times (poison). 0 selects the default
 	// (DefaultMaxDequeueCount); a negative value disables the check.
 	MaxDequeueCount int
+	// MaxOrchestrationActions fails an execution whose code makes more
+	// actions than this (host.json maxOrchestrationActions; counted as
+	// docs/guards.md says). 0 selects DefaultMaxOrchestrationActions; a
+	// negative value disables the limit.
+	MaxOrchestrationActions int
 	// Clock returns the current time for everything the engine records:
 	// episode and activity-result timestamps, the messages it sends and
 	// status rows (default time.Now). The author test kit sets a fake clock
@@ -166,6 +171,7 @@ func NewWorker(hub sp.TaskHub, reg Registry, opts Options) *Worker {
 		obs:        w.obs,
 		hubName:    w.hubName,
 		versioning: opts.Versioning,
+		lim:        limitsFrom(opts),
 	}
 	return w
 }

@@ -33,6 +33,7 @@ type processor struct {
 	obs        Observer
 	hubName    string
 	versioning version.Settings
+	lim        limits // the guards' settings
 }
 
 // localRun runs activity calls in-process for one work item (see
@@ -412,5 +413,6 @@ func (p *processor) newExecution(name, instanceID string, preFail *sp.FailureDet
 	e := newExecution(p.lookup(name), p.logger).forInstance(instanceID, preFail)
 	e.obs, e.hub = p.obs, p.hubName
 	e.defaultVersion = p.versioning.Default
+	e.lim = p.lim
 	return e
 }
