@@ -115,6 +115,11 @@ type NonDeterministicOrchestrationError struct {
 	// version and the worker's defaultVersion; the message names them
 	// when the worker has a version (versioning is on).
 	InstanceVersion, WorkerVersion string
+	// Misuse, when set, is code that can never replay the same way
+	// rather than a divergence from history — e.g. a context call from a
+	// goroutine the orchestrator started; it says what to do instead. The
+	// fields above are then unset.
+	Misuse string
 }
 
 // Error names where replay diverged and then the likely cause and the
@@ -125,6 +130,10 @@ func (e *NonDeterministicOrchestrationError) Error() string {
 		"Likely cause: the orchestrator code changed while this instance was running; "+
 		"version the change (host.json defaultVersion, branch on ctx.Version()) or drain in-flight instances before deploying, "+
 		"and check changes against stored histories with the replay checker (docs/versioning.md)",
+	if e.Misuse != "" {
+		return fmt.Sprintf("non-deterministic orchestration %q: %s", e.InstanceID, e.Misuse)
+	}
+	return fmt.Sprintf("non-deterministic orchestration %q: at sequence number %d history holds %s but the code asked for %s",
 		e.InstanceID, e.SequenceNumber, e.HistoryHolds, e.CodeAsked)
 	if e.WorkerVersion != "" {
 		msg += fmt.Sprintf(". Instance version %q, worker version %q", e.InstanceVersion, e.WorkerVersion)

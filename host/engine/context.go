@@ -12,7 +12,9 @@ import (
 )
 
 // orchestrationContext is the engine's bindings.OrchestrationContext. It
-// is used only from the orchestrator goroutine while it holds control.
+// is used only from the orchestrator goroutine while it holds control:
+// every method but InstanceID and Name (fixed before the orchestrator
+// starts) passes enter (guard_goroutine.go) first.
 type orchestrationContext struct {
 	e      *execution
 	logger *slog.Logger
@@ -37,6 +39,9 @@ func (c *orchestrationContext) Version() string {
 
 // Input decodes the orchestration's input into v.
 func (c *orchestrationContext) Input(v any) error {
+	if err := c.e.enter("Input"); err != nil {
+		return err
+	}
 	if err := payload.Unmarshal(c.e.started.Input, v); err != nil {
 		return fmt.Errorf("orchestration %s: decoding input: %w", c.e.instanceID, err)
 	}
@@ -44,20 +49,40 @@ func (c *orchestrationContext) Input(v any) error {
 }
 
 // IsReplaying reports whether the code is re-running recorded decisions.
-func (c *orchestrationContext) IsReplaying() bool { return c.e.replaying }
+func (c *orchestrationContext) IsReplaying() bool {
+	if c.e.enter("IsReplaying") != nil {
+		return false
+	}
+	return c.e.replaying
+}
 
 // CurrentUTCDateTime returns the timestamp of the current episode.
-func (c *orchestrationContext) CurrentUTCDateTime() time.Time { return c.e.now }
+func (c *orchestrationContext) CurrentUTCDateTime() time.Time {
+	if c.e.enter("CurrentUTCDateTime") != nil {
+		return time.Time{}
+	}
+	return c.e.now
+}
 
 // NewGUID returns the next deterministic version-5 UUID.
 func (c *orchestrationContext) NewGUID() string {
-	g := DeterministicGUID(c.e.instanceID, c.e.now, c.e.guidCounter)
-	c.e.guidCounter++
+	if c.e.enter("NewGUID") != nil {
+		return ""
+	}
+	return c.e.newGUID()
+}
+
+func (e *execution) newGUID() string {
+	g := DeterministicGUID(e.instanceID, e.now, e.guidCounter)
+	e.guidCounter++
 	return g
 }
 
 // Logger returns a logger that stays silent while replaying.
 func (c *orchestrationContext) Logger() *slog.Logger {
+	if c.e.enter("Logger") != nil {
+		return slog.New(discardHandler{})
+	}
 	if c.logger == nil {
 		c.logger = slog.New(&replaySafeHandler{inner: c.e.baseLogger.Handler(), e: c.e}).
 			With("instanceId", c.e.instanceID, "orchestrator", c.e.name)
@@ -70,6 +95,9 @@ func (c *orchestrationContext) Logger() *slog.Logger {
 
 // SetCustomStatus records v as the instance's custom status.
 func (c *orchestrationContext) SetCustomStatus(v any) {
+	if c.e.enter("SetCustomStatus") != nil {
+		return
+	}
 	s, err := payload.Marshal(v)
 	if err != nil {
 		s, _ = payload.Marshal(fmt.Sprintf("unserialisable custom status: %v", err))
@@ -79,6 +107,9 @@ func (c *orchestrationContext) SetCustomStatus(v any) {
 
 // CallActivity schedules an activity, with retries when asked.
 func (c *orchestrationContext) CallActivity(name string, input any, opts ...bindings.Option) bindings.Task {
+	if err := c.e.enter("CallActivity"); err != nil {
+		return c.e.failedTask(err)
+	}
 	o, err := options.Fold("CallActivity", options.ForActivity, opts)
 	if err != nil {
 		return c.e.failedTask(fmt.Errorf("activity %s: %w", name, err))
@@ -101,6 +132,9 @@ func (c *orchestrationContext) CallActivity(name string, input any, opts ...bind
 // Without an explicit instance ID each attempt's child ID is NewGUID
 // without dashes.
 func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts ...bindings.Option) bindings.Task {
+	if err := c.e.enter("CallSubOrchestrator"); err != nil {
+		return c.e.failedTask(err)
+	}
 	o, err := options.Fold("CallSubOrchestrator", options.ForSubOrchestration, opts)
 	if err != nil {
 		return c.e.failedTask(fmt.Errorf("sub-orchestration %s: %w", name, err))
@@ -127,7 +161,7 @@ func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts 
 	attempt := func(tags map[string]string) *task {
 		b := a
 		if b.instanceID == "" {
-			b.instanceID = strings.ReplaceAll(c.NewGUID(), "-", "")
+			b.instanceID = strings.ReplaceAll(c.e.newGUID(), "-", "")
 		}
 		return c.e.scheduleCopy(b, tags)
 	}
@@ -139,6 +173,9 @@ func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts 
 
 // CreateTimer creates a durable timer.
 func (c *orchestrationContext) CreateTimer(fireAt time.Time) bindings.Task {
+	if err := c.e.enter("CreateTimer"); err != nil {
+		return c.e.failedTask(err)
+	}
 	if err := c.e.countAction(); err != nil {
 		return c.e.failedTask(fmt.Errorf("CreateTimer: %w", err))
 	}
@@ -151,6 +188,9 @@ func (c *orchestrationContext) CreateTimer(fireAt time.Time) bindings.Task {
 // bindings.ErrTimeout.
 func (c *orchestrationContext) WaitForExternalEvent(name string, opts ...bindings.Option) bindings.Task {
 	e := c.e
+	if err := e.enter("WaitForExternalEvent"); err != nil {
+		return e.failedTask(err)
+	}
 	o, err := options.Fold("WaitForExternalEvent", options.ForWait, opts)
 	if err != nil {
 		return e.failedTask(fmt.Errorf("waiting for external event %q: %w", name, err))
@@ -192,6 +232,9 @@ func (c *orchestrationContext) WaitForExternalEvent(name string, opts ...binding
 // SendEvent raises an event on another instance. Misuse (no target, no
 // event name, data that cannot be serialised) fails the orchestration.
 func (c *orchestrationContext) SendEvent(instanceID, eventName string, data any) {
+	if c.e.enter("SendEvent") != nil {
+		return
+	}
 	switch {
 	case instanceID == "":
 		c.e.misused(fmt.Errorf("SendEvent %q: the target instance ID must not be empty", eventName))
@@ -213,11 +256,17 @@ func (c *orchestrationContext) SendEvent(instanceID, eventName string, data any)
 
 // WhenAll completes when all tasks have.
 func (c *orchestrationContext) WhenAll(tasks ...bindings.Task) bindings.Task {
+	if err := c.e.enter("WhenAll"); err != nil {
+		return c.e.failedTask(err)
+	}
 	return c.e.whenAll(tasks)
 }
 
 // WhenAny completes when one task has; Await into *int gives its index.
 func (c *orchestrationContext) WhenAny(tasks ...bindings.Task) bindings.Task {
+	if err := c.e.enter("WhenAny"); err != nil {
+		return c.e.failedTask(err)
+	}
 	return c.e.whenAny(tasks)
 }
 
@@ -225,6 +274,9 @@ func (c *orchestrationContext) WhenAny(tasks ...bindings.Task) bindings.Task {
 // An input that cannot be serialised, or a wrong option, fails the
 // orchestration.
 func (c *orchestrationContext) ContinueAsNew(input any, opts ...bindings.Option) {
+	if c.e.enter("ContinueAsNew") != nil {
+		return
+	}
 	o, err := options.Fold("ContinueAsNew", options.ForContinueAsNew, opts)
 	if err != nil {
 		c.e.misused(err)

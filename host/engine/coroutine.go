@@ -19,6 +19,9 @@ func (e *execution) run() {
 	}
 	e.resumeCh <- struct{}{}
 	<-e.yieldCh
+	if e.misuse == nil {
+		e.misuse = e.takeRefused() // a call from another goroutine
+	}
 	if e.misuse != nil && !e.done {
 		e.failMisuse()
 		return
@@ -39,11 +42,13 @@ func (e *execution) await(t *task) bool {
 			return false
 		}
 		e.awaiting = t
+		e.release()
 		e.yieldCh <- struct{}{}
 		<-e.resumeCh
 		if e.killed {
 			runtime.Goexit()
 		}
+		e.hold()
 	}
 	e.awaiting = nil
 	return true
@@ -64,12 +69,15 @@ func (e *execution) main(ctx *orchestrationContext) {
 		}
 		e.exited = true
 		e.awaiting = nil
+		e.release()
 		e.yieldCh <- struct{}{}
 	}()
+	learnMain()
 	<-e.resumeCh
 	if e.killed {
 		return
 	}
+	e.hold()
 	out, err := e.orch(ctx)
 	ctx.releaseLocks()
 	e.settleReturn(out, err)
@@ -92,6 +100,7 @@ func (e *execution) teardown() {
 	if !e.goStarted || e.exited {
 		return
 	}
+	e.closeBaton()
 	e.killed = true
 	e.resumeCh <- struct{}{}
 	<-e.yieldCh

@@ -88,6 +88,7 @@ type execution struct {
 	// Guards (guard_*.go): the worker's limits and the actions counted.
 	lim     limits
 	actions int
+	bat     baton
 
 	// Outcome.
 	done     bool

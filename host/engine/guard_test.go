@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/funchost/funchost/bindings"
@@ -131,11 +132,90 @@ func actionLimitCases() []guardCase {
 	}
 }
 
+// inGoroutine runs f on a goroutine of its own and waits for it, as code
+// that hands work to goroutines does.
+func inGoroutine(f func()) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f()
+	}()
+	wg.Wait()
+}
+
+// refused checks a Failed instance whose failure is the goroutine guard's
+// refusal of call.
+func refused(call string) func(st *sp.OrchestrationState) error {
+	return failedWith("*bindings.NonDeterministicOrchestrationError",
+		call+" was called from a goroutine other than the orchestrator's own (multithreaded execution)", "")
+}
+
+func goroutineCases() []guardCase {
+	return []guardCase{
+		{name: "fan-out from goroutines", orch: func(ctx bindings.OrchestrationContext) (any, error) {
+			var wg sync.WaitGroup
+			res, errs := make([]string, 3), make([]error, 3)
+			for i := range 3 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs[i] = ctx.CallActivity("Hello", fmt.Sprint(i)).Await(&res[i])
+				}()
+			}
+			wg.Wait()
+			return res, errors.Join(errs...)
+		}, check: refused("CallActivity")},
+		{name: "goroutine awaits the orchestrator's task", orch: func(ctx bindings.OrchestrationContext) (any, error) {
+			t := ctx.CallActivity("Hello", "x")
+			var err error
+			inGoroutine(func() { err = t.Await(nil) })
+			return "awaited elsewhere", err
+		}, check: refused("Await")},
+		{name: "goroutine polls a task", orch: func(ctx bindings.OrchestrationContext) (any, error) {
+			t := ctx.CreateTimer(ctx.CurrentUTCDateTime())
+			inGoroutine(func() { t.IsDone() })
+			return "polled", t.Await(nil)
+		}, check: refused("IsDone")},
+		{name: "goroutine logs through the replay-safe logger", orch: func(ctx bindings.OrchestrationContext) (any, error) {
+			l := ctx.Logger()
+			inGoroutine(func() { l.Info("from a goroutine") })
+			return "logged", nil
+		}, check: refused("Logger")},
+		{name: "goroutine reads the clock, raises an event, continues as new", orch: func(ctx bindings.OrchestrationContext) (any, error) {
+			inGoroutine(func() {
+				ctx.CurrentUTCDateTime()
+				ctx.SendEvent("elsewhere", "E", 1)
+				ctx.ContinueAsNew(nil)
+			})
+			return "returned", nil
+		}, check: refused("CurrentUTCDateTime")},
+		{name: "goroutines race the orchestrator", orch: func(ctx bindings.OrchestrationContext) (any, error) {
+			// The crash of the issue: goroutines scheduling while the
+			// orchestrator schedules too must not touch engine state.
+			var wg sync.WaitGroup
+			var ts []bindings.Task
+			for i := range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ctx.CallActivity("Hello", fmt.Sprint(i))
+					ctx.NewGUID()
+					ctx.SetCustomStatus(i)
+				}()
+				ts = append(ts, ctx.CallActivity("Hello", fmt.Sprint(i)))
+			}
+			wg.Wait()
+			return "raced", ctx.WhenAll(ts...).Await(nil)
+		}, check: refused("")},
+	}
+}
+
 // TestGuards runs each misbehaving orchestrator beside a well-behaved one
 // on the memory provider (the Azure Storage provider runs the same in its
 // own tests).
 func TestGuards(t *testing.T) {
-	cases := append(panicCases(), actionLimitCases()...)
+	cases := append(append(panicCases(), actionLimitCases()...), goroutineCases()...)
 	for _, m := range []mode{modes[0], modes[2]} {
 		for _, tc := range cases {
 			t.Run(m.name+"/"+tc.name, func(t *testing.T) {

@@ -14,10 +14,16 @@ type replaySafeHandler struct {
 }
 
 func (h *replaySafeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	if h.e.enter("Logger") != nil {
+		return false
+	}
 	return !h.e.replaying && h.inner.Enabled(ctx, l)
 }
 
 func (h *replaySafeHandler) Handle(ctx context.Context, r slog.Record) error {
+	if err := h.e.enter("Logger"); err != nil {
+		return err
+	}
 	if h.e.replaying {
 		return nil
 	}

@@ -68,6 +68,9 @@ func (t *task) then(cb func()) {
 // Await blocks the orchestrator until the task completes, then decodes its
 // result into out or returns its error.
 func (t *task) Await(out any) error {
+	if err := t.e.enter("Await"); err != nil {
+		return err
+	}
 	if !t.e.await(t) {
 		return errTornDown
 	}
@@ -81,4 +84,9 @@ func (t *task) Await(out any) error {
 }
 
 // IsDone reports whether the task has completed.
-func (t *task) IsDone() bool { return t.done }
+func (t *task) IsDone() bool {
+	if t.e.enter("IsDone") != nil {
+		return false
+	}
+	return t.done
+}
