@@ -93,6 +93,10 @@ type Durable struct {
 	// MaxEntityOperationBatchSize bounds the operations one entity work
 	// item runs (default 5000, Durable Functions' outside Consumption).
 	MaxEntityOperationBatchSize int
+	// OrchestratorYieldTimeout (funchost key orchestratorYieldTimeout,
+	// default 5 s, 0 = off) fails an orchestration whose code runs that
+	// long without yielding to the engine (docs/guards.md).
+	OrchestratorYieldTimeout time.Duration
 	// Retention is funchost's instanceRetention: purge terminal instances
 	// automatically (off by default).
 	Retention Retention
@@ -159,6 +163,7 @@ func DefaultHost() *Host {
 			Retention:                          Retention{SweepInterval: 5 * time.Minute, BatchSize: 100},
 			MaxEntityOperationBatchSize:        5000,
 			Versioning:                         version.Settings{Match: version.MatchCurrentOrOlder},
+			OrchestratorYieldTimeout:           5 * time.Second,
 		},
 	}
 }
@@ -223,6 +228,7 @@ var knownHostKeys = schema{
 			"defaultVersion":                      nil,
 			"versionMatchStrategy":                nil,
 			"versionFailureStrategy":              nil,
+			"orchestratorYieldTimeout":            nil,
 			"httpSettings":                        {"useForwardedHost": nil, "defaultAsyncRequestSleepTimeMilliseconds": nil},
 			"tracing":                             tracingKeys,
 			"useGracefulShutdown":                 notImplemented,
@@ -374,6 +380,7 @@ func parseHost(file string, root map[string]any, env Env) (*Host, error) {
 	d.Retention.SweepInterval = r.duration(ret+"sweepInterval", d.Retention.SweepInterval, time.Second, 24*time.Hour, false)
 	d.Retention.BatchSize = int(r.integer(ret+"batchSize", int64(d.Retention.BatchSize), 1, 1000))
 	d.MaxEntityOperationBatchSize = int(r.integer(dt+"maxEntityOperationBatchSize", int64(d.MaxEntityOperationBatchSize), 1, maxInt))
+	d.OrchestratorYieldTimeout = r.duration(dt+"orchestratorYieldTimeout", d.OrchestratorYieldTimeout, 0, 0, false)
 
 	d.Versioning = readVersioning(r)
 	h.Queues = readQueues(r)

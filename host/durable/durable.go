@@ -144,6 +144,9 @@ func Start(ctx context.Context, hub sp.TaskHub, reg engine.Registry, s Settings,
 	}
 	eo := engineOptions(dc, s.Logger)
 	eo.Observer = tel
+	if t := s.Host.FunctionTimeout; t > 0 {
+		eo.OrchestratorEpisodeTimeout = t // one orchestrator episode, as in the Functions host
+	}
 	worker := engine.NewWorker(hub, reg, eo)
 	if err := worker.Start(bg); err != nil {
 		_ = hub.Stop(ctx)
@@ -233,7 +236,11 @@ func engineOptions(dc config.Durable, log *slog.Logger) engine.Options {
 		MaxEntityOperationBatchSize: dc.MaxEntityOperationBatchSize,
 		Versioning:                  dc.Versioning,
 		MaxOrchestrationActions:     dc.MaxOrchestrationActions,
+		OrchestratorYieldTimeout:    dc.OrchestratorYieldTimeout,
 		Logger:                      log,
+	}
+	if o.OrchestratorYieldTimeout == 0 {
+		o.OrchestratorYieldTimeout = -1 // host.json 0: off
 	}
 	if dc.ExtendedSessionsEnabled {
 		o.SessionCacheSize = dc.SessionCacheSize

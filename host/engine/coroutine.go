@@ -18,7 +18,7 @@ func (e *execution) run() {
 		return
 	}
 	e.resumeCh <- struct{}{}
-	<-e.yieldCh
+	e.waitYield()
 	if e.misuse == nil {
 		e.misuse = e.takeRefused() // a call from another goroutine
 	}
@@ -43,7 +43,11 @@ func (e *execution) await(t *task) bool {
 		}
 		e.awaiting = t
 		e.release()
-		e.yieldCh <- struct{}{}
+		select {
+		case e.yieldCh <- struct{}{}:
+		case <-e.abandoned:
+			e.leaveAbandoned()
+		}
 		<-e.resumeCh
 		if e.killed {
 			runtime.Goexit()
@@ -70,9 +74,14 @@ func (e *execution) main(ctx *orchestrationContext) {
 		e.exited = true
 		e.awaiting = nil
 		e.release()
-		e.yieldCh <- struct{}{}
+		select {
+		case e.yieldCh <- struct{}{}:
+		case <-e.abandoned:
+			e.leaveAbandoned()
+		}
 	}()
 	learnMain()
+	e.labelGoroutine()
 	<-e.resumeCh
 	if e.killed {
 		return
@@ -97,7 +106,7 @@ func (e *execution) start() {
 
 // teardown ends a parked orchestrator goroutine. It is idempotent.
 func (e *execution) teardown() {
-	if !e.goStarted || e.exited {
+	if e.stuck || !e.goStarted || e.exited {
 		return
 	}
 	e.closeBaton()

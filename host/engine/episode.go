@@ -56,6 +56,8 @@ func (e *execution) terminate(ev *sp.HistoryEvent) {
 // and closes the episode with OrchestratorCompleted stamped completedAt
 // (not for ContinueAsNew, whose history is replaced anyway).
 func (e *execution) endEpisode(completedAt time.Time) {
+	e.armed = false
+	e.failIfRefused()
 	target := sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: e.executionID}
 	for _, id := range slices.Sorted(maps.Keys(e.unmatched)) {
 		e.record(e.unmatched[id], target)

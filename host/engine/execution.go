@@ -89,6 +89,16 @@ type execution struct {
 	lim     limits
 	actions int
 	bat     baton
+	// The stuck guard (guard_stuck.go): the goroutine's pprof label, the
+	// episode timeout's deadline while armed, the yield timer; stuck is
+	// set (engine side) and abandoned closed when the execution is given
+	// up.
+	label           string
+	armed           bool
+	episodeDeadline time.Time
+	watch           *time.Timer
+	stuck           bool
+	abandoned       chan struct{}
 
 	// Outcome.
 	done     bool
@@ -128,6 +138,7 @@ func newExecution(orch bindings.Orchestrator, logger *slog.Logger) *execution {
 		buffered:   map[string][]bufferedEvent{},
 		resumeCh:   make(chan struct{}),
 		yieldCh:    make(chan struct{}),
+		abandoned:  make(chan struct{}),
 	}
 }
 
@@ -173,6 +184,7 @@ func (e *execution) replay(hist []*sp.HistoryEvent) {
 
 // beginEpisode opens an episode at now; applyNew feeds it a new event.
 func (e *execution) beginEpisode(now time.Time) {
+	e.armEpisode()
 	e.apply(sp.NewOrchestratorStartedEvent(now), false)
 	if !e.announced {
 		e.emitEpisodeStart(true, true) // a live execution: it has past events

@@ -1,6 +1,10 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+)
 
 // The action limit (docs/guards.md, "maxOrchestrationActions"): as in
 // Durable Functions, an execution whose code makes more actions than
@@ -16,10 +20,17 @@ import "fmt"
 // Options.MaxOrchestrationActions is 0.
 const DefaultMaxOrchestrationActions = 100000
 
+// DefaultOrchestratorYieldTimeout is the yield timeout when
+// Options.OrchestratorYieldTimeout is 0.
+const DefaultOrchestratorYieldTimeout = 5 * time.Second
+
 // limits are the guards' settings, the same for every execution of a
 // worker; the zero value guards nothing (the engine's own tests).
 type limits struct {
-	maxActions int // 0: no limit
+	maxActions     int           // 0: no limit
+	yieldTimeout   time.Duration // 0: none
+	episodeTimeout time.Duration // 0: none
+	stuck          *atomic.Int64 // the worker's count of abandoned goroutines
 }
 
 // limitsFrom reads the guards' settings from a worker's options.
@@ -31,6 +42,13 @@ func limitsFrom(o Options) limits {
 	case o.MaxOrchestrationActions > 0:
 		l.maxActions = o.MaxOrchestrationActions
 	}
+	switch {
+	case o.OrchestratorYieldTimeout == 0:
+		l.yieldTimeout = DefaultOrchestratorYieldTimeout
+	case o.OrchestratorYieldTimeout > 0:
+		l.yieldTimeout = o.OrchestratorYieldTimeout
+	}
+	l.episodeTimeout = max(o.OrchestratorEpisodeTimeout, 0)
 	return l
 }
 

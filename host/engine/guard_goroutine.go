@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -160,9 +159,16 @@ func (e *execution) takeRefused() error {
 	return e.bat.refused
 }
 
-// isRefusal reports whether err is a refused call's (or a torn-down
-// execution's) error.
-func isRefusal(err error) bool {
-	var nd *bindings.NonDeterministicOrchestrationError
-	return errors.Is(err, errTornDown) || (errors.As(err, &nd) && nd.Misuse != "")
+// failIfRefused fails the execution with a call refused since the
+// orchestrator last yielded (engine side, as an episode ends).
+func (e *execution) failIfRefused() {
+	if e.done || !e.goStarted {
+		return
+	}
+	if e.misuse == nil {
+		e.misuse = e.takeRefused()
+	}
+	if e.misuse != nil {
+		e.failMisuse()
+	}
 }

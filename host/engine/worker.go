@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/funchost/funchost/bindings"
@@ -57,6 +58,16 @@ type Options struct {
 	// docs/guards.md says). 0 selects DefaultMaxOrchestrationActions; a
 	// negative value disables the limit.
 	MaxOrchestrationActions int
+	// OrchestratorYieldTimeout fails an orchestration whose code runs
+	// longer than this without yielding (awaiting an incomplete task or
+	// returning), with the stack of where it is (docs/guards.md). 0
+	// selects DefaultOrchestratorYieldTimeout; negative disables it (in a
+	// debugger, say).
+	OrchestratorYieldTimeout time.Duration
+	// OrchestratorEpisodeTimeout bounds the orchestrator code of one
+	// episode (host.json functionTimeout): past it the episode is aborted
+	// and the work item abandoned, to be retried. 0 means unbounded.
+	OrchestratorEpisodeTimeout time.Duration
 	// Clock returns the current time for everything the engine records:
 	// episode and activity-result timestamps, the messages it sends and
 	// status rows (default time.Now). The author test kit sets a fake clock
@@ -124,6 +135,8 @@ type Worker struct {
 	wg        sync.WaitGroup
 	// stopping is closed when Stop begins; local activity loops check it.
 	stopping chan struct{}
+	// stuck counts abandoned orchestrator goroutines still running.
+	stuck atomic.Int64
 	// slots is the worker-wide activity semaphore (capacity
 	// MaxConcurrentActivities): a running activity, queued or in-process,
 	// holds one.
@@ -173,6 +186,7 @@ func NewWorker(hub sp.TaskHub, reg Registry, opts Options) *Worker {
 		versioning: opts.Versioning,
 		lim:        limitsFrom(opts),
 	}
+	w.proc.lim.stuck = &w.stuck
 	return w
 }
 
@@ -229,6 +243,11 @@ func (w *Worker) Stop(ctx context.Context) error {
 	w.cache.clear()
 	return err
 }
+
+// StuckOrchestrators returns the number of orchestrator goroutines the
+// stuck guard abandoned that have not ended yet (Go cannot stop them; each
+// leaves when it next yields or returns).
+func (w *Worker) StuckOrchestrators() int { return int(w.stuck.Load()) }
 
 // CachedSessions returns the number of executions in the session cache.
 func (w *Worker) CachedSessions() int { return w.cache.len() }
@@ -354,6 +373,9 @@ func (w *Worker) safeProcess(wi *sp.OrchestrationWorkItem, cached *execution, lo
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("engine panic processing instance %s: %v", wi.InstanceID, r)
+			if s, ok := r.(*stuckSignal); ok {
+				err = fmt.Errorf("instance %s: %s", wi.InstanceID, s.failure.ErrorMessage)
+			}
 			if cached != nil {
 				cached.teardown()
 			}

@@ -100,11 +100,13 @@ func (o *output) collect(e *execution) {
 // when non-nil, runs the activity calls of episodes that make nothing but
 // activity calls in-process, so that the work item goes on with the next
 // episode instead of committing.
-func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, local localRun) result {
+func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, local localRun) (res result) {
 	var e *execution
+	var pl plan
 	defer func() {
 		// An engine bug must not leave a parked orchestrator goroutine
 		// behind: tear the executions down before passing the panic on.
+		// A stuck orchestrator on the yield timeout fails its instance.
 		if r := recover(); r != nil {
 			if e != nil {
 				e.teardown()
@@ -112,10 +114,14 @@ func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, loc
 			if cached != nil {
 				cached.teardown()
 			}
+			if s, ok := r.(*stuckSignal); ok && !s.retry {
+				res = result{checkpoint: p.stuckCheckpoint(wi, &pl, s)}
+				return
+			}
 			panic(r)
 		}
 	}()
-	pl := p.triage(wi, cached)
+	pl = p.triage(wi, cached)
 	if !pl.runs() {
 		if cached != nil {
 			cached.teardown()
@@ -414,5 +420,6 @@ func (p *processor) newExecution(name, instanceID string, preFail *sp.FailureDet
 	e.obs, e.hub = p.obs, p.hubName
 	e.defaultVersion = p.versioning.Default
 	e.lim = p.lim
+	e.armEpisode() // its replay is part of the work item's first episode
 	return e
 }
