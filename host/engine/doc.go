@@ -59,6 +59,10 @@
 //     replay of a stored history without a task hub (the replay checker).
 //   - guard_*.go: the runtime guards (docs/guards.md): panics in user
 //     code (guard_panic.go: runUser), the action limit.
+//   - guard_*.go: the runtime guards (docs/guards.md): the goroutine
+//     binding (guard_goroutine.go: enter), stuck orchestrators and the
+//     episode timeout (guard_stuck.go), panics in user code
+//     (guard_panic.go: runUser), the action limit (guard_actions.go).
 //
 // # Messages the engine understands
 //
