@@ -100,4 +100,3 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
-
