@@ -59,6 +59,8 @@ func TestHostDefaults(t *testing.T) {
 				{"localActivityExecution", h.Durable.LocalActivityExecution, true},
 				{"localRpcEndpointEnabled", h.Durable.LocalRPCEndpointEnabled, true},
 				{"functionTimeout", h.FunctionTimeout, 30 * time.Minute},
+				{"orchestratorYieldTimeout", h.Durable.OrchestratorYieldTimeout, 5 * time.Second},
+				{"maxOrchestrationActions", h.Durable.MaxOrchestrationActions, 100000},
 				{"maxRequestBodySize", h.HTTP.MaxRequestBodySize, int64(100 << 20)},
 			}
 			for _, c := range checks {
@@ -94,6 +96,8 @@ func TestHostValues(t *testing.T) {
       "localActivityExecution": false,
       "localRpcEndpointEnabled": false,
       "httpSettings": { "useForwardedHost": true },
+      "maxOrchestrationActions": 50,
+      "orchestratorYieldTimeout": "00:00:00",
       "instanceRetention": { "period": "7.00:00:00", "sweepInterval": "00:01:00", "batchSize": 50 }
     }
   }
@@ -123,6 +127,8 @@ func TestHostValues(t *testing.T) {
 		{"extendedSessionsEnabled", h.Durable.ExtendedSessionsEnabled, true},
 		{"sessionCacheSize", h.Durable.SessionCacheSize, 50},
 		{"localActivityExecution", h.Durable.LocalActivityExecution, false},
+		{"maxOrchestrationActions", h.Durable.MaxOrchestrationActions, 50},
+		{"orchestratorYieldTimeout", h.Durable.OrchestratorYieldTimeout, time.Duration(0)},
 		{"localRpcEndpointEnabled", h.Durable.LocalRPCEndpointEnabled, false},
 		{"useForwardedHost", h.Durable.UseForwardedHost, true},
 		{"instanceRetention.period", h.Durable.Retention.Period, 7 * 24 * time.Hour},
