@@ -113,3 +113,22 @@ func BenchmarkHelloSequenceThroughput(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGuardedCall: the cost of one context call on the orchestrator
+// goroutine, mostly the goroutine guard's stack walk (guard_goroutine.go).
+func BenchmarkGuardedCall(b *testing.B) {
+	p := &processor{logger: slog.New(discardHandler{}), lookup: func(string) bindings.Orchestrator {
+		return func(ctx bindings.OrchestrationContext) (any, error) {
+			b.ResetTimer()
+			for range b.N {
+				ctx.IsReplaying()
+			}
+			b.StopTimer()
+			return nil, nil
+		}
+	}}
+	wi := &sp.OrchestrationWorkItem{InstanceID: testID, NewMessages: []*sp.TaskMessage{{Event: esEv("Calls", "")}}}
+	if res := p.process(wi, nil, nil); res.checkpoint.State.RuntimeStatus != sp.StatusCompleted {
+		b.Fatalf("state %+v", res.checkpoint.State)
+	}
+}
