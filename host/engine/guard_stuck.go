@@ -170,6 +170,8 @@ func (p *processor) stuckCheckpoint(wi *sp.OrchestrationWorkItem, pl *plan, s *s
 		f.customStatus = wi.State.CustomStatus
 	}
 	f.fail(s.failure)
+	f.obs, f.hub, f.now = x.obs, x.hub, now
+	f.emitEpisodeEnd() // the lifecycle log's Failed event
 	cp := &sp.OrchestrationCheckpoint{OutboundMessages: pl.rejections, State: f.state(now)}
 	done := sp.NewExecutionCompletedEvent(now, nextActionID(x.history), sp.StatusFailed, f.output, s.failure)
 	switch committed := pl.hi.start != nil && pl.hi.executionID == x.executionID; {
