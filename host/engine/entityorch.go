@@ -55,6 +55,9 @@ func (c *orchestrationContext) sendRequest(target string, r *entitywire.Request)
 // an operation that fails fails the task with an *EntityOperationError.
 func (c *orchestrationContext) CallEntity(id bindings.EntityID, operation string, input any) bindings.Task {
 	e := c.e
+	if err := e.enter("CallEntity"); err != nil {
+		return e.failedTask(err)
+	}
 	target := id.String()
 	if err := bindings.ValidateEntityID(id); err != nil {
 		return e.failedTask(fmt.Errorf("CallEntity %s %q: %w", target, operation, err))
@@ -78,7 +81,10 @@ func (c *orchestrationContext) CallEntity(id bindings.EntityID, operation string
 	if err != nil {
 		return e.failedTask(fmt.Errorf("CallEntity %s %q: serialising the input: %w", target, operation, err))
 	}
-	guid := c.NewGUID()
+	if err := e.countAction(); err != nil {
+		return e.failedTask(fmt.Errorf("CallEntity %s %q: %w", target, operation, err))
+	}
+	guid := e.newGUID()
 	c.sendRequest(target, &entitywire.Request{Op: &operation, Input: in, ID: guid, Parent: e.instanceID,
 		ParentExecution: e.executionID, Timestamp: entitywire.Time{Time: e.now}})
 	wait := c.WaitForExternalEvent(guid).(*task)
@@ -125,6 +131,9 @@ func entityResult(id bindings.EntityID, operation string, wait *task) (string, e
 // orchestration holds locked) fails the orchestration.
 func (c *orchestrationContext) SignalEntity(id bindings.EntityID, operation string, input any, opts ...bindings.Option) {
 	e := c.e
+	if e.enter("SignalEntity") != nil {
+		return
+	}
 	target := id.String()
 	so, err := options.Fold("SignalEntity", options.ForSignal, opts)
 	if err == nil {
@@ -141,7 +150,10 @@ func (c *orchestrationContext) SignalEntity(id bindings.EntityID, operation stri
 		e.misused(fmt.Errorf("SignalEntity %s %q: %w", target, operation, err))
 		return
 	}
-	r := &entitywire.Request{Op: &operation, Signal: true, Input: in, ID: c.NewGUID(), Parent: e.instanceID,
+	if e.countAction() != nil {
+		return
+	}
+	r := &entitywire.Request{Op: &operation, Signal: true, Input: in, ID: e.newGUID(), Parent: e.instanceID,
 		ParentExecution: e.executionID, Timestamp: entitywire.Time{Time: e.now}}
 	if !so.ScheduledTime.IsZero() {
 		r.Due = &entitywire.Time{Time: so.ScheduledTime.UTC()}
@@ -154,6 +166,9 @@ func (c *orchestrationContext) SignalEntity(id bindings.EntityID, operation stri
 // entities cannot deadlock) and completes when all are held.
 func (c *orchestrationContext) LockEntities(ids ...bindings.EntityID) bindings.Task {
 	e := c.e
+	if err := e.enter("LockEntities"); err != nil {
+		return e.failedTask(err)
+	}
 	if c.locks != nil {
 		return e.failedTask(fmt.Errorf("LockEntities: %w", errNestedLock))
 	}
@@ -172,7 +187,10 @@ func (c *orchestrationContext) LockEntities(ids ...bindings.EntityID) bindings.T
 		return compareStrings(a.InstanceID(), b.InstanceID())
 	})
 	set = slices.Compact(set)
-	guid := c.NewGUID()
+	if err := e.countAction(); err != nil {
+		return e.failedTask(fmt.Errorf("LockEntities: %w", err))
+	}
+	guid := e.newGUID()
 	cs := &criticalSection{id: guid, ids: set, pending: map[string]bool{}}
 	c.locks = cs
 	c.sendRequest(set[0].InstanceID(), &entitywire.Request{ID: guid, Parent: e.instanceID, ParentExecution: e.executionID,
@@ -199,7 +217,7 @@ func compareStrings(a, b string) int {
 // UnlockEntities ends the critical section: a release to every locked
 // entity. Without a critical section it does nothing.
 func (c *orchestrationContext) UnlockEntities() {
-	if c.locks == nil {
+	if c.e.enter("UnlockEntities") != nil || c.locks == nil {
 		return
 	}
 	if !c.locks.granted {
@@ -227,6 +245,9 @@ func (c *orchestrationContext) releaseLocks() {
 // IsLocked reports whether the orchestration is in a critical section and
 // which locked entities are available (no call to them in flight).
 func (c *orchestrationContext) IsLocked() (bool, []bindings.EntityID) {
+	if c.e.enter("IsLocked") != nil {
+		return false, nil
+	}
 	cs := c.locks
 	if cs == nil || !cs.granted {
 		return false, nil

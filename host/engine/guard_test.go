@@ -190,6 +190,10 @@ func goroutineCases() []guardCase {
 			})
 			return "returned", nil
 		}, check: refused("CurrentUTCDateTime")},
+		{name: "goroutine signals an entity", orch: func(ctx bindings.OrchestrationContext) (any, error) {
+			inGoroutine(func() { ctx.SignalEntity(bindings.NewEntityID("Counter", "k"), "add", 1) })
+			return "signalled", nil
+		}, check: refused("SignalEntity")},
 		{name: "goroutines race the orchestrator", orch: func(ctx bindings.OrchestrationContext) (any, error) {
 			// The crash of the issue: goroutines scheduling while the
 			// orchestrator schedules too must not touch engine state.
