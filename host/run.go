@@ -17,8 +17,10 @@ import (
 	"github.com/funchost/funchost/host/cli"
 	"github.com/funchost/funchost/host/config"
 	"github.com/funchost/funchost/host/durable"
+	"github.com/funchost/funchost/host/functions"
 	"github.com/funchost/funchost/host/httpserver"
 	"github.com/funchost/funchost/host/storagebindings"
+	"github.com/funchost/funchost/host/telemetry"
 	"github.com/funchost/funchost/storageprovider/azurestorage"
 )
 
@@ -114,6 +116,7 @@ func Run(ctx context.Context, app *App, opts Options) error {
 		return err
 	}
 	var d *durableSide
+	var tel *telemetry.Telemetry
 	r := &runner{cfg: cfg, env: opts.Env, log: log, accounts: storagebindings.NewAccounts(opts.Env.LookupEnv), drain: opts.ShutdownTimeout,
 		client: func(fn, b string) bindings.DurableClient {
 			if d == nil {
@@ -148,16 +151,8 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	defer boot.hs.Close()
 
 	settings := durable.Settings{Host: cfg.Host, Env: opts.Env, Logger: log, RequestCounter: &azurestorage.RequestCounter{}}
-	tel, err := newTelemetry(ctx, settings)
+	d, tel, err = startDurableWaiting(ctx, settings, wait, starting, fns, &keys, hostID, websiteHostname(opts.Env, port))
 	if err != nil {
-		return err
-	}
-	err = retryUnavailable(ctx, log, wait, starting, func(ctx context.Context) (err error) {
-		d, err = startDurable(ctx, settings, fns, &keys, hostID, websiteHostname(opts.Env, port), tel)
-		return err
-	})
-	if err != nil {
-		_ = tel.Shutdown(context.Background())
 		if ctx.Err() != nil {
 			log.Info("Host stopped while waiting for storage")
 			return nil
@@ -196,6 +191,27 @@ func Run(ctx context.Context, app *App, opts Options) error {
 	trig.start(ctx)
 	startMemoryRelief(ctx, log)
 	return serve(ctx, opts, log, ln, boot, local, trig, d)
+}
+
+// startDurableWaiting starts telemetry and the durable side, retrying
+// while storage is unavailable for up to wait (start-up reports its state
+// through starting meanwhile). On error nothing is left running.
+func startDurableWaiting(ctx context.Context, settings durable.Settings, wait time.Duration, starting *startupState,
+	fns []*functions.Function, keys *httpserver.Keys, hostID, hostname string) (*durableSide, *telemetry.Telemetry, error) {
+	tel, err := newTelemetry(ctx, settings)
+	if err != nil {
+		return nil, nil, err
+	}
+	var d *durableSide
+	err = retryUnavailable(ctx, settings.Logger, wait, starting, func(ctx context.Context) (err error) {
+		d, err = startDurable(ctx, settings, fns, keys, hostID, hostname, tel)
+		return err
+	})
+	if err != nil {
+		_ = tel.Shutdown(context.Background())
+		return nil, nil, err
+	}
+	return d, tel, nil
 }
 
 // withDefaults fills in the environment, the shutdown timeout and an
