@@ -126,14 +126,13 @@ type NonDeterministicOrchestrationError struct {
 // remedy, since the usual reason is a deployment that changed the
 // orchestrator under running instances.
 func (e *NonDeterministicOrchestrationError) Error() string {
+	if e.Misuse != "" {
+		return fmt.Sprintf("non-deterministic orchestration %q: %s", e.InstanceID, e.Misuse)
+	}
 	msg := fmt.Sprintf("non-deterministic orchestration %q: at sequence number %d history holds %s but the code asked for %s. "+
 		"Likely cause: the orchestrator code changed while this instance was running; "+
 		"version the change (host.json defaultVersion, branch on ctx.Version()) or drain in-flight instances before deploying, "+
 		"and check changes against stored histories with the replay checker (docs/versioning.md)",
-	if e.Misuse != "" {
-		return fmt.Sprintf("non-deterministic orchestration %q: %s", e.InstanceID, e.Misuse)
-	}
-	return fmt.Sprintf("non-deterministic orchestration %q: at sequence number %d history holds %s but the code asked for %s",
 		e.InstanceID, e.SequenceNumber, e.HistoryHolds, e.CodeAsked)
 	if e.WorkerVersion != "" {
 		msg += fmt.Sprintf(". Instance version %q, worker version %q", e.InstanceVersion, e.WorkerVersion)

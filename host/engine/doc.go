@@ -57,8 +57,6 @@
 //   - versioning.go: the orchestration version check before code runs
 //     (Options.Versioning; docs/versioning.md); offline.go: ReplayHistory,
 //     replay of a stored history without a task hub (the replay checker).
-//   - guard_*.go: the runtime guards (docs/guards.md): panics in user
-//     code (guard_panic.go: runUser), the action limit.
 //   - guard_*.go: the runtime guards (docs/guards.md): the goroutine
 //     binding (guard_goroutine.go: enter), stuck orchestrators and the
 //     episode timeout (guard_stuck.go), panics in user code
