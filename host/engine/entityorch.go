@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/internal/entitywire"
@@ -184,7 +185,7 @@ func (c *orchestrationContext) LockEntities(ids ...bindings.EntityID) bindings.T
 		set = append(set, entitywire.ID{Name: n.Name, Key: n.Key})
 	}
 	slices.SortFunc(set, func(a, b entitywire.ID) int {
-		return compareStrings(a.InstanceID(), b.InstanceID())
+		return strings.Compare(a.InstanceID(), b.InstanceID())
 	})
 	set = slices.Compact(set)
 	if err := e.countAction(); err != nil {
@@ -202,16 +203,6 @@ func (c *orchestrationContext) LockEntities(ids ...bindings.EntityID) bindings.T
 		out.complete("", wait.err)
 	})
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // UnlockEntities ends the critical section: a release to every locked

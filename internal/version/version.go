@@ -8,6 +8,7 @@
 package version
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -41,7 +42,7 @@ func Compare(a, b string) int {
 	if va, ok := parseDotNet(a); ok {
 		if vb, ok := parseDotNet(b); ok {
 			for i := range va {
-				if c := cmpInt(va[i], vb[i]); c != 0 {
+				if c := cmp.Compare(va[i], vb[i]); c != 0 {
 					return c
 				}
 			}
@@ -52,16 +53,6 @@ func Compare(a, b string) int {
 }
 
 func blank(s string) bool { return strings.TrimFunc(s, unicode.IsSpace) == "" }
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
 
 // parseDotNet parses s as System.Version.TryParse does: 2–4 components
 // separated by '.', each an integer in NumberStyles.Integer form (surrounding
@@ -110,10 +101,10 @@ func compareOrdinalIgnoreCase(a, b string) int {
 	ua, ub := upperUnits(a), upperUnits(b)
 	for i := 0; i < len(ua) && i < len(ub); i++ {
 		if ua[i] != ub[i] {
-			return cmpInt(int64(ua[i]), int64(ub[i]))
+			return cmp.Compare(int64(ua[i]), int64(ub[i]))
 		}
 	}
-	return cmpInt(int64(len(ua)), int64(len(ub)))
+	return cmp.Compare(int64(len(ua)), int64(len(ub)))
 }
 
 func upperUnits(s string) []uint16 {
