@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -59,11 +60,35 @@ func (s *historySelection) query() (replaycheck.Query, error) {
 	return q, nil
 }
 
-// histories reads the selected histories from the app's task hub.
+// histories reads the selected histories from the app's task hub, on
+// storage or, with --url, through a running host's management API. It
+// also returns the app's defaultVersion (host.json's, when it can be read).
 func (s *historySelection) histories(ctx context.Context, env *Env) ([]replaycheck.History, string, error) {
 	q, err := s.query()
 	if err != nil {
 		return nil, "", err
+	}
+	if c := &env.conn; c.url != "" {
+		if c.connectionString != "" {
+			return nil, "", usageErrorf("--url and --connection-string exclude each other: --url reads the histories through a host, --connection-string on storage")
+		}
+		key := c.key
+		if key == "" {
+			key = env.cfg.Getenv("FUNCHOST_KEY")
+		}
+		api := replaycheck.API{URL: c.url, Key: key, TaskHub: c.taskHubName, Client: &http.Client{Timeout: c.timeout}}
+		if !strings.HasPrefix(c.url, "http://") && !strings.HasPrefix(c.url, "https://") {
+			return nil, "", usageErrorf("--url %q: give the host's base URL, e.g. http://localhost:7071 or https://myapp.azurewebsites.net", c.url)
+		}
+		hs, err := replaycheck.FromAPI(ctx, api, q)
+		if errors.Is(err, sp.ErrInstanceNotFound) {
+			return nil, "", notFound(err)
+		}
+		version := ""
+		if settings, err := loadSettings(c); err == nil {
+			version = settings.Host.Durable.Versioning.Default
+		}
+		return hs, version, err
 	}
 	hub, settings, err := env.TaskHub(ctx)
 	if err != nil {
@@ -93,14 +118,17 @@ func newReplayCheckCommand(env *Env) *cobra.Command {
 		Short: "Replay in-flight instances' histories against this build's orchestrators",
 		Long: `Replay the stored history of every non-terminal instance of the app's task hub (or the
 instances --instance-id and --status select, or the files --from-dir holds, as export-history
-writes them) against the orchestrators of this binary, and report per instance: clean, would
+writes them; with --url read through a running host's management API instead of storage)
+against the orchestrators of this binary, and report per instance: clean, would
 break (where: the sequence number, what history holds, what the code asks for), or warnings
 (changes the runtime would not notice: a changed activity or sub-orchestration input, a changed
 timer, a new step where the instance waits). Run it with the new build before deploying it.
-Nothing is written. Exit code 1 when any instance would break (with --strict also on warnings),
+A funchost host's API gives the exact stored history; another Durable Functions host's
+standard historyEvents are rebuilt, and a note says what is then approximate. Nothing is written. Exit code 1 when any instance would break (with --strict also on warnings),
 3 when an --instance-id does not exist.`,
 		Example: "  " + n + " durable replay-check\n" +
 			"  " + n + " durable replay-check --status Running --instance-id order-42\n" +
+			"  " + n + " durable replay-check --url https://myapp.azurewebsites.net --key $KEY\n" +
 			"  " + n + " durable export-history --to-dir histories/ && " + n + " durable replay-check --from-dir histories/",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return rc.run(cmd) },
@@ -176,6 +204,9 @@ type replayReportJSON struct {
 	Divergence    *replaycheck.Divergence `json:"divergence,omitempty"`
 	Failure       string                  `json:"failure,omitempty"`
 	Warnings      []string                `json:"warnings,omitempty"`
+	// Approximate says what is approximate in a history rebuilt from a
+	// host's standard historyEvents.
+	Approximate string `json:"approximate,omitempty"`
 }
 
 func (rc *replayCheck) print(reports []replaycheck.Report) error {
@@ -184,7 +215,7 @@ func (rc *replayCheck) print(reports []replaycheck.Report) error {
 		doc := replayCheckJSON{Summary: s, Instances: []replayReportJSON{}}
 		for _, r := range reports {
 			j := replayReportJSON{InstanceID: r.InstanceID, Name: r.Name, Version: r.Version, RuntimeStatus: r.RuntimeStatus,
-				Source: r.Source, Verdict: r.Verdict(), Divergence: r.Divergence, Failure: r.Failure}
+				Source: r.Source, Verdict: r.Verdict(), Divergence: r.Divergence, Failure: r.Failure, Approximate: r.Approximate}
 			for _, w := range r.Warnings {
 				j.Warnings = append(j.Warnings, w.String())
 			}
@@ -215,6 +246,19 @@ func (rc *replayCheck) print(reports []replaycheck.Report) error {
 		}
 	}
 	p.message("\nchecked %d: %d clean, %d with warnings, %d would break", s.Checked, s.Clean, s.Warnings, s.Breaks)
+	notes := map[string][]string{}
+	var order []string
+	for _, r := range reports {
+		if r.Approximate != "" {
+			if notes[r.Approximate] == nil {
+				order = append(order, r.Approximate)
+			}
+			notes[r.Approximate] = append(notes[r.Approximate], r.InstanceID)
+		}
+	}
+	for _, n := range order {
+		p.message("note: not exact for %s: %s", strings.Join(notes[n], ", "), n)
+	}
 	return nil
 }
 
@@ -248,7 +292,8 @@ func newExportHistoryCommand(env *Env) *cobra.Command {
 		Use:   "export-history",
 		Short: "Write in-flight instances' histories to files for replay-check",
 		Long: `Write the stored history of every non-terminal instance of the app's task hub (or of the
-instances --instance-id and --status select) into --to-dir, one <instanceId>.json file each, in
+instances --instance-id and --status select; with --url read through a running host's management
+API) into --to-dir, one <instanceId>.json file each, in
 the format replay-check --from-dir and replaycheck.AssertDir read (docs/versioning.md). Keep a
 few in the app's testdata/ so that go test replays them. Exit code 3 when an --instance-id does
 not exist.`,
@@ -303,5 +348,10 @@ func (eh *exportHistory) run(cmd *cobra.Command) error {
 		}
 	}
 	fmt.Fprintf(eh.env.Stdout(), "\nexported %d histories to %s\n", len(out), eh.toDir)
+	for _, h := range hs {
+		if h.Approximate != "" {
+			fmt.Fprintf(eh.env.Stdout(), "note: not exact for %s: %s\n", h.InstanceID, h.Approximate)
+		}
+	}
 	return nil
 }

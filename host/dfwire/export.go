@@ -28,6 +28,9 @@ type HistoryExport struct {
 	ExportedTime  time.Time `json:"exportedTime"`
 	// History holds the current execution's events, oldest first.
 	History []*sp.HistoryEvent `json:"history"`
+	// Approximate is set when History was rebuilt from a host's standard
+	// historyEvents rather than read as stored: what is approximate.
+	Approximate string `json:"approximate,omitempty"`
 }
 
 // DecodeHistoryExport reads a HistoryExport, checking its format and that

@@ -69,6 +69,9 @@ type HistoryEvent struct {
 	FailureDetails *sp.FailureDetails `json:"FailureDetails,omitempty"`
 	// Data is a GenericEvent's data.
 	Data string `json:"Data,omitempty"`
+	// Stored is funchost's extension, present only when asked for with
+	// ExactHistoryParam (see StoredEvents).
+	Stored *StoredEvents `json:"FunchostStored,omitempty"`
 }
 
 // InputText returns the payload text of Input ("" when absent or null).

@@ -48,7 +48,10 @@ type execution struct {
 	// onMatch, when set (offline replay), sees each decision history
 	// confirms; divergence is the non-determinism the execution failed
 	// with, if any.
-	onMatch    func(ev *sp.HistoryEvent, a *action)
+	onMatch func(ev *sp.HistoryEvent, a *action)
+	// anyTarget (offline replay of a reconstructed history only) lets a
+	// sub-orchestration event without an InstanceID match the code's.
+	anyTarget  bool
 	divergence *bindings.NonDeterministicOrchestrationError
 
 	// history is every event of the execution so far: the committed
@@ -433,7 +436,7 @@ func (e *execution) match(ev *sp.HistoryEvent) {
 	switch {
 	case a.kind != kindOf(ev.EventType):
 	case a.kind != kindTimer && !strings.EqualFold(a.name, ev.Name):
-	case a.kind == kindSubOrchestration && a.instanceID != ev.InstanceID:
+	case a.kind == kindSubOrchestration && a.instanceID != ev.InstanceID && !(e.anyTarget && ev.InstanceID == ""):
 	case a.kind == kindSendEvent && a.instanceID != ev.InstanceID:
 	default:
 		delete(e.unmatched, ev.EventID)

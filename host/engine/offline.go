@@ -27,6 +27,11 @@ type ReplayOptions struct {
 	// replay logs, so the replay-safe logger drops them unless the code
 	// runs past the end of history.
 	Logger *slog.Logger
+	// AnyTargetInstance makes a SubOrchestrationInstanceCreated event
+	// without an InstanceId match whatever instance the code starts: a
+	// history rebuilt from Durable Functions' standard historyEvents
+	// (replaycheck.Reconstruct) does not know it.
+	AnyTargetInstance bool
 }
 
 // ReplayResult is what replaying a stored history produced.
@@ -93,6 +98,7 @@ func ReplayHistory(orch bindings.Orchestrator, history []*sp.HistoryEvent, opts 
 	}
 	e := newExecution(orch, opts.Logger).forInstance(instanceID, nil)
 	e.defaultVersion = opts.DefaultVersion
+	e.anyTarget = opts.AnyTargetInstance
 	res = &ReplayResult{HistoryFailed: hi.completed && hi.status == sp.StatusFailed}
 	e.onMatch = func(ev *sp.HistoryEvent, a *action) {
 		d := decision(a)

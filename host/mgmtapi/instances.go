@@ -19,11 +19,17 @@ func (rq *request) status() {
 	if !rq.client() {
 		return
 	}
-	st, err := rq.c.GetStatus(rq.r.Context(), rq.param("instanceId"), bindings.StatusOptions{
-		ShowHistory:       rq.q.boolean("showHistory", false),
+	showHistory := rq.q.boolean("showHistory", false)
+	exact := showHistory && rq.q.boolean(dfwire.ExactHistoryParam, false)
+	opts := bindings.StatusOptions{
+		ShowHistory:       showHistory && !exact,
 		ShowHistoryOutput: rq.q.boolean("showHistoryOutput", false),
 		HideInput:         !rq.q.boolean("showInput", true),
-	})
+	}
+	st, err := rq.c.GetStatus(rq.r.Context(), rq.param("instanceId"), opts)
+	if err == nil && exact {
+		err = rq.exactHistory(st, opts)
+	}
 	if errors.Is(err, sp.ErrInstanceNotFound) {
 		notFound(rq.w, rq.r)
 		return
@@ -47,6 +53,22 @@ func (rq *request) status() {
 		code = http.StatusInternalServerError
 	}
 	_ = dfwire.WriteStatus(rq.w, code, durableclient.WireStatus(st))
+}
+
+// exactHistory sets st's history with funchost's extension
+// (dfwire.StoredEvents), so that the history fetched over HTTP replays
+// exactly like the one in storage (the replay checker's --url source).
+// Pending instances have no history, as without the extension.
+func (rq *request) exactHistory(st *bindings.OrchestrationStatus, opts bindings.StatusOptions) error {
+	if st.RuntimeStatus == bindings.StatusPending {
+		return nil
+	}
+	events, err := rq.c.Hub().GetOrchestrationHistory(rq.r.Context(), st.InstanceID)
+	if err != nil && !errors.Is(err, sp.ErrInstanceNotFound) {
+		return fmt.Errorf("mgmtapi: history of instance %q: %w", st.InstanceID, err)
+	}
+	st.History = dfwire.MarshalHistory(dfwire.HistoryWithStored(events, !opts.HideInput, opts.ShowHistoryOutput))
+	return nil
 }
 
 // list serves GET /instances.

@@ -11,9 +11,11 @@
 // holds).
 //
 // Histories come from a task hub (FromTaskHub: the app's own, through
-// host/durable's LoadSettings and OpenTaskHub), or from files exported
-// earlier (ReadDir, ReadFile; WriteFile and Export write them, in the
-// dfwire.HistoryExport format). AssertDir is the Go test helper: an app's
+// host/durable's LoadSettings and OpenTaskHub), from a running host's
+// management API (FromAPI: exact from a funchost host, rebuilt by
+// Reconstruct from another host's standard historyEvents), or from files
+// exported earlier (ReadDir, ReadFile; WriteFile and Export write them, in
+// the dfwire.HistoryExport format). AssertDir is the Go test helper: an app's
 // own go test replays the histories it keeps in testdata/. docs/versioning.md
 // has the deploy workflow.
 package replaycheck
@@ -40,8 +42,14 @@ type History struct {
 	// Events are the execution's history events as the task hub stores
 	// them.
 	Events []*sp.HistoryEvent
-	// Source says where the history came from (a task hub, a file).
+	// Source says where the history came from (a task hub, a file, a
+	// host's management API).
 	Source string
+	// Approximate is "" for a history as the task hub stores it; for one
+	// rebuilt from Durable Functions' standard historyEvents (Reconstruct)
+	// it says what is approximate, and the checker resolves what the
+	// rebuild cannot know in the code's favour.
+	Approximate string
 }
 
 // Warning is a difference the runtime does not detect on replay but that
@@ -69,6 +77,8 @@ type Divergence struct {
 // Report is the verdict on one history.
 type Report struct {
 	InstanceID, Name, Version, RuntimeStatus, Source string
+	// Approximate is the history's (see History.Approximate).
+	Approximate string
 	// Divergence is set when the code no longer replays the history.
 	Divergence *Divergence
 	// Failure is set when the code fails while replaying where history
@@ -147,7 +157,8 @@ func New(functions map[string]any, opts Options) *Checker {
 
 // Check replays one history.
 func (c *Checker) Check(h History) Report {
-	r := Report{InstanceID: h.InstanceID, Name: h.Name, Version: h.Version, RuntimeStatus: h.RuntimeStatus, Source: h.Source}
+	r := Report{InstanceID: h.InstanceID, Name: h.Name, Version: h.Version, RuntimeStatus: h.RuntimeStatus, Source: h.Source,
+		Approximate: h.Approximate}
 	start := startOf(h.Events)
 	if start != nil {
 		if r.Name == "" {
@@ -160,8 +171,7 @@ func (c *Checker) Check(h History) Report {
 			r.InstanceID = start.OrchestrationInstance.InstanceID
 		}
 	}
-	res, err := engine.ReplayHistory(c.orchestrators[strings.ToLower(r.Name)], h.Events,
-		engine.ReplayOptions{DefaultVersion: c.opts.DefaultVersion, Logger: c.opts.Logger})
+	res, err := c.replay(c.orchestrators[strings.ToLower(r.Name)], h)
 	if err != nil {
 		r.Failure = fmt.Sprintf("cannot replay instance %s: %v", r.InstanceID, err)
 		return r
@@ -174,7 +184,7 @@ func (c *Checker) Check(h History) Report {
 	}
 	r.Replayed = len(res.Matched)
 	for _, d := range res.Matched {
-		r.Warnings = append(r.Warnings, warnings(d)...)
+		r.Warnings = append(r.Warnings, warnings(d, h.Approximate != "")...)
 	}
 	for _, d := range res.Next {
 		r.Next = append(r.Next, d.Code)
@@ -205,8 +215,9 @@ func (c *Checker) CheckAll(hs []History, progress func(done, total int)) []Repor
 }
 
 // warnings compares what the code asks for with what history holds, where
-// replay itself does not.
-func warnings(d engine.ReplayedDecision) []Warning {
+// replay itself does not. A rebuilt (approximate) history does not know
+// sub-orchestration versions.
+func warnings(d engine.ReplayedDecision, approximate bool) []Warning {
 	var ws []Warning
 	switch d.Kind {
 	case "CallActivity", "CallSubOrchestrator":
@@ -218,7 +229,7 @@ func warnings(d engine.ReplayedDecision) []Warning {
 			ws = append(ws, Warning{SequenceNumber: d.SequenceNumber, What: what + " (" + d.Code + ")",
 				History: showPayload(d.HistoryInput), Code: showPayload(d.CodeInput)})
 		}
-		if d.Kind == "CallSubOrchestrator" && d.CodeVersion != d.HistoryVersion {
+		if d.Kind == "CallSubOrchestrator" && d.CodeVersion != d.HistoryVersion && !(approximate && d.HistoryVersion == "") {
 			ws = append(ws, Warning{SequenceNumber: d.SequenceNumber, What: "sub-orchestration version changed (" + d.Code + ")",
 				History: fmt.Sprintf("%q", d.HistoryVersion), Code: fmt.Sprintf("%q", d.CodeVersion)})
 		}

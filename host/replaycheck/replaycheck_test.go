@@ -138,31 +138,7 @@ func TestCheckerVerdicts(t *testing.T) {
 	if err != nil || len(hs) != 1 || hs[0].Version != "1.0" || hs[0].RuntimeStatus != "Running" {
 		t.Fatalf("FromTaskHub = %+v, %v; want the one running instance", hs, err)
 	}
-	for _, tc := range []struct {
-		name    string
-		change  change
-		missing bool // the orchestrator is not in the build
-		verdict string
-		want    []string // in the report's problem
-	}{
-		{name: "unchanged", verdict: "clean"},
-		{name: "renamed activity", change: change{rename: "A"}, verdict: "breaks",
-			want: []string{"sequence number 0", `TaskScheduled "A"`, `CallActivity "A2"`}},
-		{name: "inserted step", change: change{insert: "X"}, verdict: "breaks",
-			want: []string{"sequence number 3", `TaskScheduled "C"`, `CallActivity "X"`}},
-		{name: "step inserted where the instance waits", change: change{insertLate: "X"}, verdict: "warnings",
-			want: []string{"sequence number 4", "new step where the instance stands", `CallActivity "X"`}},
-		{name: "removed step", change: change{remove: "C"}, verdict: "breaks",
-			want: []string{"sequence number 3", `TaskScheduled "C"`, "nothing"}},
-		{name: "swapped parallel pair", change: change{swap: true}, verdict: "breaks",
-			want: []string{"sequence number 0", `TaskScheduled "A"`, `CallActivity "B"`}},
-		{name: "changed activity input", change: change{inputC: "z2"}, verdict: "warnings",
-			want: []string{"sequence number 3", "activity input changed", `"z"`, `"z2"`}},
-		{name: "changed timer", change: change{timer: time.Hour}, verdict: "warnings",
-			want: []string{"sequence number 2", "timer fire time changed"}},
-		{name: "orchestrator missing", missing: true, verdict: "breaks",
-			want: []string{"OrchestratorNotFound", "Flow"}},
-	} {
+	for _, tc := range verdictCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := functions(tc.change)
 			if tc.missing {
@@ -181,5 +157,38 @@ func TestCheckerVerdicts(t *testing.T) {
 				t.Errorf("clean report %+v: want 4 decisions replayed, nothing next, instance flow-0 of Flow", r)
 			}
 		})
+	}
+}
+
+// verdictCase is one change to flow and the verdict a checker gives a
+// history of the unchanged flow.
+type verdictCase struct {
+	name    string
+	change  change
+	missing bool // the orchestrator is not in the build
+	verdict string
+	want    []string // in the report's problem
+}
+
+// verdictCases are the changes every source of histories is checked with.
+func verdictCases() []verdictCase {
+	return []verdictCase{
+		{name: "unchanged", verdict: "clean"},
+		{name: "renamed activity", change: change{rename: "A"}, verdict: "breaks",
+			want: []string{"sequence number 0", `TaskScheduled "A"`, `CallActivity "A2"`}},
+		{name: "inserted step", change: change{insert: "X"}, verdict: "breaks",
+			want: []string{"sequence number 3", `TaskScheduled "C"`, `CallActivity "X"`}},
+		{name: "step inserted where the instance waits", change: change{insertLate: "X"}, verdict: "warnings",
+			want: []string{"sequence number 4", "new step where the instance stands", `CallActivity "X"`}},
+		{name: "removed step", change: change{remove: "C"}, verdict: "breaks",
+			want: []string{"sequence number 3", `TaskScheduled "C"`, "nothing"}},
+		{name: "swapped parallel pair", change: change{swap: true}, verdict: "breaks",
+			want: []string{"sequence number 0", `TaskScheduled "A"`, `CallActivity "B"`}},
+		{name: "changed activity input", change: change{inputC: "z2"}, verdict: "warnings",
+			want: []string{"sequence number 3", "activity input changed", `"z"`, `"z2"`}},
+		{name: "changed timer", change: change{timer: time.Hour}, verdict: "warnings",
+			want: []string{"sequence number 2", "timer fire time changed"}},
+		{name: "orchestrator missing", missing: true, verdict: "breaks",
+			want: []string{"OrchestratorNotFound", "Flow"}},
 	}
 }

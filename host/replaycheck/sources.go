@@ -78,7 +78,7 @@ func FromTaskHub(ctx context.Context, hub sp.TaskHub, q Query) ([]History, error
 // Export renders a history as a HistoryExport file's contents.
 func Export(h History, now time.Time) ([]byte, error) {
 	x := dfwire.HistoryExport{Format: dfwire.HistoryExportFormat, InstanceID: h.InstanceID, Name: h.Name, Version: h.Version,
-		RuntimeStatus: h.RuntimeStatus, ExportedTime: now.UTC(), History: h.Events}
+		RuntimeStatus: h.RuntimeStatus, ExportedTime: now.UTC(), History: h.Events, Approximate: h.Approximate}
 	b, err := json.MarshalIndent(&x, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("replaycheck: exporting instance %s: %w", h.InstanceID, err)
@@ -120,7 +120,7 @@ func ReadFile(path string) (History, error) {
 		return History{}, fmt.Errorf("replaycheck: %s: %w", path, err)
 	}
 	return History{InstanceID: x.InstanceID, Name: x.Name, Version: x.Version, RuntimeStatus: x.RuntimeStatus,
-		Events: x.History, Source: path}, nil
+		Events: x.History, Source: path, Approximate: x.Approximate}, nil
 }
 
 // ReadDir reads every *.json file of dir as an exported history, in name
