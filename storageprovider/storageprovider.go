@@ -112,8 +112,13 @@ type OrchestrationWorkItem struct {
 	NewMessages []*TaskMessage
 	// DequeueCount is the highest delivery count among NewMessages (1 on the
 	// first delivery). Engines use it to fail instances whose messages keep
-	// failing (poison messages).
+	// failing (poison messages). Deliveries a worker gave back with
+	// Rejecter.RejectOrchestrationWorkItem do not count.
 	DequeueCount int
+	// Rejections is the highest number of earlier deliveries of one of
+	// NewMessages that workers rejected (Rejecter): not failures, so not in
+	// DequeueCount, but they still lengthen the back-off.
+	Rejections int
 	// LockedUntil is when the lock expires unless renewed.
 	LockedUntil time.Time
 	// ProviderData is the provider's private state for this work item (pop
@@ -289,6 +294,18 @@ func PartitionIndex(instanceID string, count int) int {
 		h *= 16777619
 	}
 	return int(h % uint32(count))
+}
+
+// Rejecter is implemented by task hubs that can give an orchestration work
+// item back without counting the delivery toward the poison threshold:
+// the engine uses it when orchestration versioning rejects an instance
+// (versionFailureStrategy Reject), which may go on for as long as a rolling
+// deployment lasts. It is AbandonOrchestrationWorkItem except that the
+// next delivery's DequeueCount stays where it was and its Rejections
+// grows by one; the messages are neither copied nor lost
+// (docs/versioning.md argues this for each provider).
+type Rejecter interface {
+	RejectOrchestrationWorkItem(ctx context.Context, wi *OrchestrationWorkItem, retryAfter time.Duration) error
 }
 
 // AbandonBackoff returns the delay before an abandoned message is delivered

@@ -48,18 +48,25 @@ func versionMismatch(s version.Settings, v string) *sp.FailureDetails {
 		ErrorMessage: version.MismatchMessage + ": " + s.Explain(v)}
 }
 
-// rejectOrchestration abandons a work item whose instance version this
-// worker may not run, logging which versions disagree. The back-off grows
-// with the delivery count (2 s, 4 s, … up to 10 minutes), so a worker that
-// keeps owning the instance's partition does not spin on it.
+// rejectOrchestration gives back a work item whose instance version this
+// worker may not run, logging which versions disagree. On a task hub that
+// can (sp.Rejecter) the rejection does not count toward the poison
+// threshold, so an instance may wait out a rolling deployment of any
+// length; elsewhere it is an ordinary abandon. The back-off grows with the
+// deliveries, rejected ones included (2 s, 4 s, … up to 10 minutes), so a
+// worker that keeps owning the instance's partition does not spin on it.
 func (w *Worker) rejectOrchestration(ctx context.Context, wi *sp.OrchestrationWorkItem, instanceVersion string) {
-	delay := sp.AbandonBackoff(wi.DequeueCount, maxAbandonDelay)
+	delay := sp.AbandonBackoff(wi.DequeueCount+wi.Rejections, maxAbandonDelay)
 	vs := w.opts.Versioning
 	w.log.Warn("orchestration work item rejected by versioning; leaving it for a worker that may run it",
 		"instanceId", wi.InstanceID, "instanceVersion", instanceVersion, "workerVersion", vs.Default,
 		"versionMatchStrategy", vs.Match.String(), "reason", vs.Explain(instanceVersion),
-		"retryAfter", delay.String(), "dequeueCount", wi.DequeueCount)
-	if err := w.hub.AbandonOrchestrationWorkItem(ctx, wi, delay); err != nil {
+		"retryAfter", delay.String(), "dequeueCount", wi.DequeueCount, "rejections", wi.Rejections)
+	giveBack := w.hub.AbandonOrchestrationWorkItem
+	if r, ok := w.hub.(sp.Rejecter); ok {
+		giveBack = r.RejectOrchestrationWorkItem
+	}
+	if err := giveBack(ctx, wi, delay); err != nil {
 		w.log.Warn("abandoning a rejected orchestration work item failed", "instanceId", wi.InstanceID, "error", err)
 	}
 }

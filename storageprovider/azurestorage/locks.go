@@ -19,6 +19,7 @@ type qmsg struct {
 	text      string // the body as received (sent back on updates)
 	msg       *sp.TaskMessage
 	partition int
+	rejected  int // FunchostRejections of the body as received
 
 	// reminder is set on an activity result delivered in memory (see
 	// CompleteActivityWorkItem): the activity's own work-item message,
@@ -129,6 +130,30 @@ func (o *queueOps) release(ctx context.Context, msgs []*qmsg, delay time.Duratio
 		}
 		if _, err := m.queue.UpdateMessage(ctx, m.id, m.receipt(), m.text, &azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(visibilitySeconds(delay))}); err != nil && !isNotFound(err) {
 			o.log.Warn("returning a message to its queue failed; it reappears when its lock expires", "messageId", m.id, "err", errString(err))
+		}
+		return nil
+	})
+}
+
+// reject returns messages to their queue after delay, each with its
+// rejection count raised in the same UpdateMessage that sets its
+// visibility (one atomic service call per message: nothing is copied or
+// lost). A body that cannot take the count is returned as release does,
+// and that delivery counts.
+func (o *queueOps) reject(ctx context.Context, msgs []*qmsg, delay time.Duration) {
+	_ = parallel(ctx, 8, len(msgs), func(ctx context.Context, i int) error {
+		m := msgs[i]
+		if m.reminder != nil {
+			o.persistLocalResult(ctx, m, delay)
+			return nil
+		}
+		text, err := withRejections(m.text, m.rejected+1)
+		if err != nil {
+			o.log.Warn("cannot count a rejection in a queue message; the delivery counts", "messageId", m.id, "err", err)
+			text = m.text
+		}
+		if _, err := m.queue.UpdateMessage(ctx, m.id, m.receipt(), text, &azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(visibilitySeconds(delay))}); err != nil && !isNotFound(err) {
+			o.log.Warn("returning a rejected message to its queue failed; it reappears when its lock expires", "messageId", m.id, "err", errString(err))
 		}
 		return nil
 	})

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -31,6 +34,10 @@ type messageData struct {
 	CompressedBlobName *string          `json:"CompressedBlobName"`
 	SequenceNumber     int64            `json:"SequenceNumber"`
 	Sender             senderJSON       `json:"Sender"`
+	// Rejections is funchost's own field (DTFx ignores it): how many times
+	// workers rejected the message by orchestration versioning. Never
+	// written when sending; withRejections adds it to a received body.
+	Rejections int `json:"FunchostRejections,omitempty"`
 }
 
 type senderJSON struct {
@@ -106,8 +113,9 @@ func wrapperMessage(activityID, blobName string, seq int64) []byte {
 // decodedBody is a parsed queue message body: either a task message or a
 // reference to a blob that holds one.
 type decodedBody struct {
-	msg      *sp.TaskMessage
-	blobName string
+	msg        *sp.TaskMessage
+	blobName   string
+	rejections int
 }
 
 // decodeBody parses a queue message body: raw JSON, or Base64 of it (as
@@ -126,7 +134,7 @@ func decodeBody(text string) (decodedBody, error) {
 		return decodedBody{}, fmt.Errorf("queue message: %w", err)
 	}
 	if md.CompressedBlobName != nil && *md.CompressedBlobName != "" {
-		return decodedBody{blobName: *md.CompressedBlobName}, nil
+		return decodedBody{blobName: *md.CompressedBlobName, rejections: md.Rejections}, nil
 	}
 	if md.TaskMessage == nil || len(md.TaskMessage.Event) == 0 {
 		return decodedBody{}, fmt.Errorf("queue message has no TaskMessage")
@@ -139,7 +147,40 @@ func decodeBody(text string) (decodedBody, error) {
 	if md.TaskMessage.OrchestrationInstance != nil {
 		m.Target = *md.TaskMessage.OrchestrationInstance
 	}
-	return decodedBody{msg: m}, nil
+	return decodedBody{msg: m, rejections: md.Rejections}, nil
+}
+
+// rejectionsSuffix is the field withRejections appends, at the end of the
+// body.
+var rejectionsSuffix = regexp.MustCompile(`,"FunchostRejections":[0-9]+\}$`)
+
+// withRejections returns a received queue message body (JSON, or Base64
+// of it) with its FunchostRejections set to n, in the same encoding. The
+// field goes last, so DTFx readers (which need "$type" first) read the
+// body as before.
+func withRejections(text string, n int) (string, error) {
+	raw, b64 := []byte(strings.TrimSpace(text)), false
+	if len(raw) == 0 || raw[0] != '{' {
+		dec, err := base64.StdEncoding.DecodeString(text)
+		if err != nil {
+			return "", fmt.Errorf("queue message is neither JSON nor Base64: %w", err)
+		}
+		raw, b64 = bytes.TrimSpace(dec), true
+	}
+	if loc := rejectionsSuffix.FindIndex(raw); loc != nil {
+		raw = append(raw[:loc[0]:loc[0]], '}')
+	}
+	if len(raw) < 3 || raw[len(raw)-1] != '}' {
+		return "", errors.New("queue message body is not a JSON object")
+	}
+	out := append(raw[:len(raw)-1:len(raw)-1], fmt.Sprintf(`,"FunchostRejections":%d}`, n)...)
+	if !json.Valid(out) {
+		return "", errors.New("queue message body is not valid JSON")
+	}
+	if b64 {
+		return base64.StdEncoding.EncodeToString(out), nil
+	}
+	return string(out), nil
 }
 
 // newActivityID returns a GUID in "N" format.

@@ -127,6 +127,11 @@ func (h *TaskHub) buildWorkItem(ctx context.Context, inst *instState, msgs []*qm
 	for _, m := range msgs {
 		dc, vis := m.delivery()
 		wi.NewMessages = append(wi.NewMessages, m.msg)
+		if m.reminder == nil {
+			// Rejected deliveries do not count (sp.Rejecter).
+			dc = max(dc-m.rejected, 1)
+			wi.Rejections = max(wi.Rejections, m.rejected)
+		}
 		wi.DequeueCount = max(wi.DequeueCount, dc)
 		if wi.LockedUntil.IsZero() || (!vis.IsZero() && vis.Before(wi.LockedUntil)) {
 			wi.LockedUntil = vis
@@ -161,6 +166,24 @@ func (h *TaskHub) RenewOrchestrationWorkItem(ctx context.Context, wi *sp.Orchest
 		return fmt.Errorf("azurestorage: renewing instance %q: %w", wi.InstanceID, err)
 	}
 	wi.LockedUntil = until
+	return nil
+}
+
+// RejectOrchestrationWorkItem is AbandonOrchestrationWorkItem for a work
+// item that orchestration versioning rejected (sp.Rejecter): each
+// message's body records the rejection in the same update that hides it,
+// so that the queue's DequeueCount, which grows on every receive, is read
+// net of rejections when the messages come back.
+func (h *TaskHub) RejectOrchestrationWorkItem(ctx context.Context, wi *sp.OrchestrationWorkItem, retryAfter time.Duration) error {
+	lk, err := orchLockOf(wi)
+	if err != nil {
+		return err
+	}
+	if h.orch.isDone(lk) {
+		return nil
+	}
+	h.msgs.reject(ctx, lk.msgs, min(retryAfter, maxAbandonDelay))
+	h.orch.finish(lk, nil, false)
 	return nil
 }
 

@@ -143,6 +143,7 @@ var tests = []test{
 	{"MessageDeliveryPerInstance", testMessageDelivery},
 	{"OneWorkItemPerInstance", testOneWorkItemPerInstance},
 	{"AbandonAndRedeliver", testAbandon},
+	{"RejectDoesNotCount", testReject},
 	{"LockRenewal", testLockRenewal},
 	{"LockExpiry", testLockExpiry},
 	{"StaleCommitLost", testStaleCommit},

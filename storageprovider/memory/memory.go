@@ -94,6 +94,7 @@ type instance struct {
 type queuedMsg struct {
 	msg          *sp.TaskMessage
 	dequeueCount int
+	rejected     int // deliveries given back by RejectOrchestrationWorkItem
 	seq          uint64
 }
 

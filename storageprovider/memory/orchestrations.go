@@ -50,7 +50,8 @@ func (h *TaskHub) takeOrchLocked() *sp.OrchestrationWorkItem {
 		}
 		for i, m := range msgs {
 			m.dequeueCount++
-			wi.DequeueCount = max(wi.DequeueCount, m.dequeueCount)
+			wi.DequeueCount = max(wi.DequeueCount, m.dequeueCount-m.rejected)
+			wi.Rejections = max(wi.Rejections, m.rejected)
 			wi.NewMessages[i] = m.msg.Clone()
 		}
 		return wi
@@ -220,6 +221,17 @@ func cloneEvents(dst, evs []*sp.HistoryEvent) []*sp.HistoryEvent {
 // AbandonOrchestrationWorkItem releases the work item; its messages come
 // back, ahead of newer ones, after retryAfter.
 func (h *TaskHub) AbandonOrchestrationWorkItem(ctx context.Context, wi *sp.OrchestrationWorkItem, retryAfter time.Duration) error {
+	return h.giveBack(wi, retryAfter, false)
+}
+
+// RejectOrchestrationWorkItem is AbandonOrchestrationWorkItem without
+// counting the delivery (sp.Rejecter): each message remembers that it was
+// rejected, in the same step that returns it to the queue.
+func (h *TaskHub) RejectOrchestrationWorkItem(ctx context.Context, wi *sp.OrchestrationWorkItem, retryAfter time.Duration) error {
+	return h.giveBack(wi, retryAfter, true)
+}
+
+func (h *TaskHub) giveBack(wi *sp.OrchestrationWorkItem, retryAfter time.Duration, rejected bool) error {
 	l, err := lockOf(wi)
 	if err != nil {
 		return err
@@ -231,6 +243,11 @@ func (h *TaskHub) AbandonOrchestrationWorkItem(ctx context.Context, wi *sp.Orche
 		return lostErr(l.inst.id)
 	}
 	l.done = true
+	if rejected {
+		for _, m := range l.msgs {
+			m.rejected++
+		}
+	}
 	h.releaseOrchLock(l, time.Now(), retryAfter)
 	h.forgetIfEmpty(l.inst)
 	return nil
