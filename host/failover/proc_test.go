@@ -26,17 +26,21 @@ import (
 
 // buildSamples builds the sample app's command once into dir and returns
 // its path.
-func buildSamples(t *testing.T, dir string) string {
+func buildSamples(t *testing.T, dir string) string { return buildApp(t, dir, "./samples") }
+
+// buildApp builds the command pkg (a path from the repository root) into
+// dir and returns the binary's path.
+func buildApp(t *testing.T, dir, pkg string) string {
 	t.Helper()
 	root, err := azuritetest.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "samples")
-	cmd := exec.Command("go", "build", "-o", bin, "./samples")
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./samples: %v\n%s", err, out)
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return bin
 }
@@ -46,6 +50,10 @@ func buildSamples(t *testing.T, dir string) string {
 type appSettings struct {
 	hub        string
 	connection string
+	// durable adds to or overrides host.json's extensions.durableTask,
+	// values to local.settings.json's Values.
+	durable map[string]any
+	values  map[string]string
 }
 
 // writeScriptRoot creates an app folder: the repository's functions/, a
@@ -89,13 +97,18 @@ func writeScriptRoot(t *testing.T, dir string, s appSettings) {
 			},
 		},
 	}
-	local := map[string]any{
-		"IsEncrypted": false,
-		"Values": map[string]string{
-			"AzureWebJobsStorage":      s.connection,
-			"FUNCTIONS_WORKER_RUNTIME": "custom",
-		},
+	durable := hostJSON["extensions"].(map[string]any)["durableTask"].(map[string]any)
+	for k, v := range s.durable {
+		durable[k] = v
 	}
+	values := map[string]string{
+		"AzureWebJobsStorage":      s.connection,
+		"FUNCTIONS_WORKER_RUNTIME": "custom",
+	}
+	for k, v := range s.values {
+		values[k] = v
+	}
+	local := map[string]any{"IsEncrypted": false, "Values": values}
 	for name, v := range map[string]any{"host.json": hostJSON, "local.settings.json": local} {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
