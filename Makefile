@@ -54,7 +54,8 @@ test: azurite chromium vet fmt-check durablevet
 # make test-faults: the long fault tests behind the build tag "faults"
 # (docs/reliability.md): host processes on a disk-backed Azurite that is
 # stopped and restarted mid-run, 1,000 racing singleton starts on two
-# hosts, misbehaving functions beside good ones in one host. Without -race: they drive real processes, and -race would only
+# hosts, misbehaving functions beside good ones in one host, two of three
+# hosts SIGKILLed under a mixed workload. Without -race: they drive real processes, and -race would only
 # slow the test binary. make test runs them after the suite.
 test-faults: azurite
 	flock $(TEST_LOCK) $(GO) test -p 2 -tags faults -timeout 10m -run 'Fault|Outage' ./host/failover

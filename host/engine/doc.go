@@ -70,8 +70,12 @@
 // instance); docs/replay.md says what each does. Messages for terminal
 // instances are dropped (except a rewind of a Failed instance and a new
 // ExecutionStarted), as are messages addressed to another ExecutionId and
-// second ExecutionStarted messages for a running execution. A work item
-// delivered more than MaxDequeueCount times fails its instance (poison).
+// second ExecutionStarted messages for a running execution. Events for an
+// instance that has no history and no start in the work item are handed
+// back (abandoned with back-off) up to maxStartWaitDeliveries times rather
+// than dropped: its start may be locked by a host that died
+// (workitem.go: awaitsStart). A work item delivered more than
+// MaxDequeueCount times fails its instance (poison).
 //
 // # In-process activities
 //

@@ -335,6 +335,12 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *sp.OrchestrationW
 		w.rejectOrchestration(ctx, wi, res.version)
 		return
 	}
+	if res.awaitStart {
+		w.log.Info("events for an instance that has not started yet; delivering them again after its start",
+			"instanceId", wi.InstanceID, "count", len(wi.NewMessages), "dequeueCount", wi.DequeueCount)
+		w.abandonOrchestration(ctx, wi)
+		return
+	}
 	keep := res.exec != nil && w.cache != nil
 	res.checkpoint.KeepSession = keep
 	if err := w.hub.CompleteOrchestrationWorkItem(ctx, wi, res.checkpoint); err != nil {

@@ -25,6 +25,13 @@ type countingHub struct {
 	lost     atomic.Int32
 	// poisonID's work items claim a huge delivery count.
 	poisonID string
+	// abandoned counts the worker's abandoned orchestration work items.
+	abandoned atomic.Int32
+}
+
+func (h *countingHub) AbandonOrchestrationWorkItem(ctx context.Context, wi *sp.OrchestrationWorkItem, retryAfter time.Duration) error {
+	h.abandoned.Add(1)
+	return h.TaskHub.AbandonOrchestrationWorkItem(ctx, wi, retryAfter)
 }
 
 func (h *countingHub) LockNextOrchestrationWorkItem(ctx context.Context) (*sp.OrchestrationWorkItem, error) {

@@ -54,6 +54,10 @@ type result struct {
 	// (version); the caller abandons the work item (checkpoint is nil).
 	rejected bool
 	version  string
+	// awaitStart: the messages are events for an instance whose start has
+	// not been processed yet; the caller abandons the work item so that
+	// they are delivered again after the start (checkpoint is nil).
+	awaitStart bool
 }
 
 // plan is the triage stage's output: what the work item's messages ask of
@@ -125,6 +129,9 @@ func (p *processor) process(wi *sp.OrchestrationWorkItem, cached *execution, loc
 	if !pl.runs() {
 		if cached != nil {
 			cached.teardown()
+		}
+		if awaitsStart(wi, &pl) {
+			return result{awaitStart: true}
 		}
 		return result{checkpoint: p.idleCheckpoint(wi, &pl)}
 	}
@@ -205,6 +212,28 @@ func (p *processor) triage(wi *sp.OrchestrationWorkItem, cached *execution) plan
 		}
 	}
 	return pl
+}
+
+// maxStartWaitDeliveries bounds how often events for an instance without
+// history are delivered again while its start is awaited: with the
+// abandon back-off (2^n s) ten deliveries span about 17 minutes, beyond
+// the longest control-queue lock (5 minutes by default), after which a
+// start message locked by a host that died is visible again.
+const maxStartWaitDeliveries = 10
+
+// awaitsStart reports whether the work item holds events, and no start,
+// for an instance that has no history yet. A client creates an instance
+// (status row and start message) before it can raise an event or
+// terminate it, so its start is on the way: normally in the same batch or
+// an earlier one, but when the host that had received the start died, the
+// start message stays locked until its visibility timeout while the later
+// messages are received by the partition's next owner. Dropping them
+// would lose an acknowledged raise-event; they are delivered again
+// instead, a bounded number of times (a purged instance's late messages
+// are dropped in the end).
+func awaitsStart(wi *sp.OrchestrationWorkItem, pl *plan) bool {
+	return pl.hi.start == nil && len(wi.History) == 0 && pl.newStart == nil && pl.rewind == nil &&
+		len(pl.events) > 0 && wi.DequeueCount < maxStartWaitDeliveries
 }
 
 // idleCheckpoint is the checkpoint of a work item that runs nothing: its

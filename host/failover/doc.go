@@ -1,22 +1,23 @@
-// Package failover holds funchost's host-level fail-over test: two
-// processes of the sample app share one task hub on a private Azurite, one
-// of them is killed with SIGKILL in the middle of a run, and every
-// orchestration must still complete exactly once on the survivor.
+// Package failover holds funchost's host-level fail-over and fault tests:
+// real processes of the sample app (or of internal/faultapp, the sample
+// app plus misbehaving functions) on one task hub on a private Azurite.
 //
-// The test builds the sample app (go build ./samples), writes a temporary
-// app folder (the repository's functions/, a host.json on a fresh hub and a
-// local.settings.json pointing at the Azurite), starts two host processes
-// on free ports, waits until they own two partitions each, starts 200
-// orchestrations through both, kills one once a few have completed, and
-// waits for the survivor to take over the dead host's partitions and finish
-// everything. It then checks every instance through the management API and
-// the raw History table, and that the survivor still serves every
-// partition. Phase timings are logged (-v).
+// In the normal suite, TestTimerOnceAcrossTwoProcesses checks that a timer
+// trigger fires once across two processes. Behind the build tag "faults"
+// (make test-faults, which make test runs; docs/reliability.md):
+// TestFaultKillHostsOfThree SIGKILLs two of three hosts (restarting one)
+// under a mixed workload and checks that every orchestration completes
+// exactly once with its output, through the management API and the raw
+// History table; TestStorageOutageAcrossTwoHosts races 1,000 singleton
+// starts and stops Azurite mid-run; TestFaultyCodeBesideGoodOnes runs
+// misbehaving orchestrators, activities and entities beside good ones in
+// one process.
 //
-// The package has no API; everything is in its tests. Run it with
+// The package has no API; everything is in its tests. Run them with
 //
-//	go test ./host/failover -v
+//	go test -tags faults ./host/failover -v
 //
-// The hosts' logs are kept in a temporary folder (named in the test log)
-// when the test fails, or always with FUNCHOST_FAILOVER_KEEP_LOGS=1.
+// The hosts' logs of the kill test are kept in a temporary folder (named
+// in the test log) when it fails, or always with
+// FUNCHOST_FAILOVER_KEEP_LOGS=1.
 package failover
