@@ -58,7 +58,7 @@ test: azurite chromium vet fmt-check durablevet
 # hosts SIGKILLed under a mixed workload. Without -race: they drive real processes, and -race would only
 # slow the test binary. make test runs them after the suite.
 test-faults: azurite
-	flock $(TEST_LOCK) $(GO) test -p 2 -tags faults -timeout 10m -run 'Fault|Outage' ./host/failover
+	flock $(TEST_LOCK) $(GO) test -p 2 -tags faults -timeout 15m -run 'Fault|Outage' ./host/failover
 
 vet:
 	$(GO) vet ./...
