@@ -269,7 +269,7 @@ func (iv *invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := "Functions." + fn.Name
 	log.Info(fmt.Sprintf("Executing '%s' (Reason='%s', Id=%s)", name, invocationReason, inv.InvocationID),
 		"function", fn.Name, "invocationId", inv.InvocationID)
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &StatusRecorder{ResponseWriter: w}
 	start := time.Now()
 	panicked := run(log, fn.Name, inv.InvocationID, rec, r.WithContext(ctx), fn.Handler)
 	if t := iv.opts.FunctionTimeout; t > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -290,7 +290,7 @@ func (iv *invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // run calls h and turns a panic into a logged 500, reporting whether it
 // panicked. http.ErrAbortHandler keeps its meaning (abort the response).
-func run(log *slog.Logger, fn, id string, w *statusRecorder, r *http.Request, h http.Handler) (panicked bool) {
+func run(log *slog.Logger, fn, id string, w *StatusRecorder, r *http.Request, h http.Handler) (panicked bool) {
 	defer func() {
 		p := recover()
 		if p == nil {
@@ -314,7 +314,7 @@ func run(log *slog.Logger, fn, id string, w *statusRecorder, r *http.Request, h 
 // silently: it logs the stack and answers 500.
 func recoverer(log *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &StatusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -330,21 +330,24 @@ func recoverer(log *slog.Logger, h http.Handler) http.Handler {
 	})
 }
 
-// statusRecorder remembers the status written through it.
-type statusRecorder struct {
+// StatusRecorder remembers the status written through it: the one
+// WriteHeader set first, or 200 once a body is written or flushed
+// without it (what net/http sends). The invocation logs and the HTTP
+// trace span (host/telemetry) both read it, so they always agree.
+type StatusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
 }
 
-func (s *statusRecorder) WriteHeader(code int) {
+func (s *StatusRecorder) WriteHeader(code int) {
 	if !s.wrote {
 		s.status, s.wrote = code, true
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
-func (s *statusRecorder) Write(b []byte) (int, error) {
+func (s *StatusRecorder) Write(b []byte) (int, error) {
 	if !s.wrote {
 		s.status, s.wrote = http.StatusOK, true
 	}
@@ -352,7 +355,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 }
 
 // Flush supports streaming handlers.
-func (s *statusRecorder) Flush() {
+func (s *StatusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		if !s.wrote {
 			s.status, s.wrote = http.StatusOK, true
@@ -362,14 +365,26 @@ func (s *statusRecorder) Flush() {
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+func (s *StatusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-func (s *statusRecorder) statusOr200() int {
+func (s *StatusRecorder) statusOr200() int {
 	if s.status == 0 {
 		return http.StatusOK
 	}
 	return s.status
 }
+
+// NewStatusRecorder wraps w.
+func NewStatusRecorder(w http.ResponseWriter) *StatusRecorder {
+	return &StatusRecorder{ResponseWriter: w}
+}
+
+// Status is the status sent, 200 when the handler has written nothing
+// (net/http then answers 200 too).
+func (s *StatusRecorder) Status() int { return s.statusOr200() }
+
+// Wrote reports whether the status line has been sent.
+func (s *StatusRecorder) Wrote() bool { return s.wrote }
 
 // writeJSONError writes {"error": msg} with the given status.
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
