@@ -123,7 +123,8 @@ func Run(ctx context.Context, app *App, opts Options) error {
 				return nil
 			}
 			return d.client(fn, b)
-		}}
+		},
+		tel: func() *telemetry.Telemetry { return tel }}
 	hostID := hostID(opts.Env, cfg.ScriptRoot, log)
 	trig, unloaded := newTriggerSide(r, fns, hostID)
 	if err := reportUnloaded(unloaded, strictFunctions(opts), log); err != nil {

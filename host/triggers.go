@@ -18,6 +18,7 @@ import (
 	"github.com/funchost/funchost/host/invoke"
 	"github.com/funchost/funchost/host/settingref"
 	"github.com/funchost/funchost/host/storagebindings"
+	"github.com/funchost/funchost/host/telemetry"
 	"github.com/funchost/funchost/host/triggers/queue"
 	"github.com/funchost/funchost/host/triggers/schedule"
 	"github.com/funchost/funchost/host/triggers/timer"
@@ -36,6 +37,17 @@ type runner struct {
 	client   func(functionName, bindingName string) bindings.DurableClient
 	// drain bounds how long stopping waits for running messages.
 	drain time.Duration
+	// tel, when set, returns the telemetry whose timer and queue
+	// invocation spans wrap the runs (nil: none).
+	tel func() *telemetry.Telemetry
+}
+
+// telemetry is the runner's telemetry, nil when it has none.
+func (r *runner) telemetry() *telemetry.Telemetry {
+	if r.tel == nil {
+		return nil
+	}
+	return r.tel()
 }
 
 // storageBindings lists a definition's queue and blob bindings.
@@ -222,7 +234,10 @@ func (r *runner) runTimerAs(ctx context.Context, f *functions.Function, reason s
 	}
 	now := time.Now()
 	data := storagebindings.Data{"TimerTrigger": now.Format(time.RFC3339)}
-	return r.run(ctx, f, reason, data, func(ctx context.Context) error { return f.Timer(ctx, ti) })
+	ctx, end := r.telemetry().TimerSpan(ctx, f.Def.Name, f.Def.Trigger.Schedule, info.IsPastDue)
+	err := r.run(ctx, f, reason, data, func(ctx context.Context) error { return f.Timer(ctx, ti) })
+	end(err)
+	return err
 }
 
 // timerOptions keeps timer statuses and locks in blob storage (the
@@ -300,7 +315,14 @@ func (r *runner) runQueueAs(ctx context.Context, f *functions.Function, reason s
 			}
 		}
 	}
-	return r.run(ctx, f, reason, data, func(ctx context.Context) error { return f.Queue(ctx, msg) })
+	queueName, err := settingref.Resolve(f.Def.Trigger.QueueName, r.env.LookupEnv)
+	if err != nil {
+		queueName = f.Def.Trigger.QueueName
+	}
+	ctx, end := r.telemetry().QueueSpan(ctx, f.Def.Name, strings.ToLower(queueName), m.ID, m.DequeueCount)
+	err = r.run(ctx, f, reason, data, func(ctx context.Context) error { return f.Queue(ctx, msg) })
+	end(err)
+	return err
 }
 
 // start runs every listener until stop.

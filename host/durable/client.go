@@ -1,11 +1,11 @@
 package durable
 
 import (
-	"context"
 	"strings"
 
 	"github.com/funchost/funchost/host/dfwire"
 	"github.com/funchost/funchost/host/durableclient"
+	"github.com/funchost/funchost/host/telemetry"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -41,7 +41,7 @@ func NewClient(hub sp.TaskHub, s Settings, l Links) *durableclient.Client {
 }
 
 func newClient(hub sp.TaskHub, s Settings, l Links, isOrchestrator, isEntity func(string) bool,
-	onCreate func(context.Context, *sp.HistoryEvent) func(error)) *durableclient.Client {
+	tel *telemetry.Telemetry) *durableclient.Client {
 	s = s.withDefaults()
 	dc := s.Host.Durable
 	return durableclient.New(durableclient.Options{
@@ -53,7 +53,8 @@ func newClient(hub sp.TaskHub, s Settings, l Links, isOrchestrator, isEntity fun
 		Code:             l.SystemKey,
 		UseForwardedHost: dc.UseForwardedHost,
 		DefaultVersion:   dc.Versioning.Default,
-		OnCreate:         onCreate,
+		OnCreate:         tel.CreateHook(),
+		OnRaise:          tel.RaiseHook(),
 	})
 }
 

@@ -153,7 +153,7 @@ func Start(ctx context.Context, hub sp.TaskHub, reg engine.Registry, s Settings,
 		cancel()
 		return nil, fmt.Errorf("starting the durable engine on task hub %s: %w", hub.Name(), err)
 	}
-	client := newClient(hub, s, o.Links, func(name string) bool { return reg.Orchestrators[name] != nil }, reg.HasEntity, tel.CreateHook())
+	client := newClient(hub, s, o.Links, func(name string) bool { return reg.Orchestrators[name] != nil }, reg.HasEntity, tel)
 	var mounts []mgmtapi.Mount
 	if o.Mounts != nil {
 		mounts = o.Mounts(client)

@@ -76,6 +76,10 @@ type Options struct {
 	// telemetry.Telemetry.CreateHook); the function it returns is called
 	// with the outcome of the write.
 	OnCreate func(ctx context.Context, start *sp.HistoryEvent) func(error)
+	// OnRaise, when set, is called with an external event before it is
+	// sent to instanceID (telemetry.Telemetry.RaiseHook adds the trace
+	// context); the function it returns is called with the outcome.
+	OnRaise func(ctx context.Context, instanceID string, ev *sp.HistoryEvent) func(error)
 }
 
 // Client is a durable client for one task hub. It is safe for concurrent
@@ -92,6 +96,7 @@ type Client struct {
 	now         func() time.Time
 	version     string // default orchestration version
 	onCreate    func(context.Context, *sp.HistoryEvent) func(error)
+	onRaise     func(context.Context, string, *sp.HistoryEvent) func(error)
 }
 
 var _ bindings.DurableClient = (*Client)(nil)
@@ -107,6 +112,7 @@ func New(opts Options) *Client {
 		now:       opts.Now,
 		version:   opts.DefaultVersion,
 		onCreate:  opts.OnCreate,
+		onRaise:   opts.OnRaise,
 	}
 	if c.conn == "" {
 		c.conn = DefaultConnectionName
@@ -344,7 +350,16 @@ func (c *Client) RaiseEvent(ctx context.Context, instanceID, eventName string, d
 	if err := c.checkRunning(ctx, "raise event "+eventName+" on", instanceID); err != nil {
 		return err
 	}
-	return c.send(ctx, "raise event "+eventName+" on", instanceID, sp.NewEventRaisedEvent(c.timestamp(), eventName, in))
+	ev := sp.NewEventRaisedEvent(c.timestamp(), eventName, in)
+	if c.onRaise == nil {
+		return c.send(ctx, "raise event "+eventName+" on", instanceID, ev)
+	}
+	done := c.onRaise(ctx, instanceID, ev)
+	err = c.send(ctx, "raise event "+eventName+" on", instanceID, ev)
+	if done != nil {
+		done(err)
+	}
+	return err
 }
 
 // Terminate ends a non-terminal instance; reason becomes its output.

@@ -84,7 +84,7 @@ func (e *execution) record(a *action, target sp.OrchestrationInstance) {
 	case kindActivity:
 		ev = sp.NewTaskScheduledEvent(e.now, a.id, a.name, a.version, a.input)
 		ev.Tags = a.tags
-		ev.ParentTraceContext = e.childTrace(kindActivity)
+		ev.ParentTraceContext = e.childTrace()
 		e.activityMsgs = append(e.activityMsgs, &sp.TaskMessage{Event: ev.Clone(), Target: target})
 	case kindTimer:
 		ev = sp.NewTimerCreatedEvent(e.now, a.id, a.fireAt)
@@ -97,12 +97,16 @@ func (e *execution) record(a *action, target sp.OrchestrationInstance) {
 		child := sp.OrchestrationInstance{InstanceID: a.instanceID, ExecutionID: newExecutionID()}
 		start := sp.NewExecutionStartedEvent(e.now, child, a.name, a.version, a.input)
 		start.ParentInstance = &sp.ParentInstance{Name: e.name, Version: e.started.Version, OrchestrationInstance: &parent, TaskScheduleID: a.id}
-		start.ParentTraceContext = e.childTrace(kindSubOrchestration)
+		ev.ParentTraceContext = e.childTrace()
+		start.ParentTraceContext = ev.ParentTraceContext.Clone()
 		e.outboundMsgs = append(e.outboundMsgs, &sp.TaskMessage{Target: child, Event: start})
 	case kindSendEvent:
 		ev = sp.NewEventSentEvent(e.now, a.id, a.instanceID, a.name, a.input)
-		e.outboundMsgs = append(e.outboundMsgs, &sp.TaskMessage{Target: sp.OrchestrationInstance{InstanceID: a.instanceID},
-			Event: sp.NewEventRaisedEvent(e.now, a.name, a.input)})
+		raised := sp.NewEventRaisedEvent(e.now, a.name, a.input)
+		if !isEntityInstance(a.instanceID) {
+			raised.ParentTraceContext = e.ownTrace()
+		}
+		e.outboundMsgs = append(e.outboundMsgs, &sp.TaskMessage{Target: sp.OrchestrationInstance{InstanceID: a.instanceID}, Event: raised})
 	}
 	a.scheduled = ev
 	e.history = append(e.history, ev)

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/funchost/funchost/bindings"
@@ -78,10 +79,15 @@ const (
 	// TaskTrace the call's trace context). Not a Durable Functions state: the
 	// lifecycle logs skip it; traces report the call's Client span.
 	ResultReceived
+	// EventSent: the orchestration sent an event to another orchestration
+	// (EventName; TargetInstanceID the receiver). Not a Durable Functions
+	// state: the lifecycle logs skip it; traces report the
+	// orchestration_event span. Requests to entities are not reported.
+	EventSent
 )
 
 var kindNames = [...]string{"Scheduled", "Started", "Awaited", "Listening", "Completed", "Failed",
-	"Terminated", "Suspended", "Resumed", "Rewound", "ExternalEventRaised", "ExternalEventDropped", "TimerExpired", "ResultReceived"}
+	"Terminated", "Suspended", "Resumed", "Rewound", "ExternalEventRaised", "ExternalEventDropped", "TimerExpired", "ResultReceived", "EventSent"}
 
 // String returns the Durable Functions FunctionState name of the kind
 // ("ExternalEventDropped" for EventSaved, as Durable Functions names it).
@@ -125,6 +131,9 @@ type LifecycleEvent struct {
 	TaskEventID int
 	// EventName is the external event's name.
 	EventName string
+	// TargetInstanceID is the instance a call or an event went to: the
+	// sub-orchestration of a ResultReceived, the receiver of EventSent.
+	TargetInstanceID string
 	// FireAt is a timer's fire time.
 	FireAt time.Time
 	// RuntimeStatus is the orchestration's status after the event.
@@ -311,6 +320,8 @@ func (e *execution) emitResult(a *action, res *sp.HistoryEvent) {
 	ev.Name, ev.Version, ev.TaskEventID = a.name, a.version, a.id
 	if a.kind == kindActivity {
 		ev.Type = Activity
+	} else {
+		ev.TargetInstanceID = a.instanceID
 	}
 	if a.scheduled != nil {
 		ev.ScheduledTime, ev.TaskTrace = a.scheduled.Timestamp, a.scheduled.ParentTraceContext
@@ -337,6 +348,14 @@ func (e *execution) emitScheduled(a *action, replay bool) {
 	case kindSubOrchestration:
 		ev = e.orchEvent(Scheduled)
 		ev.InstanceID, ev.ExecutionID = a.instanceID, ""
+	case kindSendEvent:
+		if replay || isEntityInstance(a.instanceID) {
+			return
+		}
+		ev = e.orchEvent(EventSent)
+		ev.EventName, ev.TargetInstanceID, ev.Input = a.name, a.instanceID, a.input
+		e.emit(ev)
+		return
 	default:
 		return
 	}
@@ -354,3 +373,7 @@ func (e *execution) emitEvent(k LifecycleKind, name string) {
 	ev.EventName = name
 	e.emit(ev)
 }
+
+// isEntityInstance reports an entity's instance ID ("@name@key"): what an
+// orchestration sends there is entity traffic, not an orchestration event.
+func isEntityInstance(id string) bool { return strings.HasPrefix(id, "@") }

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/hex"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	sp "github.com/funchost/funchost/storageprovider"
@@ -34,23 +35,33 @@ func (e *execution) startTrace() {
 	tc.ActivityStartTime = &t
 }
 
-// childTrace is the trace context of a call the orchestration makes: an
-// activity's parent is a pre-allocated span id in the orchestration's
-// trace (its Client span, which the Observer reports when the result
-// comes back); a sub-orchestration's parent is the orchestration span.
-func (e *execution) childTrace(kind actionKind) *sp.TraceContext {
+// childTrace is the trace context of a call the orchestration makes, an
+// activity or a sub-orchestration: its parent is a pre-allocated span id
+// in the orchestration's trace — the call's Client span, which the
+// Observer reports with that id when the result comes back. The callee
+// (the activity's Server span, the child's orchestration span) is its
+// child on any host.
+func (e *execution) childTrace() *sp.TraceContext {
 	if e.started == nil || e.started.ParentTraceContext == nil || e.started.ParentTraceContext.ID == "" {
 		return nil
 	}
 	tc := e.started.ParentTraceContext
-	if kind == kindSubOrchestration {
-		return &sp.TraceContext{TraceParent: tc.ID, TraceState: tc.TraceState}
-	}
 	traceID, flags, ok := parseTraceParent(tc.ID)
 	if !ok {
 		return nil
 	}
 	return &sp.TraceContext{TraceParent: "00-" + traceID + "-" + newSpanID() + "-" + flags, TraceState: tc.TraceState}
+}
+
+// ownTrace is the orchestration span's own context (nil when the
+// execution is not traced): what an event the orchestration sends
+// carries as its parent.
+func (e *execution) ownTrace() *sp.TraceContext {
+	if e.started == nil || e.started.ParentTraceContext == nil || e.started.ParentTraceContext.ID == "" {
+		return nil
+	}
+	tc := e.started.ParentTraceContext
+	return &sp.TraceContext{TraceParent: tc.ID, TraceState: tc.TraceState}
 }
 
 // parseTraceParent splits a version-00 W3C traceparent into its trace id
@@ -82,4 +93,52 @@ func newSpanID() string {
 			return hex.EncodeToString(b[:])
 		}
 	}
+}
+
+// retrace re-parents a rewound execution's trace, as DTFx does: the
+// failed run's orchestration span was reported when it failed, so the
+// rewound run gets a new identity (span id and start time, the rewind's),
+// parented on the rewind request's context when it carries one (a parent
+// rewinding its failed children sends its new call spans), else on the
+// original parent. The failed children's calls get fresh Client span ids
+// for the same reason (rewindTrace hands them to the children). The
+// rewound history replaces the committed one, so all of it is persisted.
+// Untraced executions stay untraced.
+func (e *execution) retrace(rewind *sp.HistoryEvent, children []string) {
+	if e.started == nil || e.started.ParentTraceContext == nil {
+		return
+	}
+	old := e.started.ParentTraceContext
+	tc := &sp.TraceContext{TraceParent: old.TraceParent, TraceState: old.TraceState}
+	if rt := rewind.ParentTraceContext; rt != nil {
+		if _, _, ok := parseTraceParent(rt.TraceParent); ok {
+			tc = &sp.TraceContext{TraceParent: rt.TraceParent, TraceState: rt.TraceState}
+		}
+	}
+	traceID, flags, ok := parseTraceParent(tc.TraceParent)
+	if !ok {
+		return
+	}
+	span := newSpanID()
+	tc.SpanID, tc.ID = span, "00-"+traceID+"-"+span+"-"+flags
+	t := rewind.Timestamp
+	tc.ActivityStartTime = &t
+	e.started.ParentTraceContext = tc
+	for _, ev := range e.history {
+		if ev.EventType == sp.EventSubOrchestrationInstanceCreated && ev.ParentTraceContext != nil && slices.Contains(children, ev.InstanceID) {
+			ev.ParentTraceContext = e.childTrace()
+		}
+	}
+}
+
+// rewindTrace is the trace context a rewind sent to a failed child
+// carries: the new Client span of the parent's call to it (nil when not
+// traced).
+func (e *execution) rewindTrace(child string) *sp.TraceContext {
+	for _, ev := range e.history {
+		if ev.EventType == sp.EventSubOrchestrationInstanceCreated && ev.InstanceID == child && ev.ParentTraceContext != nil {
+			return &sp.TraceContext{TraceParent: ev.ParentTraceContext.TraceParent, TraceState: ev.ParentTraceContext.TraceState}
+		}
+	}
+	return nil
 }

@@ -297,6 +297,7 @@ func (p *processor) prepare(wi *sp.OrchestrationWorkItem, pl *plan, cached *exec
 		kept, children = rewindHistory(wi.History)
 		e = p.newExecution(pl.hi.start.Name, wi.InstanceID, preFail)
 		e.replay(kept)
+		e.retrace(pl.rewind, children)
 	case cached != nil:
 		e = cached
 	default:
@@ -346,8 +347,9 @@ func (p *processor) runEpisodes(e *execution, pl *plan, children []string, local
 
 	out := output{outbound: pl.rejections, replace: pl.replace}
 	for _, child := range children {
-		out.outbound = append(out.outbound, &sp.TaskMessage{Target: sp.OrchestrationInstance{InstanceID: child},
-			Event: sp.NewExecutionRewoundEvent(now, pl.rewind.Reason)})
+		rw := sp.NewExecutionRewoundEvent(now, pl.rewind.Reason)
+		rw.ParentTraceContext = e.rewindTrace(child)
+		out.outbound = append(out.outbound, &sp.TaskMessage{Target: sp.OrchestrationInstance{InstanceID: child}, Event: rw})
 	}
 	for gen := 0; ; gen++ {
 		p.runLocalEpisodes(e, local, &out)

@@ -153,6 +153,17 @@ func (t *Telemetry) CreateHook() func(ctx context.Context, ev *sp.HistoryEvent) 
 	return t.tracing.startCreate
 }
 
+// RaiseHook is what a durable client calls around sending an external
+// event (durableclient.Options.OnRaise): it starts the
+// orchestration_event span and puts its context into the event. Nil when
+// tracing is off.
+func (t *Telemetry) RaiseHook() func(ctx context.Context, instanceID string, ev *sp.HistoryEvent) func(error) {
+	if t == nil || t.tracing == nil {
+		return nil
+	}
+	return t.tracing.startRaise
+}
+
 // TracerProvider is the provider funchost's spans come from (a no-op one
 // when tracing is off). The host makes it the global provider, so that
 // spans an activity starts with otel.Tracer nest under the activity's.

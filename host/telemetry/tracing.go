@@ -28,6 +28,7 @@ const (
 	attrStatus      = "durabletask.task.status"
 	attrTaskID      = "durabletask.task.task_id"
 	attrFireAt      = "durabletask.fire_at"
+	attrTarget      = "durabletask.event.target_instance_id"
 )
 
 // tracing makes Durable Functions' tracing V2 spans from the engine's
@@ -77,6 +78,10 @@ func (t *tracing) Lifecycle(ev engine.LifecycleEvent) {
 		// Not traced, or reported when it happened.
 	case ev.Kind == engine.ResultReceived && ev.Type == engine.Activity && ev.TaskTrace != nil:
 		t.clientSpan(ev)
+	case ev.Kind == engine.ResultReceived && ev.Type == engine.Orchestrator && ev.TaskTrace != nil:
+		t.subOrchestrationSpan(ev)
+	case ev.Kind == engine.EventSent:
+		t.sentEventSpan(ev)
 	case ev.Kind == engine.TimerExpired:
 		t.timerSpan(ev)
 	case ev.Type == engine.Orchestrator && (ev.Kind == engine.Completed && !ev.ContinuedAsNew || ev.Kind == engine.Failed || ev.Kind == engine.Terminated):
@@ -127,6 +132,56 @@ func (t *tracing) clientSpan(ev engine.LifecycleEvent) {
 		span.SetStatus(codes.Error, failureText(ev.Failure))
 	}
 	span.End()
+}
+
+// subOrchestrationSpan reports a sub-orchestration call's Client span,
+// with the span id its SubOrchestrationInstanceCreated carries (the
+// child's orchestration span is its child), from the call to the result.
+func (t *tracing) subOrchestrationSpan(ev engine.LifecycleEvent) {
+	parent, ok := remoteContext(ev.Trace.ID, ev.Trace.TraceState)
+	own, ok2 := remoteContext(ev.TaskTrace.TraceParent, "")
+	if !ok || !ok2 {
+		return
+	}
+	ctx := withSpanID(trace.ContextWithRemoteSpanContext(context.Background(), parent), own.SpanID().String())
+	_, span := t.tr.Start(ctx, spanName("orchestration", ev.Name, ev.Version), trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithTimestamp(ev.ScheduledTime), trace.WithAttributes(taskAttrs("orchestration", ev.Name, ev.Version, ev.TargetInstanceID)...))
+	if ev.RuntimeStatus == sp.StatusFailed {
+		span.SetStatus(codes.Error, failureText(ev.Failure))
+	}
+	span.End()
+}
+
+// sentEventSpan reports the orchestration_event Producer span of an event
+// an orchestration sent, a child of the orchestration span.
+func (t *tracing) sentEventSpan(ev engine.LifecycleEvent) {
+	parent, ok := remoteContext(ev.Trace.ID, ev.Trace.TraceState)
+	if !ok {
+		return
+	}
+	ctx := trace.ContextWithRemoteSpanContext(context.Background(), parent)
+	_, span := t.tr.Start(ctx, "orchestration_event:"+ev.EventName, trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(ev.Time),
+		trace.WithAttributes(attribute.String(attrType, "event"), attribute.String(attrName, ev.EventName),
+			attribute.String(attrTarget, ev.TargetInstanceID), attribute.String(attrInstanceID, ev.InstanceID),
+			attribute.String(attrExecutionID, ev.ExecutionID)))
+	span.End()
+}
+
+// startRaise starts the orchestration_event Producer span of a client's
+// raise-event request as a child of ctx's span and writes its context
+// into the EventRaised event.
+func (t *tracing) startRaise(ctx context.Context, instanceID string, ev *sp.HistoryEvent) func(error) {
+	_, span := t.tr.Start(ctx, "orchestration_event:"+ev.Name, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String(attrType, "event"), attribute.String(attrName, ev.Name), attribute.String(attrTarget, instanceID)))
+	if sc := span.SpanContext(); sc.IsValid() {
+		ev.ParentTraceContext = &sp.TraceContext{TraceParent: traceParent(sc), TraceState: sc.TraceState().String()}
+	}
+	return func(err error) {
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}
 }
 
 // timerSpan reports a fired timer, from its creation to now.
