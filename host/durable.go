@@ -29,7 +29,7 @@ type durableSide struct {
 // httpTrace is the HTTP functions' tracing wrapper (nil when tracing is
 // off).
 func (d *durableSide) httpTrace() func(string, http.Handler) http.Handler {
-	if d.tel == nil || d.tel.CreateHook() == nil {
+	if !d.tel.Tracing() {
 		return nil
 	}
 	return d.tel.HTTPTrace

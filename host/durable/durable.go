@@ -218,7 +218,8 @@ func NewTelemetry(s Settings) *telemetry.Telemetry {
 // switches and the app and slot names from the environment.
 func LogOptions(s Settings) telemetry.LogOptions {
 	tr := s.Host.Durable.Tracing
-	o := telemetry.LogOptions{TraceInputsAndOutputs: tr.TraceInputsAndOutputs, TraceReplayEvents: tr.TraceReplayEvents}
+	o := telemetry.LogOptions{TraceInputsAndOutputs: tr.TraceInputsAndOutputs, TraceReplayEvents: tr.TraceReplayEvents,
+		HubName: s.Host.Durable.HubName}
 	if s.Env != nil {
 		o.AppName, _ = s.Env.LookupEnv("WEBSITE_SITE_NAME")
 		o.SlotName, _ = s.Env.LookupEnv("WEBSITE_SLOT_NAME")

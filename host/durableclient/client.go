@@ -77,9 +77,10 @@ type Options struct {
 	// with the outcome of the write.
 	OnCreate func(ctx context.Context, start *sp.HistoryEvent) func(error)
 	// OnRaise, when set, is called with an external event before it is
-	// sent to instanceID (telemetry.Telemetry.RaiseHook adds the trace
-	// context); the function it returns is called with the outcome.
-	OnRaise func(ctx context.Context, instanceID string, ev *sp.HistoryEvent) func(error)
+	// sent to the instance whose status row is target
+	// (telemetry.Telemetry.RaiseHook adds the trace context and logs the
+	// request); the function it returns is called with the outcome.
+	OnRaise func(ctx context.Context, target *sp.OrchestrationState, ev *sp.HistoryEvent) func(error)
 }
 
 // Client is a durable client for one task hub. It is safe for concurrent
@@ -96,7 +97,7 @@ type Client struct {
 	now         func() time.Time
 	version     string // default orchestration version
 	onCreate    func(context.Context, *sp.HistoryEvent) func(error)
-	onRaise     func(context.Context, string, *sp.HistoryEvent) func(error)
+	onRaise     func(context.Context, *sp.OrchestrationState, *sp.HistoryEvent) func(error)
 }
 
 var _ bindings.DurableClient = (*Client)(nil)
@@ -316,14 +317,20 @@ func (c *Client) ListInstances(ctx context.Context, q bindings.InstanceQuery) (*
 // checkRunning succeeds when the instance exists and is not terminal: the
 // precondition of raise event, terminate, suspend and resume.
 func (c *Client) checkRunning(ctx context.Context, op, instanceID string) error {
+	_, err := c.running(ctx, op, instanceID)
+	return err
+}
+
+// running is checkRunning returning the instance's status row.
+func (c *Client) running(ctx context.Context, op, instanceID string) (*sp.OrchestrationState, error) {
 	st, err := c.runtimeStatus(ctx, instanceID)
 	if err != nil {
-		return fmt.Errorf("durableclient: %s instance %q: %w", op, instanceID, err)
+		return nil, fmt.Errorf("durableclient: %s instance %q: %w", op, instanceID, err)
 	}
 	if st.RuntimeStatus.IsTerminal() {
-		return fmt.Errorf("durableclient: %s instance %q: %w (it is %s)", op, instanceID, bindings.ErrInstanceNotRunning, st.RuntimeStatus)
+		return nil, fmt.Errorf("durableclient: %s instance %q: %w (it is %s)", op, instanceID, bindings.ErrInstanceNotRunning, st.RuntimeStatus)
 	}
-	return nil
+	return st, nil
 }
 
 // send delivers one control event, built by an sp.New…Event constructor,
@@ -347,14 +354,15 @@ func (c *Client) RaiseEvent(ctx context.Context, instanceID, eventName string, d
 	if err != nil {
 		return fmt.Errorf("durableclient: raise event %q on instance %q: encoding the data: %w", eventName, instanceID, err)
 	}
-	if err := c.checkRunning(ctx, "raise event "+eventName+" on", instanceID); err != nil {
+	st, err := c.running(ctx, "raise event "+eventName+" on", instanceID)
+	if err != nil {
 		return err
 	}
 	ev := sp.NewEventRaisedEvent(c.timestamp(), eventName, in)
 	if c.onRaise == nil {
 		return c.send(ctx, "raise event "+eventName+" on", instanceID, ev)
 	}
-	done := c.onRaise(ctx, instanceID, ev)
+	done := c.onRaise(ctx, st, ev)
 	err = c.send(ctx, "raise event "+eventName+" on", instanceID, ev)
 	if done != nil {
 		done(err)

@@ -31,6 +31,9 @@ type LogOptions struct {
 	// AppName and SlotName fill the AppName and SlotName fields
 	// (WEBSITE_SITE_NAME, WEBSITE_SLOT_NAME).
 	AppName, SlotName string
+	// HubName fills the HubName field of the lines the client logs (the
+	// engine's events carry their hub).
+	HubName string
 }
 
 // lifecycleLogs writes the engine's lifecycle events as Durable Functions'
@@ -92,6 +95,13 @@ func (l *lifecycleLogs) Lifecycle(ev engine.LifecycleEvent) {
 		attrs = append(attrs, slog.Int("taskEventId", ev.TaskEventID))
 	}
 	l.dt.LogAttrs(context.Background(), level, text, append(attrs, fields...)...)
+}
+
+// clientScheduled logs the "scheduled" line a durable client writes when
+// it starts an instance or raises an event on one.
+func (l *lifecycleLogs) clientScheduled(instanceID, executionID, name, version, reason string) {
+	l.Lifecycle(engine.LifecycleEvent{Kind: engine.Scheduled, Type: engine.Orchestrator, InstanceID: instanceID, ExecutionID: executionID,
+		Name: name, Version: version, Hub: l.opts.HubName, Reason: reason, TaskEventID: -1, RuntimeStatus: sp.StatusPending})
 }
 
 // levelOf is the level of a kind's template.

@@ -69,6 +69,7 @@ type TraceOptions struct {
 // lifecycle events into logs, and into spans when tracing is on.
 type Telemetry struct {
 	observers []engine.Observer
+	logs      *lifecycleLogs
 	tracing   *tracing
 	metrics   *metrics
 	reader    *sdkmetric.ManualReader
@@ -81,7 +82,8 @@ var _ engine.ActivityObserver = (*Telemetry)(nil)
 func New(o Options) *Telemetry {
 	t := &Telemetry{}
 	if o.Logger != nil {
-		t.observers = append(t.observers, newLifecycleLogs(o.Logger, o.Logs))
+		t.logs = newLifecycleLogs(o.Logger, o.Logs)
+		t.observers = append(t.observers, t.logs)
 	}
 	if to := o.Tracing; to != nil && to.Exporter != nil {
 		res := to.Resource
@@ -144,25 +146,53 @@ func (t *Telemetry) StartActivity(ctx context.Context, ev engine.LifecycleEvent)
 
 // CreateHook is what a durable client calls around writing a new
 // instance's ExecutionStarted (durableclient.Options.OnCreate): it starts
-// the create_orchestration span and puts its context into the event. Nil
-// when tracing is off, so that untraced starts cost nothing.
+// the create_orchestration span and puts its context into the event, and
+// once the write succeeded logs the client's "scheduled" line (Reason
+// NewInstance), as Durable Functions' client does. Nil when neither logs
+// nor tracing are on, so that such starts cost nothing.
 func (t *Telemetry) CreateHook() func(ctx context.Context, ev *sp.HistoryEvent) func(error) {
-	if t == nil || t.tracing == nil {
+	if t == nil || t.tracing == nil && t.logs == nil {
 		return nil
 	}
-	return t.tracing.startCreate
+	return func(ctx context.Context, ev *sp.HistoryEvent) func(error) {
+		done := t.tracing.startCreate(ctx, ev)
+		return func(err error) {
+			if done != nil {
+				done(err)
+			}
+			if err == nil && t.logs != nil && ev.OrchestrationInstance != nil {
+				t.logs.clientScheduled(ev.OrchestrationInstance.InstanceID, ev.OrchestrationInstance.ExecutionID, ev.Name, ev.Version, "NewInstance")
+			}
+		}
+	}
 }
 
 // RaiseHook is what a durable client calls around sending an external
 // event (durableclient.Options.OnRaise): it starts the
-// orchestration_event span and puts its context into the event. Nil when
-// tracing is off.
-func (t *Telemetry) RaiseHook() func(ctx context.Context, instanceID string, ev *sp.HistoryEvent) func(error) {
-	if t == nil || t.tracing == nil {
+// orchestration_event span and puts its context into the event, and once
+// sent logs the client's "scheduled" line on the target orchestration
+// (Reason RaiseEvent:<name>), as Durable Functions' client does. The
+// engine logs the event's delivery ("received"/"saved") separately, as
+// Durable Functions does. Nil when neither logs nor tracing are on.
+func (t *Telemetry) RaiseHook() func(ctx context.Context, target *sp.OrchestrationState, ev *sp.HistoryEvent) func(error) {
+	if t == nil || t.tracing == nil && t.logs == nil {
 		return nil
 	}
-	return t.tracing.startRaise
+	return func(ctx context.Context, target *sp.OrchestrationState, ev *sp.HistoryEvent) func(error) {
+		done := t.tracing.startRaise(ctx, target.InstanceID, ev)
+		return func(err error) {
+			if done != nil {
+				done(err)
+			}
+			if err == nil && t.logs != nil {
+				t.logs.clientScheduled(target.InstanceID, target.ExecutionID, target.Name, target.Version, "RaiseEvent:"+ev.Name)
+			}
+		}
+	}
 }
+
+// Tracing reports whether distributed tracing is on.
+func (t *Telemetry) Tracing() bool { return t != nil && t.tracing != nil }
 
 // TracerProvider is the provider funchost's spans come from (a no-op one
 // when tracing is off). The host makes it the global provider, so that

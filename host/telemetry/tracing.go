@@ -171,6 +171,9 @@ func (t *tracing) sentEventSpan(ev engine.LifecycleEvent) {
 // raise-event request as a child of ctx's span and writes its context
 // into the EventRaised event.
 func (t *tracing) startRaise(ctx context.Context, instanceID string, ev *sp.HistoryEvent) func(error) {
+	if t == nil {
+		return nil
+	}
 	_, span := t.tr.Start(ctx, "orchestration_event:"+ev.Name, trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.String(attrType, "event"), attribute.String(attrName, ev.Name), attribute.String(attrTarget, instanceID)))
 	if sc := span.SpanContext(); sc.IsValid() {
@@ -218,6 +221,9 @@ func (t *tracing) StartActivity(ctx context.Context, ev engine.LifecycleEvent) c
 // request as a child of ctx's span and writes its context into the
 // ExecutionStarted event, which makes the instance traced.
 func (t *tracing) startCreate(ctx context.Context, ev *sp.HistoryEvent) func(error) {
+	if t == nil {
+		return nil
+	}
 	id := ""
 	if ev.OrchestrationInstance != nil {
 		id = ev.OrchestrationInstance.InstanceID
