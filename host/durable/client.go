@@ -55,6 +55,7 @@ func newClient(hub sp.TaskHub, s Settings, l Links, isOrchestrator, isEntity fun
 		DefaultVersion:   dc.Versioning.Default,
 		OnCreate:         tel.CreateHook(),
 		OnRaise:          tel.RaiseHook(),
+		OnSignal:         tel.SignalHook(),
 	})
 }
 

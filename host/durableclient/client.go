@@ -81,6 +81,10 @@ type Options struct {
 	// (telemetry.Telemetry.RaiseHook adds the trace context and logs the
 	// request); the function it returns is called with the outcome.
 	OnRaise func(ctx context.Context, target *sp.OrchestrationState, ev *sp.HistoryEvent) func(error)
+	// OnSignal, when set, is called with an entity signal's EventRaised
+	// before it is sent (telemetry.Telemetry.SignalHook); the function it
+	// returns is called with the outcome.
+	OnSignal func(ctx context.Context, entity bindings.EntityID, operation string, ev *sp.HistoryEvent) func(error)
 }
 
 // Client is a durable client for one task hub. It is safe for concurrent
@@ -98,6 +102,7 @@ type Client struct {
 	version     string // default orchestration version
 	onCreate    func(context.Context, *sp.HistoryEvent) func(error)
 	onRaise     func(context.Context, *sp.OrchestrationState, *sp.HistoryEvent) func(error)
+	onSignal    func(context.Context, bindings.EntityID, string, *sp.HistoryEvent) func(error)
 }
 
 var _ bindings.DurableClient = (*Client)(nil)
@@ -114,6 +119,7 @@ func New(opts Options) *Client {
 		version:   opts.DefaultVersion,
 		onCreate:  opts.OnCreate,
 		onRaise:   opts.OnRaise,
+		onSignal:  opts.OnSignal,
 	}
 	if c.conn == "" {
 		c.conn = DefaultConnectionName

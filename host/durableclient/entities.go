@@ -42,7 +42,15 @@ func (c *Client) SignalEntity(ctx context.Context, id bindings.EntityID, operati
 	}
 	ev := sp.NewEventRaisedEvent(c.timestamp(), entitywire.EventName(due), entitywire.Marshal(r))
 	msg := &sp.TaskMessage{Event: ev, Target: sp.OrchestrationInstance{InstanceID: id.String()}}
-	if err := c.hub.SendTaskMessages(ctx, msg); err != nil {
+	var done func(error)
+	if c.onSignal != nil {
+		done = c.onSignal(ctx, id, operation, ev)
+	}
+	err = c.hub.SendTaskMessages(ctx, msg)
+	if done != nil {
+		done(err)
+	}
+	if err != nil {
 		return fmt.Errorf("durableclient: signal entity %s: %w", id, err)
 	}
 	return nil

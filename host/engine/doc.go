@@ -48,7 +48,8 @@
 //   - activity.go: bindings.ActivityContext and activity work items;
 //     local.go: the in-process activity runner.
 //   - clock.go: the engine clock; observer.go: Observer, the lifecycle
-//     events the engine reports (docs/observability.md); tracectx.go: the
+//     events the engine reports (docs/observability.md), and
+//     observer_entity.go those of entities; tracectx.go: the
 //     W3C trace context it keeps in history for distributed tracing.
 //   - entity.go: entity work items (one batch of operations, one
 //     commit); entitycontext.go: bindings.EntityContext; entityrecent.go:

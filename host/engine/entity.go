@@ -153,6 +153,9 @@ func (b *entityBatch) triage(msgs []*sp.TaskMessage) {
 			if !b.recent.add(r.ID) {
 				continue // delivered twice
 			}
+			if r.ParentTraceContext == nil {
+				r.ParentTraceContext = ev.ParentTraceContext // a client's signal
+			}
 			b.changed = true
 			if b.state.LockedBy != "" && r.Parent == b.state.LockedBy {
 				holder = append(holder, r)
@@ -164,6 +167,7 @@ func (b *entityBatch) triage(msgs []*sp.TaskMessage) {
 			if err := json.Unmarshal([]byte(ev.Input), &rel); err == nil && rel.Parent != "" && rel.Parent == b.state.LockedBy {
 				b.state.LockedBy = ""
 				b.changed = true
+				b.emitLock(LockReleased, rel.ID, rel.Parent, "")
 			}
 		default:
 			b.state.Suspended = false
@@ -210,6 +214,7 @@ func (b *entityBatch) take() (batch []*entitywire.Request, lock *entitywire.Requ
 func (b *entityBatch) runOperation(r *entitywire.Request, pos int) {
 	before := b.state.State
 	c := &entityContext{Context: b.w.entityCtx(), b: b, req: r, pos: pos}
+	start := time.Now()
 	fd := b.invoke(c)
 	if fd != nil {
 		b.state.State = before
@@ -217,6 +222,7 @@ func (b *entityBatch) runOperation(r *entitywire.Request, pos int) {
 	} else {
 		b.out = append(b.out, c.sends...)
 	}
+	b.emitOperation(r, before, start, fd, c.result)
 	if r.Signal || r.Parent == "" {
 		return
 	}
@@ -265,6 +271,7 @@ func (b *entityBatch) respond(r *entitywire.Request, input string) {
 func (b *entityBatch) grant(lock *entitywire.Request) {
 	b.state.LockedBy = lock.Parent
 	b.changed = true
+	b.emitLock(LockAcquired, lock.ID, lock.Parent, lock.ParentExecution)
 	next := *lock
 	next.Pos++
 	if next.Pos < len(next.LockSet) {

@@ -49,6 +49,9 @@ func (c *orchestrationContext) sendRequest(target string, r *entitywire.Request)
 	if due != nil {
 		name = entitywire.EventName(due.Time)
 	}
+	if !r.IsLock() {
+		r.ParentTraceContext = c.e.requestTrace()
+	}
 	c.e.schedule(&action{kind: kindSendEvent, name: name, instanceID: target, input: entitywire.Marshal(r)})
 }
 

@@ -82,12 +82,25 @@ const (
 	// EventSent: the orchestration sent an event to another orchestration
 	// (EventName; TargetInstanceID the receiver). Not a Durable Functions
 	// state: the lifecycle logs skip it; traces report the
-	// orchestration_event span. Requests to entities are not reported.
+	// orchestration_event span. A request to an entity is reported with
+	// Type Entity, Name the entity's, Operation, Signal and TaskTrace
+	// (the request's trace context, whose span id is pre-allocated for
+	// the request's span); lock requests and releases are not reported.
 	EventSent
+	// LockAcquired, LockReleased: an entity granted its lock to the
+	// orchestration RequesterInstanceID (OperationID the lock request's
+	// ID) / the holder released it.
+	LockAcquired
+	LockReleased
+	// EntityStateCreated, EntityStateDeleted: an entity operation
+	// (Operation, OperationID) created or deleted the entity's state.
+	EntityStateCreated
+	EntityStateDeleted
 )
 
 var kindNames = [...]string{"Scheduled", "Started", "Awaited", "Listening", "Completed", "Failed",
-	"Terminated", "Suspended", "Resumed", "Rewound", "ExternalEventRaised", "ExternalEventDropped", "TimerExpired", "ResultReceived", "EventSent"}
+	"Terminated", "Suspended", "Resumed", "Rewound", "ExternalEventRaised", "ExternalEventDropped", "TimerExpired", "ResultReceived", "EventSent",
+	"LockAcquired", "LockReleased", "EntityStateCreated", "EntityStateDeleted"}
 
 // String returns the Durable Functions FunctionState name of the kind
 // ("ExternalEventDropped" for EventSaved, as Durable Functions names it).
@@ -134,6 +147,18 @@ type LifecycleEvent struct {
 	// TargetInstanceID is the instance a call or an event went to: the
 	// sub-orchestration of a ResultReceived, the receiver of EventSent.
 	TargetInstanceID string
+	// Operation and OperationID are an entity operation's name and
+	// request ID (entity events, and EventSent to an entity); Signal
+	// marks a one-way operation. An entity operation's Completed or
+	// Failed has Trace = the request's trace context, Time = its start
+	// and Duration its run time.
+	Operation   string
+	OperationID string
+	Signal      bool
+	// RequesterInstanceID and RequesterExecutionID name the orchestration
+	// of a lock event.
+	RequesterInstanceID  string
+	RequesterExecutionID string
 	// FireAt is a timer's fire time.
 	FireAt time.Time
 	// RuntimeStatus is the orchestration's status after the event.
@@ -349,7 +374,11 @@ func (e *execution) emitScheduled(a *action, replay bool) {
 		ev = e.orchEvent(Scheduled)
 		ev.InstanceID, ev.ExecutionID = a.instanceID, ""
 	case kindSendEvent:
-		if replay || isEntityInstance(a.instanceID) {
+		if replay {
+			return
+		}
+		if isEntityInstance(a.instanceID) {
+			e.emitEntityRequest(a)
 			return
 		}
 		ev = e.orchEvent(EventSent)

@@ -58,6 +58,9 @@ func (l *lifecycleLogs) Lifecycle(ev engine.LifecycleEvent) {
 	if ev.Type == engine.Orchestrator {
 		l.invocation(ev)
 	}
+	if ev.Kind == engine.EventSent && ev.Type == engine.Entity {
+		ev = entityRequestLine(ev)
+	}
 	if ev.IsReplay && !l.opts.TraceReplayEvents || !l.dt.Enabled(context.Background(), levelOf(ev.Kind)) {
 		return
 	}
@@ -78,7 +81,8 @@ func (l *lifecycleLogs) Lifecycle(ev engine.LifecycleEvent) {
 		}
 		text = fmt.Sprintf("%s: %s function '%s (%s)'", ev.InstanceID, verb, ev.Name, ev.Type) + msg + tail
 	}
-	if withTaskEventID(ev.Kind) {
+	withTaskID := withTaskEventID(ev.Kind) && ev.Type != engine.Entity
+	if withTaskID {
 		text += fmt.Sprintf(" TaskEventId: %d", ev.TaskEventID)
 	}
 	attrs := []slog.Attr{slog.String("instanceId", ev.InstanceID),
@@ -91,16 +95,16 @@ func (l *lifecycleLogs) Lifecycle(ev engine.LifecycleEvent) {
 	if ev.Version != "" {
 		attrs = append(attrs, slog.String("version", ev.Version))
 	}
-	if withTaskEventID(ev.Kind) {
+	if withTaskID {
 		attrs = append(attrs, slog.Int("taskEventId", ev.TaskEventID))
 	}
 	l.dt.LogAttrs(context.Background(), level, text, append(attrs, fields...)...)
 }
 
 // clientScheduled logs the "scheduled" line a durable client writes when
-// it starts an instance or raises an event on one.
-func (l *lifecycleLogs) clientScheduled(instanceID, executionID, name, version, reason string) {
-	l.Lifecycle(engine.LifecycleEvent{Kind: engine.Scheduled, Type: engine.Orchestrator, InstanceID: instanceID, ExecutionID: executionID,
+// it starts an instance, raises an event on one or signals an entity.
+func (l *lifecycleLogs) clientScheduled(typ engine.FunctionType, instanceID, executionID, name, version, reason string) {
+	l.Lifecycle(engine.LifecycleEvent{Kind: engine.Scheduled, Type: typ, InstanceID: instanceID, ExecutionID: executionID,
 		Name: name, Version: version, Hub: l.opts.HubName, Reason: reason, TaskEventID: -1, RuntimeStatus: sp.StatusPending})
 }
 
@@ -132,6 +136,11 @@ func stateOf(k engine.LifecycleKind) string {
 // render returns the level, the template's middle part and its specific
 // fields.
 func (l *lifecycleLogs) render(ev engine.LifecycleEvent) (slog.Level, string, []slog.Attr) {
+	if ev.Type == engine.Entity {
+		if level, msg, attrs, ok := l.renderEntity(ev); ok {
+			return level, msg, attrs
+		}
+	}
 	rs := ev.RuntimeStatus.String()
 	replay := slog.Bool("isReplay", ev.IsReplay)
 	st := stateOf(ev.Kind)

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/engine"
 	sp "github.com/funchost/funchost/storageprovider"
 )
@@ -161,7 +162,7 @@ func (t *Telemetry) CreateHook() func(ctx context.Context, ev *sp.HistoryEvent) 
 				done(err)
 			}
 			if err == nil && t.logs != nil && ev.OrchestrationInstance != nil {
-				t.logs.clientScheduled(ev.OrchestrationInstance.InstanceID, ev.OrchestrationInstance.ExecutionID, ev.Name, ev.Version, "NewInstance")
+				t.logs.clientScheduled(engine.Orchestrator, ev.OrchestrationInstance.InstanceID, ev.OrchestrationInstance.ExecutionID, ev.Name, ev.Version, "NewInstance")
 			}
 		}
 	}
@@ -185,7 +186,29 @@ func (t *Telemetry) RaiseHook() func(ctx context.Context, target *sp.Orchestrati
 				done(err)
 			}
 			if err == nil && t.logs != nil {
-				t.logs.clientScheduled(target.InstanceID, target.ExecutionID, target.Name, target.Version, "RaiseEvent:"+ev.Name)
+				t.logs.clientScheduled(engine.Orchestrator, target.InstanceID, target.ExecutionID, target.Name, target.Version, "RaiseEvent:"+ev.Name)
+			}
+		}
+	}
+}
+
+// SignalHook is what a durable client calls around sending an entity
+// signal (durableclient.Options.OnSignal): it starts the signal's
+// Producer span, puts its context into the message, and once sent logs
+// the entity's "scheduled" line (Reason EntitySignal:<operation>). Nil
+// when neither logs nor tracing are on.
+func (t *Telemetry) SignalHook() func(ctx context.Context, entity bindings.EntityID, operation string, ev *sp.HistoryEvent) func(error) {
+	if t == nil || t.tracing == nil && t.logs == nil {
+		return nil
+	}
+	return func(ctx context.Context, entity bindings.EntityID, operation string, ev *sp.HistoryEvent) func(error) {
+		done := t.tracing.startSignal(ctx, entity.Name, entity.String(), operation, ev)
+		return func(err error) {
+			if done != nil {
+				done(err)
+			}
+			if err == nil && t.logs != nil {
+				t.logs.clientScheduled(engine.Entity, entity.String(), "", entity.Name, "", "EntitySignal:"+operation)
 			}
 		}
 	}

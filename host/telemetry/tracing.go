@@ -74,12 +74,16 @@ func (t *tracing) Lifecycle(ev engine.LifecycleEvent) {
 			span.SetStatus(codes.Ok, "")
 		}
 		span.End()
+	case ev.Type == engine.Entity && (ev.Kind == engine.Completed || ev.Kind == engine.Failed):
+		t.entityOperationSpan(ev)
 	case ev.IsReplay || ev.Trace == nil || ev.Trace.ID == "":
 		// Not traced, or reported when it happened.
 	case ev.Kind == engine.ResultReceived && ev.Type == engine.Activity && ev.TaskTrace != nil:
 		t.clientSpan(ev)
 	case ev.Kind == engine.ResultReceived && ev.Type == engine.Orchestrator && ev.TaskTrace != nil:
 		t.subOrchestrationSpan(ev)
+	case ev.Kind == engine.EventSent && ev.Type == engine.Entity:
+		t.entityRequestSpan(ev)
 	case ev.Kind == engine.EventSent:
 		t.sentEventSpan(ev)
 	case ev.Kind == engine.TimerExpired:

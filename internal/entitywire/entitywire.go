@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	sp "github.com/funchost/funchost/storageprovider"
 )
 
 // Event names of entity messages (EventRaised events).
@@ -145,6 +147,10 @@ type Request struct {
 	// LockSet (sorted) and Pos make a lock request.
 	LockSet []ID `json:"lockset,omitempty"`
 	Pos     int  `json:"pos,omitempty"`
+	// ParentTraceContext is the distributed-trace context of the
+	// request's sender (Durable Functions' field of the same name): the
+	// entity's operation span is its child (docs/observability.md).
+	ParentTraceContext *sp.TraceContext `json:"parentTraceContext,omitempty"`
 }
 
 // IsLock reports whether r is a lock request.
