@@ -29,6 +29,11 @@ func newTelemetry(ctx context.Context, s durable.Settings) (*telemetry.Telemetry
 			o.Tracing = &telemetry.TraceOptions{Exporter: exp, Resource: telemetry.Resource(s.Env.LookupEnv)}
 		}
 	}
+	mexp, err := telemetry.MetricExporterFromEnv(ctx, s.Env.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("metrics export (OTEL_METRICS_EXPORTER): %w", err)
+	}
+	o.MetricExporter = mexp
 	tel := telemetry.New(o)
 	if o.Tracing != nil {
 		otel.SetTracerProvider(tel.TracerProvider())

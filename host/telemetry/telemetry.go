@@ -52,6 +52,9 @@ type Options struct {
 	// Metrics turns on the OpenTelemetry metrics, served in the
 	// Prometheus format by MetricsHandler.
 	Metrics bool
+	// MetricExporter, with Metrics, also pushes the metrics periodically
+	// (MetricExporterFromEnv builds the one OTEL_* settings ask for).
+	MetricExporter sdkmetric.Exporter
 }
 
 // TraceOptions configure distributed tracing.
@@ -102,7 +105,11 @@ func New(o Options) *Telemetry {
 	}
 	if o.Metrics {
 		t.reader = sdkmetric.NewManualReader()
-		t.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(t.reader), sdkmetric.WithResource(Resource(nil)))
+		opts := []sdkmetric.Option{sdkmetric.WithReader(t.reader), sdkmetric.WithResource(Resource(nil))}
+		if o.MetricExporter != nil {
+			opts = append(opts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(o.MetricExporter)))
+		}
+		t.mp = sdkmetric.NewMeterProvider(opts...)
 		if m, err := newMetrics(t.mp.Meter(ScopeName)); err == nil {
 			t.metrics = m
 			t.observers = append(t.observers, m)
