@@ -26,6 +26,7 @@
 //	instances.go      instanceRows and instance creation, status queries, purge
 //	history.go        historyRows: reading history, committing rows under the sentinel ETag
 //	send.go           sender: every enqueue the provider makes, and SendTaskMessages
+//	localsend.go      starts for owned partitions handed to the dispatcher without a dequeue
 //	locks.go          received messages (qmsg) and queueOps: renew, release, delete
 //	receive.go        receiver: control-queue receive loops and message decoding
 //	leases.go         leaseManager: partition lease blobs, renewal and balancing

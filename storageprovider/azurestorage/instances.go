@@ -49,13 +49,13 @@ func (h *TaskHub) CreateInstance(ctx context.Context, start *sp.TaskMessage) err
 	var ifMatch *azcore.ETag
 	for attempt := 0; ; attempt++ {
 		msg.Event.Generation = generation
-		body, blobName, err := h.send.prepare(ctx, msg, sp.OrchestrationInstance{})
+		pm, err := h.send.prepare(ctx, msg, sp.OrchestrationInstance{})
 		if err != nil {
 			return fmt.Errorf("azurestorage: creating instance %q: %w", id, err)
 		}
 		row := instanceEntity(h.Name(), pendingState(msg, generation), true)
-		if blobName != "" && utf16Bytes(msg.Event.Input) > tablePropertyLimit {
-			row["Input"] = h.blobs.url(blobName) // DTFx: the row points at the message blob
+		if pm.blobName != "" && utf16Bytes(msg.Event.Input) > tablePropertyLimit {
+			row["Input"] = h.blobs.url(pm.blobName) // DTFx: the row points at the message blob
 		} else if err := h.blobs.offloadInstanceColumns(ctx, row, id); err != nil {
 			return err
 		}
@@ -91,7 +91,7 @@ func (h *TaskHub) CreateInstance(ctx context.Context, start *sp.TaskMessage) err
 		// The row is ours; the instance only runs once its message is on
 		// the queue, so keep trying (the SDK already retried transient
 		// errors) and undo the row if sending is impossible.
-		if err := h.send.toControl(ctx, id, body, messageDelay(msg)); err != nil {
+		if err := h.send.toControl(ctx, pm, messageDelay(msg), true); err != nil {
 			if _, derr := h.instances.c.DeleteEntity(context.WithoutCancel(ctx), pk, "", nil); derr != nil {
 				h.log.Error("start message not sent and the instance row could not be removed", "instance", id, "err", derr)
 			}

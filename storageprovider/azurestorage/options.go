@@ -33,6 +33,11 @@ type Options struct {
 	// seconds).
 	ControlQueueVisibilityTimeout  time.Duration
 	WorkItemQueueVisibilityTimeout time.Duration
+	// DisableLocalSends sends every control-queue message through the
+	// queue. By default a message due now for a partition this host owns
+	// is enqueued invisible and handed to this host's dispatcher at once,
+	// saving a dequeue per start (localsend.go).
+	DisableLocalSends bool
 	// LeaseInterval is the partition lease duration, 15 s..60 s (default
 	// 30 s); LeaseRenewInterval how often leases are renewed and partitions
 	// balanced (default LeaseInterval/3).

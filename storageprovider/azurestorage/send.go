@@ -28,7 +28,10 @@ type sender struct {
 	blobs     *largeStore
 	parts     *partitionManager // woken when this host owns the target
 	actsWake  chan struct{}     // the local activity poller's wake-up
+	local     *localSends       // nil: every message goes through the queue
 	seq       atomic.Int64
+
+	localCount atomic.Int64 // messages sent the local way
 }
 
 // maxVisibility is the longest visibility delay used: queues allow 7
@@ -43,24 +46,31 @@ func (s *sender) numbered(m *sp.TaskMessage) *sp.TaskMessage {
 	return &sp.TaskMessage{Event: m.Event, Target: m.Target, SequenceNumber: s.seq.Add(1)}
 }
 
+// prepared is a message ready for a queue: the numbered message, its
+// body and, when the body was offloaded, the blob's name.
+type prepared struct {
+	msg      *sp.TaskMessage
+	body     string
+	blobName string
+}
+
 // prepare encodes m for a queue; bodies over the limit go to a gzip blob
-// and the queue gets a reference. It returns the body and, when
-// offloaded, the blob name.
-func (s *sender) prepare(ctx context.Context, m *sp.TaskMessage, from sp.OrchestrationInstance) (string, string, error) {
+// and the queue gets a reference.
+func (s *sender) prepare(ctx context.Context, m *sp.TaskMessage, from sp.OrchestrationInstance) (prepared, error) {
 	m = s.numbered(m)
 	aid := newActivityID()
 	body, err := encodeMessage(m, aid, from)
 	if err != nil {
-		return "", "", err
+		return prepared{}, err
 	}
 	if len(body) <= queueMessageLimit {
-		return string(body), "", nil
+		return prepared{msg: m, body: string(body)}, nil
 	}
 	name := fmt.Sprintf("%s/message-%s-%s.json.gz", sanitizeKey(m.Target.InstanceID), aid, m.Event.EventType)
 	if err := s.blobs.upload(ctx, name, body); err != nil {
-		return "", "", err
+		return prepared{}, err
 	}
-	return string(wrapperMessage(aid, name, m.SequenceNumber)), name, nil
+	return prepared{msg: m, body: string(wrapperMessage(aid, name, m.SequenceNumber)), blobName: name}, nil
 }
 
 // visibilitySeconds rounds a delay up to whole seconds within the queue's
@@ -75,14 +85,18 @@ func visibilitySeconds(d time.Duration) int32 {
 	return int32((d + time.Second - 1) / time.Second)
 }
 
-// enqueue puts a prepared body on q with a visibility delay. It is the
-// only place that calls EnqueueMessage.
-func enqueue(ctx context.Context, q *azqueue.QueueClient, body string, delay time.Duration) error {
-	_, err := q.EnqueueMessage(ctx, body, &azqueue.EnqueueMessageOptions{
+// enqueue puts a prepared body on q with a visibility delay and returns
+// what the queue answered (the message ID and pop receipt; nil if it
+// answered none). It is the only place that calls EnqueueMessage.
+func enqueue(ctx context.Context, q *azqueue.QueueClient, body string, delay time.Duration) (*azqueue.EnqueuedMessage, error) {
+	resp, err := q.EnqueueMessage(ctx, body, &azqueue.EnqueueMessageOptions{
 		TimeToLive:        to.Ptr(int32(-1)),
 		VisibilityTimeout: to.Ptr(visibilitySeconds(delay)),
 	})
-	return err
+	if err != nil || len(resp.Messages) == 0 {
+		return nil, err
+	}
+	return resp.Messages[0], nil
 }
 
 // messageDelay is how long a message must stay invisible: timers until
@@ -98,19 +112,30 @@ func messageDelay(m *sp.TaskMessage) time.Duration {
 
 // toInstance puts m on its target's control queue.
 func (s *sender) toInstance(ctx context.Context, m *sp.TaskMessage, from sp.OrchestrationInstance) error {
-	body, _, err := s.prepare(ctx, m, from)
+	pm, err := s.prepare(ctx, m, from)
 	if err != nil {
 		return err
 	}
-	return s.toControl(ctx, m.Target.InstanceID, body, messageDelay(m))
+	return s.toControl(ctx, pm, messageDelay(m), true)
 }
 
-// toControl puts a prepared body on the control queue of instanceID's
-// partition and wakes the local receive loop when this host owns it.
-func (s *sender) toControl(ctx context.Context, instanceID, body string, delay time.Duration) error {
-	p := sp.PartitionIndex(instanceID, len(s.control))
-	if err := enqueue(ctx, s.control[p], body, delay); err != nil {
-		return fmt.Errorf("azurestorage: sending a message to instance %q: %w", instanceID, err)
+// toControl puts a prepared message on the control queue of its target's
+// partition. A start due now for a partition this host owns goes the local
+// way when allowed (sendLocal); any other message wakes the local receive
+// loop when this host owns the partition.
+func (s *sender) toControl(ctx context.Context, pm prepared, delay time.Duration, allowLocal bool) error {
+	id := pm.msg.Target.InstanceID
+	p := sp.PartitionIndex(id, len(s.control))
+	if allowLocal && delay <= 0 {
+		if done, err := s.sendLocal(ctx, p, pm); done || err != nil {
+			if err != nil {
+				return fmt.Errorf("azurestorage: sending a message to instance %q: %w", id, err)
+			}
+			return nil
+		}
+	}
+	if _, err := enqueue(ctx, s.control[p], pm.body, delay); err != nil {
+		return fmt.Errorf("azurestorage: sending a message to instance %q: %w", id, err)
 	}
 	s.parts.wakeAfter(p, delay)
 	return nil
@@ -119,11 +144,11 @@ func (s *sender) toControl(ctx context.Context, instanceID, body string, delay t
 // toActivity puts an activity invocation on the work-item queue and wakes
 // this host's activity poller.
 func (s *sender) toActivity(ctx context.Context, m *sp.TaskMessage, from sp.OrchestrationInstance) error {
-	body, _, err := s.prepare(ctx, m, from)
+	pm, err := s.prepare(ctx, m, from)
 	if err != nil {
 		return err
 	}
-	if err := enqueue(ctx, s.workItems, body, 0); err != nil {
+	if _, err := enqueue(ctx, s.workItems, pm.body, 0); err != nil {
 		return fmt.Errorf("scheduling activity %q of %q: %w", m.Event.Name, m.Target.InstanceID, err)
 	}
 	signal(s.actsWake)
@@ -133,18 +158,20 @@ func (s *sender) toActivity(ctx context.Context, m *sp.TaskMessage, from sp.Orch
 // requeue sends a received body again with the rest of its delay: a timer
 // or delayed start due beyond the queue's visibility limit hops along.
 func (s *sender) requeue(ctx context.Context, q *azqueue.QueueClient, body string, delay time.Duration) error {
-	return enqueue(ctx, q, body, delay)
+	_, err := enqueue(ctx, q, body, delay)
+	return err
 }
 
 // localResult persists an activity result that was handed to this host's
 // dispatcher in memory (see TaskHub.deliverLocally) as a control-queue
-// message, visible after delay.
+// message, visible after delay. It never goes the local way again: it is
+// sent because the local way did not work out.
 func (s *sender) localResult(ctx context.Context, m *sp.TaskMessage, delay time.Duration) error {
-	body, _, err := s.prepare(ctx, m, sp.OrchestrationInstance{})
+	pm, err := s.prepare(ctx, m, sp.OrchestrationInstance{})
 	if err != nil {
 		return err
 	}
-	return s.toControl(ctx, m.Target.InstanceID, body, delay)
+	return s.toControl(ctx, pm, delay, false)
 }
 
 // ordered sends messages to their instances: in parallel across

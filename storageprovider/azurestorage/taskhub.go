@@ -91,6 +91,10 @@ func (h *TaskHub) wire() {
 	h.send = &sender{control: h.control, workItems: h.workItems, rows: h.instances, blobs: h.blobs, parts: h.parts}
 	h.msgs = &queueOps{log: h.log, send: h.send}
 	h.orch = newDispatcher(h.opts.MaxCachedInstances, h.parts, h.msgs)
+	if !h.opts.DisableLocalSends {
+		h.send.local = &localSends{orch: h.orch, visibility: h.opts.ControlQueueVisibilityTimeout,
+			maxHeld: h.opts.ControlQueueBufferThreshold}
+	}
 	h.recv = &receiver{opts: &h.opts, log: h.log, control: h.control, blobs: h.blobs, msgs: h.msgs,
 		send: h.send, parts: h.parts, orch: h.orch}
 	h.acts = newActivityPoller(&h.opts, h.log, h.workItems, h.recv, h.msgs)
