@@ -76,4 +76,3 @@ func (s *sender) sendLocal(ctx context.Context, p int, pm prepared) (done bool, 
 // LocalSends returns how many start messages this hub has sent the local
 // way since it was created (benchmarks and tests read it).
 func (h *TaskHub) LocalSends() int64 { return h.send.localCount.Load() }
-
