@@ -19,9 +19,17 @@ import (
 type tracker struct {
 	sp.TaskHub
 
-	mu      sync.Mutex
-	waiters map[string]chan outcome
-	early   map[string]outcome // terminal before anyone waited
+	mu       sync.Mutex
+	waiters  map[string]chan outcome
+	early    map[string]outcome // terminal before anyone waited
+	observer func(instanceID string, c *sp.OrchestrationCheckpoint)
+}
+
+// setObserver makes f see every committed checkpoint (nil: none).
+func (t *tracker) setObserver(f func(instanceID string, c *sp.OrchestrationCheckpoint)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.observer = f
 }
 
 func newTracker(h sp.TaskHub) *tracker {
@@ -32,6 +40,12 @@ func newTracker(h sp.TaskHub) *tracker {
 // terminal checkpoints.
 func (t *tracker) CompleteOrchestrationWorkItem(ctx context.Context, wi *sp.OrchestrationWorkItem, c *sp.OrchestrationCheckpoint) error {
 	err := t.TaskHub.CompleteOrchestrationWorkItem(ctx, wi, c)
+	t.mu.Lock()
+	obs := t.observer
+	t.mu.Unlock()
+	if err == nil && obs != nil {
+		obs(wi.InstanceID, c)
+	}
 	if err == nil && c != nil && c.State != nil && c.State.RuntimeStatus.IsTerminal() {
 		t.done(outcome{instanceID: wi.InstanceID, status: c.State.RuntimeStatus.String(), finished: time.Now()})
 	}

@@ -22,10 +22,18 @@ type scenario struct {
 	// through the task hub where they could be counted.
 	activities int
 	fanout     int
+	// special is "long" (LongSequence) or "parked" (Parked): workloads
+	// with runs of their own (longrun.go).
+	special string
 }
 
 // scenarioFor returns the named scenario.
 func scenarioFor(name string, fanout int) (scenario, error) {
+	return scenarioWithSteps(name, fanout, 1000)
+}
+
+// scenarioWithSteps is scenarioFor with LongSequence's length.
+func scenarioWithSteps(name string, fanout, steps int) (scenario, error) {
 	switch name {
 	case "HelloSequence":
 		return scenario{name: name, activities: 3}, nil
@@ -36,8 +44,15 @@ func scenarioFor(name string, fanout int) (scenario, error) {
 			return scenario{}, fmt.Errorf("FanOutFanIn needs -fanout > 0")
 		}
 		return scenario{name: name, input: fanout, activities: fanout, fanout: fanout}, nil
+	case "LongSequence":
+		if steps <= 20 {
+			return scenario{}, fmt.Errorf("LongSequence needs -steps > 20")
+		}
+		return scenario{name: longSequenceName, input: steps, activities: steps, special: "long"}, nil
+	case "Parked":
+		return scenario{name: "WaitForApproval", special: "parked"}, nil
 	}
-	return scenario{}, fmt.Errorf("unknown scenario %q (HelloSequence, HelloCities5, FanOutFanIn)", name)
+	return scenario{}, fmt.Errorf("unknown scenario %q (HelloSequence, HelloCities5, FanOutFanIn, LongSequence, Parked)", name)
 }
 
 // outcome is how one orchestration instance ended.

@@ -47,6 +47,7 @@ type config struct {
 	n           int
 	concurrency int
 	fanout      int
+	steps       int
 	sequential  bool
 	warmup      int
 	prefill     int
@@ -93,10 +94,11 @@ func main() {
 func parseFlags(args []string) (*config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	c := &config{worker: defaultWorker()}
-	fs.StringVar(&c.scenario, "scenario", "HelloCities5", "HelloSequence, HelloCities5 or FanOutFanIn")
+	fs.StringVar(&c.scenario, "scenario", "HelloCities5", "HelloSequence, HelloCities5, FanOutFanIn, LongSequence (one instance of -steps activities) or Parked (-n WaitForApproval instances left waiting: memory per instance)")
 	fs.IntVar(&c.n, "n", 100, "number of orchestrations to run")
 	fs.IntVar(&c.concurrency, "concurrency", 100, "orchestrations in flight at most (0: all n at once)")
 	fs.IntVar(&c.fanout, "fanout", 100, "activities per FanOutFanIn orchestration")
+	fs.IntVar(&c.steps, "steps", 1000, "activities of the LongSequence orchestration (one instance, timed per activity)")
 	fs.BoolVar(&c.sequential, "sequential", false, "run one orchestration at a time (latency scenario; same as -concurrency 1)")
 	fs.IntVar(&c.warmup, "warmup", 1, "orchestrations run and discarded before measuring (partition ownership, connections)")
 	fs.IntVar(&c.prefill, "prefill", 0, "HelloSequence orchestrations completed (and kept in the hub) before measuring: the cost of a grown task hub")
@@ -173,7 +175,7 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	case cfg.entities:
 		return runEntityBench(ctx, cfg, stdout, progress)
 	}
-	sc, err := scenarioFor(cfg.scenario, cfg.fanout)
+	sc, err := scenarioWithSteps(cfg.scenario, cfg.fanout, cfg.steps)
 	if err != nil {
 		return err
 	}
@@ -248,7 +250,10 @@ func runOne(ctx context.Context, cfg *config, sc scenario, progress io.Writer) (
 			return nil, err
 		}
 	}
-	res = runLoad(ctx, t, sc, loadOptions{n: cfg.n, concurrency: cfg.concurrency, progress: progress, azuritePID: cfg.azuritePID})
+	res, err = measure(ctx, cfg, t, sc, progress)
+	if err != nil {
+		return nil, err
+	}
 	res.Prefilled = cfg.prefill
 	if cfg.cpuProfile != "" {
 		pprof.StopCPUProfile()

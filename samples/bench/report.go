@@ -69,6 +69,17 @@ type Result struct {
 	// started: the machine is shared, and figures taken under load say so.
 	LoadAverage float64 `json:"loadAverage1m"`
 
+	// Steps, ActivityMsFirstTenth and ActivityMsLastTenth describe a
+	// LongSequence run: its activities, and the median time per activity
+	// over the first and the last tenth of them.
+	Steps                int      `json:"steps,omitempty"`
+	ActivityMsFirstTenth *float64 `json:"activityMsFirstTenth,omitempty"`
+	ActivityMsLastTenth  *float64 `json:"activityMsLastTenth,omitempty"`
+	// HeapPerParkedInstanceBytes and RSSPerParkedInstanceBytes are the
+	// host memory one instance waiting for an event costs (Parked).
+	HeapPerParkedInstanceBytes int64 `json:"heapPerParkedInstanceBytes,omitempty"`
+	RSSPerParkedInstanceBytes  int64 `json:"rssPerParkedInstanceBytes,omitempty"`
+
 	Checks []Check `json:"checks,omitempty"`
 	Error  string  `json:"error,omitempty"`
 }

@@ -79,12 +79,21 @@ func startHost(ctx context.Context, cfg inprocConfig) (*durable.Runtime, *tracke
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rt, err := durable.Start(ctx, tr, engine.NewRegistry(sampleapp.Handlers()), s, durable.Options{Telemetry: tel})
+	rt, err := durable.Start(ctx, tr, engine.NewRegistry(appHandlers()), s, durable.Options{Telemetry: tel})
 	if err != nil {
 		_ = hub.DeleteTaskHub(context.WithoutCancel(ctx))
 		return nil, nil, nil, err
 	}
 	return rt, tr, counter, nil
+}
+
+// appHandlers are the sample app's functions and the benchmark's own.
+func appHandlers() map[string]any {
+	h := sampleapp.Handlers()
+	for name, f := range benchHandlers() {
+		h[name] = f
+	}
+	return h
 }
 
 // benchTelemetry is the host's telemetry (lifecycle logs on the settings'

@@ -41,6 +41,11 @@ func (h *TaskHub) CreateInstance(ctx context.Context, start *sp.TaskMessage) err
 	if id == "" {
 		return errors.New("azurestorage: CreateInstance: empty instance ID")
 	}
+	release, err := h.clientSlot(ctx)
+	if err != nil {
+		return fmt.Errorf("azurestorage: creating instance %q: %w", id, err)
+	}
+	defer release()
 	msg := start.Clone()
 	pk := sanitizeKey(id)
 	// Optimistically insert (one request for a new ID); on a conflict read

@@ -38,6 +38,12 @@ type Options struct {
 	// is enqueued invisible and handed to this host's dispatcher at once,
 	// saving a dequeue per start (localsend.go).
 	DisableLocalSends bool
+	// MaxConcurrentClientOperations bounds the client operations
+	// (CreateInstance, SendTaskMessages) in flight at once (default 64);
+	// more wait their turn. A burst of thousands of starts would otherwise
+	// open a connection per start, hold all their buffers and overload
+	// the storage service into retries (docs/benchmarks.md, the burst).
+	MaxConcurrentClientOperations int
 	// LeaseInterval is the partition lease duration, 15 s..60 s (default
 	// 30 s); LeaseRenewInterval how often leases are renewed and partitions
 	// balanced (default LeaseInterval/3).
@@ -88,6 +94,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.ControlQueueBufferThreshold <= 0 {
 		o.ControlQueueBufferThreshold = 256
+	}
+	if o.MaxConcurrentClientOperations <= 0 {
+		o.MaxConcurrentClientOperations = 64
 	}
 	if o.MinQueuePollingInterval <= 0 {
 		o.MinQueuePollingInterval = 10 * time.Millisecond

@@ -234,5 +234,10 @@ func (h *TaskHub) SendTaskMessages(ctx context.Context, msgs ...*sp.TaskMessage)
 			return errors.New("azurestorage: SendTaskMessages: message without event")
 		}
 	}
+	release, err := h.clientSlot(ctx)
+	if err != nil {
+		return fmt.Errorf("azurestorage: SendTaskMessages: %w", err)
+	}
+	defer release()
 	return h.send.ordered(ctx, msgs, sp.OrchestrationInstance{})
 }

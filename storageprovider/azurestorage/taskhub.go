@@ -47,6 +47,9 @@ type TaskHub struct {
 	acts  *activityPoller
 
 	created atomic.Bool
+	// clientOps holds a slot per client operation in flight
+	// (Options.MaxConcurrentClientOperations).
+	clientOps chan struct{}
 
 	mu      sync.Mutex // guards the fields below
 	running bool
@@ -81,6 +84,7 @@ func New(ctx context.Context, opts Options) (*TaskHub, error) {
 	h.blobs = &largeStore{c: cl.blobs.NewContainerClient(h.names.largeContainer), name: h.names.largeContainer}
 	h.instances = &instanceRows{c: cl.tables.NewClient(h.names.instancesTable), hub: opts.TaskHubName, blobs: h.blobs}
 	h.history = &historyRows{c: cl.tables.NewClient(h.names.historyTable), blobs: h.blobs, log: h.log}
+	h.clientOps = make(chan struct{}, opts.MaxConcurrentClientOperations)
 	h.wire()
 	return h, nil
 }
@@ -100,6 +104,17 @@ func (h *TaskHub) wire() {
 	h.acts = newActivityPoller(&h.opts, h.log, h.workItems, h.recv, h.msgs)
 	h.send.actsWake = h.acts.wake
 	h.parts.recv, h.parts.orch, h.parts.msgs = h.recv, h.orch, h.msgs
+}
+
+// clientSlot waits for a client-operation slot; the returned function
+// frees it.
+func (h *TaskHub) clientSlot(ctx context.Context) (func(), error) {
+	select {
+	case h.clientOps <- struct{}{}:
+		return func() { <-h.clientOps }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Name returns the task hub name.
