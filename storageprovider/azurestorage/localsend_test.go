@@ -3,8 +3,12 @@ package azurestorage
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	sp "github.com/funchost/funchost/storageprovider"
 	"github.com/funchost/funchost/storageprovider/azurestorage/azuritetest"
@@ -111,5 +115,66 @@ func assertControlQueuesEmpty(ctx context.Context, t *testing.T, h *TaskHub) {
 		if n := props.ApproximateMessagesCount; n != nil && *n != 0 {
 			t.Errorf("control queue %d holds %d messages after the commits", i, *n)
 		}
+	}
+}
+
+// inFlight is a pipeline policy that records the most requests matching
+// match that were in flight at once.
+type inFlight struct {
+	match     func(*http.Request) bool
+	mu        sync.Mutex
+	now, peak int
+}
+
+func (p *inFlight) Do(req *policy.Request) (*http.Response, error) {
+	if !p.match(req.Raw()) {
+		return req.Next()
+	}
+	p.mu.Lock()
+	p.now++
+	p.peak = max(p.peak, p.now)
+	p.mu.Unlock()
+	time.Sleep(5 * time.Millisecond) // widen the window in which calls overlap
+	resp, err := req.Next()
+	p.mu.Lock()
+	p.now--
+	p.mu.Unlock()
+	return resp, err
+}
+
+// TestClientOperationsBounded: a burst of starts keeps at most
+// MaxConcurrentClientOperations instance-row writes in flight, and every
+// start still succeeds.
+func TestClientOperationsBounded(t *testing.T) {
+	const limit, starts = 3, 40
+	gate := &inFlight{}
+	h := newTestHub(t, azuritetest.ConnectionString(t), func(o *Options) {
+		o.MaxConcurrentClientOperations = limit
+		o.faults = gate
+		gate.match = instanceWrites(newResourceNames(o.TaskHubName, 1).instancesTable)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := h.CreateIfNotExists(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, starts)
+	for i := range starts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- h.CreateInstance(ctx, startMsg(fmt.Sprintf("gate-%d-%s", i, newExecID()[:6]), `1`))
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if gate.peak > limit || gate.peak < 2 {
+		t.Errorf("%d instance-row writes were in flight at once, want between 2 and %d", gate.peak, limit)
 	}
 }
