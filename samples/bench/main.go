@@ -72,6 +72,7 @@ type config struct {
 	probeSeconds     time.Duration
 	probeConcurrency int
 	probeBatch       int
+	probeHub         int
 }
 
 func main() {
@@ -124,6 +125,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.BoolVar(&c.probe, "probe-azurite", false, "measure Azurite's own request ceiling (queue put/get, table batch, point read)")
 	fs.DurationVar(&c.probeSeconds, "probe-seconds", 5*time.Second, "with -probe-azurite: duration of each probe")
 	fs.IntVar(&c.probeConcurrency, "probe-concurrency", 4, "with -probe-azurite: concurrent requests")
+	fs.IntVar(&c.probeHub, "probe-hub", 1000, "with -probe-azurite: instances stored in the History- and Instances-shaped tables (the cost of a grown task hub)")
 	fs.IntVar(&c.probeBatch, "probe-batch", 25, "with -probe-azurite: entities per table batch (25 = one HelloCities5 commit: 24 history rows + sentinel)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -342,7 +344,7 @@ func runProbeCommand(ctx context.Context, cfg *config, stdout, progress io.Write
 		conn, azPID = srv.ConnectionString(), findChildAzurite()
 	}
 	rs, err := probeAzurite(ctx, probeOptions{connection: conn, concurrency: cfg.probeConcurrency,
-		duration: cfg.probeSeconds, batchSize: cfg.probeBatch, azuritePID: azPID}, progress)
+		duration: cfg.probeSeconds, batchSize: cfg.probeBatch, hubSize: cfg.probeHub, azuritePID: azPID}, progress)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,6 +42,7 @@ type probeOptions struct {
 	concurrency int
 	duration    time.Duration
 	batchSize   int
+	hubSize     int // instances in the History/Instances-shaped tables (0: 1,000)
 	azuritePID  int // > 0: measure Azurite's CPU time per request
 }
 
@@ -91,7 +93,7 @@ func probeAzurite(ctx context.Context, o probeOptions, progress io.Writer) ([]*P
 }
 
 // Sizes of the probes' data.
-const smallBacklog, bigBacklog, readRows, instanceRows = 100, 1000, 200, 1000
+const smallBacklog, bigBacklog, readRows = 100, 1000, 200
 
 // prober builds the probes on one account's scratch queues and tables.
 type prober struct {
@@ -100,6 +102,7 @@ type prober struct {
 	suffix    string // makes scratch names unique
 	body      string // a small JSON body, the size of a typical control message
 	batchSize int
+	hubSize   int // instances stored in the History- and Instances-shaped tables
 }
 
 func newProber(o probeOptions) (*prober, error) {
@@ -112,7 +115,7 @@ func newProber(o probeOptions) (*prober, error) {
 		return nil, fmt.Errorf("table client: %w", err)
 	}
 	return &prober{qsvc: qsvc, tsvc: tsvc, suffix: randomHex(8),
-		body: `{"probe":"` + strings.Repeat("x", 200) + `"}`, batchSize: o.batchSize}, nil
+		body: `{"probe":"` + strings.Repeat("x", 200) + `"}`, batchSize: o.batchSize, hubSize: cmp.Or(o.hubSize, 1000)}, nil
 }
 
 // newQueue returns a scratch queue and its setup, which creates it with
@@ -140,13 +143,34 @@ func (pr *prober) newTable(name string, rows int, pk, rk func(i int) string) (*a
 		if _, err := t.CreateTable(ctx, nil); err != nil {
 			return fmt.Errorf("creating probe table: %w", err)
 		}
-		for i := range rows {
-			if _, err := t.AddEntity(ctx, entity(pk(i), rk(i)), nil); err != nil {
-				return fmt.Errorf("filling probe table: %w", err)
-			}
-		}
-		return nil
+		return fillParallel(ctx, rows, func(ctx context.Context, i int) error {
+			_, err := t.AddEntity(ctx, entity(pk(i), rk(i)), nil)
+			return err
+		})
 	}
+}
+
+// fillParallel runs add for 0..n-1, four at a time: the History- and
+// Instances-shaped tables take tens of thousands of writes for large
+// -probe-hub sizes.
+func fillParallel(ctx context.Context, n int, add func(ctx context.Context, i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n && errs[w] == nil; i = int(next.Add(1)) - 1 {
+				errs[w] = add(ctx, i)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("filling probe table: %w", err)
+	}
+	return nil
 }
 
 func dropQueue(q *azqueue.QueueClient) func(context.Context) {
@@ -210,18 +234,16 @@ func (pr *prober) historyBatch(ctx context.Context, t *aztables.Client, pk strin
 func (pr *prober) tableProbes() []probe {
 	batchT, batchSetup := pr.newTable("probebatch", 0, nil, nil)
 	readT, readSetup := pr.newTable("probehist", readRows, func(int) string { return "read" }, func(i int) string { return fmt.Sprintf("%08d", i) })
+	instanceRows := pr.hubSize
 	instT, instSetup := pr.newTable("probeinst", instanceRows, func(i int) string { return fmt.Sprintf("inst%08d", i) }, func(int) string { return "" })
 	histT, histCreate := pr.newTable("probehistory", 0, nil, nil)
 	histSetup := func(ctx context.Context) error {
 		if err := histCreate(ctx); err != nil {
 			return err
 		}
-		for i := range instanceRows {
-			if err := pr.historyBatch(ctx, histT, fmt.Sprintf("inst%08d", i), aztables.TransactionTypeAdd); err != nil {
-				return fmt.Errorf("filling probe table: %w", err)
-			}
-		}
-		return nil
+		return fillParallel(ctx, instanceRows, func(ctx context.Context, i int) error {
+			return pr.historyBatch(ctx, histT, fmt.Sprintf("inst%08d", i), aztables.TransactionTypeAdd)
+		})
 	}
 	return []probe{
 		{"table batch", fmt.Sprintf("SubmitTransaction of %d inserts in one partition; ops = transactions", pr.batchSize), batchSetup,
@@ -234,7 +256,7 @@ func (pr *prober) tableProbes() []probe {
 				_, err := batchT.SubmitTransaction(ctx, acts, nil)
 				return 1, err
 			}, dropTable(batchT)},
-		{"table batch, History shape", fmt.Sprintf("the same into a new partition with RowKeys 0..%d, %d instances' history stored (a 1,000-instance run)", pr.batchSize-1, instanceRows),
+		{"table batch, History shape", fmt.Sprintf("the same into a new partition with RowKeys 0..%d, %d instances' history stored", pr.batchSize-1, instanceRows),
 			histSetup, func(ctx context.Context, w int, i int64) (int, error) {
 				return 1, pr.historyBatch(ctx, histT, fmt.Sprintf("new%d-%d", w, i), aztables.TransactionTypeAdd)
 			}, nil},
@@ -254,12 +276,12 @@ func (pr *prober) tableProbes() []probe {
 			}, dropTable(readT)},
 		{"table point read, Instances shape", fmt.Sprintf("GetEntity of one of %d rows that all have RowKey \"\"", instanceRows), instSetup,
 			func(ctx context.Context, _ int, i int64) (int, error) {
-				_, err := instT.GetEntity(ctx, fmt.Sprintf("inst%08d", i%instanceRows), "", nil)
+				_, err := instT.GetEntity(ctx, fmt.Sprintf("inst%08d", i%int64(instanceRows)), "", nil)
 				return 1, err
 			}, nil},
 		{"table upsert, Instances shape", fmt.Sprintf("UpsertEntity (merge) of one of %d rows that all have RowKey \"\"", instanceRows), nil,
 			func(ctx context.Context, _ int, i int64) (int, error) {
-				_, err := instT.UpsertEntity(ctx, entity(fmt.Sprintf("inst%08d", i%instanceRows), ""), nil)
+				_, err := instT.UpsertEntity(ctx, entity(fmt.Sprintf("inst%08d", i%int64(instanceRows)), ""), nil)
 				return 1, err
 			}, dropTable(instT)},
 	}
