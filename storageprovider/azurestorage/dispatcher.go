@@ -89,6 +89,9 @@ func (d *dispatcher) take(ctx context.Context, stop <-chan struct{}) (*instState
 			msgs := inst.pending
 			inst.pending = nil
 			inst.locked = true
+			for _, m := range msgs {
+				m.markDelivered()
+			}
 			return inst, msgs, inst.cache, nil
 		}
 		if err := d.waiters.Wait(ctx, &d.mu, stop); err != nil {

@@ -62,7 +62,7 @@ func (s *sender) sendLocal(ctx context.Context, p int, pm prepared) (done bool, 
 		return true, nil
 	}
 	m := &qmsg{queue: s.control[p], id: *em.MessageID, popReceipt: *em.PopReceipt, text: pm.body,
-		msg: pm.msg.Clone(), partition: p, dequeueCount: 1}
+		msg: pm.msg.Clone(), partition: p, dequeueCount: 1, local: true}
 	if em.TimeNextVisible != nil {
 		m.visibleAt = *em.TimeNextVisible
 	} else {

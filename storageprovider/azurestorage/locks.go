@@ -27,11 +27,43 @@ type qmsg struct {
 	// orchestration commits it.
 	reminder *qmsg
 
+	// local is set on a message enqueued invisible and handed to the
+	// dispatcher without a dequeue (localsend.go).
+	local bool
+
 	mu           sync.Mutex // guards the fields below
 	popReceipt   string
 	dequeueCount int
 	visibleAt    time.Time
 	expired      bool // activity work items: the lock ran out
+	// delivered is set once a local message was part of a work item: a
+	// release then records the delivery in the body (LocalDeliveries).
+	delivered bool
+}
+
+// markDelivered records that m is part of a work item.
+func (m *qmsg) markDelivered() {
+	if !m.local {
+		return
+	}
+	m.mu.Lock()
+	m.delivered = true
+	m.mu.Unlock()
+}
+
+// releaseText is the body to send back when releasing m: a local message
+// that reached a work item counts that delivery in its body, since the
+// queue never saw it.
+func (m *qmsg) releaseText() string {
+	if !m.local {
+		return m.text
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.delivered {
+		return m.text
+	}
+	return withLocalDelivery(m.text)
 }
 
 // lockMsg is the queue message whose visibility is m's lock.
@@ -128,7 +160,7 @@ func (o *queueOps) release(ctx context.Context, msgs []*qmsg, delay time.Duratio
 			o.persistLocalResult(ctx, m, delay)
 			return nil
 		}
-		if _, err := m.queue.UpdateMessage(ctx, m.id, m.receipt(), m.text, &azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(visibilitySeconds(delay))}); err != nil && !isNotFound(err) {
+		if _, err := m.queue.UpdateMessage(ctx, m.id, m.receipt(), m.releaseText(), &azqueue.UpdateMessageOptions{VisibilityTimeout: to.Ptr(visibilitySeconds(delay))}); err != nil && !isNotFound(err) {
 			o.log.Warn("returning a message to its queue failed; it reappears when its lock expires", "messageId", m.id, "err", errString(err))
 		}
 		return nil

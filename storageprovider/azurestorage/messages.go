@@ -34,6 +34,11 @@ type messageData struct {
 	CompressedBlobName *string          `json:"CompressedBlobName"`
 	SequenceNumber     int64            `json:"SequenceNumber"`
 	Sender             senderJSON       `json:"Sender"`
+	// LocalDeliveries counts the times this message was handed to a work
+	// item without a dequeue (localsend.go) and then released: the queue's
+	// DequeueCount does not see those deliveries, so the receiver adds
+	// them. DTFx readers ignore the unknown property.
+	LocalDeliveries int `json:"FunchostLocalDeliveries,omitempty"`
 	// Rejections is funchost's own field (DTFx ignores it): how many times
 	// workers rejected the message by orchestration versioning. Never
 	// written when sending; withRejections adds it to a received body.
@@ -113,9 +118,10 @@ func wrapperMessage(activityID, blobName string, seq int64) []byte {
 // decodedBody is a parsed queue message body: either a task message or a
 // reference to a blob that holds one.
 type decodedBody struct {
-	msg        *sp.TaskMessage
-	blobName   string
-	rejections int
+	msg             *sp.TaskMessage
+	blobName        string
+	rejections      int
+	localDeliveries int
 }
 
 // decodeBody parses a queue message body: raw JSON, or Base64 of it (as
@@ -134,7 +140,7 @@ func decodeBody(text string) (decodedBody, error) {
 		return decodedBody{}, fmt.Errorf("queue message: %w", err)
 	}
 	if md.CompressedBlobName != nil && *md.CompressedBlobName != "" {
-		return decodedBody{blobName: *md.CompressedBlobName, rejections: md.Rejections}, nil
+		return decodedBody{blobName: *md.CompressedBlobName, rejections: md.Rejections, localDeliveries: md.LocalDeliveries}, nil
 	}
 	if md.TaskMessage == nil || len(md.TaskMessage.Event) == 0 {
 		return decodedBody{}, fmt.Errorf("queue message has no TaskMessage")
@@ -147,7 +153,7 @@ func decodeBody(text string) (decodedBody, error) {
 	if md.TaskMessage.OrchestrationInstance != nil {
 		m.Target = *md.TaskMessage.OrchestrationInstance
 	}
-	return decodedBody{msg: m, rejections: md.Rejections}, nil
+	return decodedBody{msg: m, rejections: md.Rejections, localDeliveries: md.LocalDeliveries}, nil
 }
 
 // rejectionsSuffix is the field withRejections appends, at the end of the
@@ -181,6 +187,22 @@ func withRejections(text string, n int) (string, error) {
 		return base64.StdEncoding.EncodeToString(out), nil
 	}
 	return string(out), nil
+}
+
+// withLocalDelivery returns a body written by this provider with its
+// LocalDeliveries count one higher (the text sent back when a locally
+// handed message is released). A body it cannot parse is returned as is.
+func withLocalDelivery(text string) string {
+	var md messageData
+	if err := json.Unmarshal([]byte(text), &md); err != nil || md.Type != typeMessageData {
+		return text
+	}
+	md.LocalDeliveries++
+	b, err := json.Marshal(md)
+	if err != nil {
+		return text
+	}
+	return string(b)
 }
 
 // newActivityID returns a GUID in "N" format.

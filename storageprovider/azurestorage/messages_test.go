@@ -166,3 +166,43 @@ func TestStateChanged(t *testing.T) {
 		t.Error("unknown previous row must be written")
 	}
 }
+
+// TestLocalDeliveriesInBody: each release of a locally delivered message
+// raises the count its body carries (plain and blob-wrapper bodies), the
+// rest of the body survives, and a body the provider did not write is left
+// alone.
+func TestLocalDeliveriesInBody(t *testing.T) {
+	m := &sp.TaskMessage{Event: sp.NewEventRaisedEvent(sp.Now(), "go", `"x"`), Target: sp.OrchestrationInstance{InstanceID: "i1"}, SequenceNumber: 7}
+	plain, err := encodeMessage(m, "aid", sp.OrchestrationInstance{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		body string
+	}{
+		{"plain", string(plain)},
+		{"blob wrapper", string(wrapperMessage("aid", "i1/message.json.gz", 7))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := tt.body
+			for want := 1; want <= 2; want++ {
+				body = withLocalDelivery(body)
+				d, err := decodeBody(body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.localDeliveries != want {
+					t.Errorf("after %d releases the body counts %d", want, d.localDeliveries)
+				}
+				if d.msg != nil && (d.msg.Event.Name != "go" || d.msg.SequenceNumber != 7) {
+					t.Errorf("message changed: %+v", d.msg)
+				}
+			}
+		})
+	}
+	if got := withLocalDelivery(`not json`); got != `not json` {
+		t.Errorf("foreign body rewritten to %q", got)
+	}
+}

@@ -94,12 +94,13 @@ func (r *receiver) decode(ctx context.Context, q *azqueue.QueueClient, p int, in
 		if dm.TimeNextVisible != nil {
 			m.visibleAt = *dm.TimeNextVisible
 		}
-		msg, rejections, err := r.decodeText(ctx, m.text)
+		msg, rejections, local, err := r.decodeText(ctx, m.text)
 		if err != nil {
 			r.unreadable(ctx, q, m, err)
 			continue
 		}
 		m.msg, m.rejected = msg, rejections
+		m.dequeueCount += local
 		if d := messageDelay(msg); d > 0 {
 			r.notDue(ctx, q, p, m, d)
 			continue
@@ -139,27 +140,29 @@ func (r *receiver) notDue(ctx context.Context, q *azqueue.QueueClient, p int, m 
 	r.msgs.delete(ctx, []*qmsg{m})
 }
 
-// decodeText parses a message body, downloading an offloaded one.
-func (r *receiver) decodeText(ctx context.Context, text string) (*sp.TaskMessage, int, error) {
+// decodeText parses a message body, downloading an offloaded one. It also
+// returns the counts funchost keeps in the queue's body: versioning
+// rejections and the deliveries the queue did not count (LocalDeliveries).
+func (r *receiver) decodeText(ctx context.Context, text string) (*sp.TaskMessage, int, int, error) {
 	d, err := decodeBody(text)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	rejections := d.rejections // counted on the queue's body, not the blob's
+	rejections, local := d.rejections, d.localDeliveries // counted on the queue's body, not the blob's
 	if d.blobName != "" {
 		data, err := r.blobs.download(ctx, d.blobName)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
 		if d, err = decodeBody(string(data)); err != nil {
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
 		if d.msg == nil {
-			return nil, 0, errors.New("offloaded message refers to another blob")
+			return nil, 0, 0, errors.New("offloaded message refers to another blob")
 		}
 	}
 	if d.msg.Event == nil || d.msg.Target.InstanceID == "" {
-		return nil, 0, errors.New("message has no event or no target instance")
+		return nil, 0, 0, errors.New("message has no event or no target instance")
 	}
-	return d.msg, rejections, nil
+	return d.msg, rejections, local, nil
 }
