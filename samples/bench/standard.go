@@ -119,7 +119,8 @@ func runStandard(ctx context.Context, cfg *config, stdout, stderr io.Writer) err
 		if it.provider != "memory" {
 			args = append(args, "-connection", conn, "-azurite-pid", strconv.Itoa(azPID))
 		}
-		args = append(append(args, workerArgs(cfg.worker)...), it.args...)
+		args = append(append(args, "-timeout", cfg.timeout.String()), workerArgs(cfg.worker)...)
+		args = append(args, it.args...)
 		if cfg.cpuProfile != "" {
 			args = append(args, "-cpuprofile", cfg.cpuProfile+"."+it.id)
 		}
