@@ -78,10 +78,8 @@ func (t *tracing) Lifecycle(ev engine.LifecycleEvent) {
 		t.entityOperationSpan(ev)
 	case ev.IsReplay || ev.Trace == nil || ev.Trace.ID == "":
 		// Not traced, or reported when it happened.
-	case ev.Kind == engine.ResultReceived && ev.Type == engine.Activity && ev.TaskTrace != nil:
+	case ev.Kind == engine.ResultReceived && (ev.Type == engine.Activity || ev.Type == engine.Orchestrator) && ev.TaskTrace != nil:
 		t.clientSpan(ev)
-	case ev.Kind == engine.ResultReceived && ev.Type == engine.Orchestrator && ev.TaskTrace != nil:
-		t.subOrchestrationSpan(ev)
 	case ev.Kind == engine.EventSent && ev.Type == engine.Entity:
 		t.entityRequestSpan(ev)
 	case ev.Kind == engine.EventSent:
@@ -120,36 +118,25 @@ func (t *tracing) orchestrationSpan(ev engine.LifecycleEvent) {
 	span.End()
 }
 
-// clientSpan reports an activity call's Client span, with the span id
-// its TaskScheduled carries, from the call to the result.
+// clientSpan reports the Client span of an activity or sub-orchestration
+// call, with the span id its TaskScheduled or SubOrchestrationInstanceCreated
+// carries (a sub-orchestration's own orchestration span is its child), from
+// the call to the result.
 func (t *tracing) clientSpan(ev engine.LifecycleEvent) {
 	parent, ok := remoteContext(ev.Trace.ID, ev.Trace.TraceState)
 	own, ok2 := remoteContext(ev.TaskTrace.TraceParent, "")
 	if !ok || !ok2 {
 		return
 	}
+	kind, attrs := "activity", taskAttrs("activity", ev.Name, ev.Version, ev.InstanceID)
+	if ev.Type == engine.Orchestrator {
+		kind, attrs = "orchestration", taskAttrs("orchestration", ev.Name, ev.Version, ev.TargetInstanceID)
+	} else {
+		attrs = append(attrs, attribute.Int64(attrTaskID, int64(ev.TaskEventID)))
+	}
 	ctx := withSpanID(trace.ContextWithRemoteSpanContext(context.Background(), parent), own.SpanID().String())
-	attrs := append(taskAttrs("activity", ev.Name, ev.Version, ev.InstanceID), attribute.Int64(attrTaskID, int64(ev.TaskEventID)))
-	_, span := t.tr.Start(ctx, spanName("activity", ev.Name, ev.Version), trace.WithSpanKind(trace.SpanKindClient),
+	_, span := t.tr.Start(ctx, spanName(kind, ev.Name, ev.Version), trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithTimestamp(ev.ScheduledTime), trace.WithAttributes(attrs...))
-	if ev.RuntimeStatus == sp.StatusFailed {
-		span.SetStatus(codes.Error, failureText(ev.Failure))
-	}
-	span.End()
-}
-
-// subOrchestrationSpan reports a sub-orchestration call's Client span,
-// with the span id its SubOrchestrationInstanceCreated carries (the
-// child's orchestration span is its child), from the call to the result.
-func (t *tracing) subOrchestrationSpan(ev engine.LifecycleEvent) {
-	parent, ok := remoteContext(ev.Trace.ID, ev.Trace.TraceState)
-	own, ok2 := remoteContext(ev.TaskTrace.TraceParent, "")
-	if !ok || !ok2 {
-		return
-	}
-	ctx := withSpanID(trace.ContextWithRemoteSpanContext(context.Background(), parent), own.SpanID().String())
-	_, span := t.tr.Start(ctx, spanName("orchestration", ev.Name, ev.Version), trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithTimestamp(ev.ScheduledTime), trace.WithAttributes(taskAttrs("orchestration", ev.Name, ev.Version, ev.TargetInstanceID)...))
 	if ev.RuntimeStatus == sp.StatusFailed {
 		span.SetStatus(codes.Error, failureText(ev.Failure))
 	}
