@@ -96,7 +96,7 @@ func (h *TaskHub) CreateInstance(ctx context.Context, start *sp.TaskMessage) err
 		// The row is ours; the instance only runs once its message is on
 		// the queue, so keep trying (the SDK already retried transient
 		// errors) and undo the row if sending is impossible.
-		if err := h.send.toControl(ctx, pm, messageDelay(msg), true); err != nil {
+		if err := h.send.toControl(ctx, pm, messageDelay(msg)); err != nil {
 			if _, derr := h.instances.c.DeleteEntity(context.WithoutCancel(ctx), pk, "", nil); derr != nil {
 				h.log.Error("start message not sent and the instance row could not be removed", "instance", id, "err", derr)
 			}

@@ -116,17 +116,17 @@ func (s *sender) toInstance(ctx context.Context, m *sp.TaskMessage, from sp.Orch
 	if err != nil {
 		return err
 	}
-	return s.toControl(ctx, pm, messageDelay(m), true)
+	return s.toControl(ctx, pm, messageDelay(m))
 }
 
 // toControl puts a prepared message on the control queue of its target's
 // partition. A start due now for a partition this host owns goes the local
-// way when allowed (sendLocal); any other message wakes the local receive
-// loop when this host owns the partition.
-func (s *sender) toControl(ctx context.Context, pm prepared, delay time.Duration, allowLocal bool) error {
+// way (sendLocal); any other message wakes the local receive loop when this
+// host owns the partition.
+func (s *sender) toControl(ctx context.Context, pm prepared, delay time.Duration) error {
 	id := pm.msg.Target.InstanceID
 	p := sp.PartitionIndex(id, len(s.control))
-	if allowLocal && delay <= 0 {
+	if delay <= 0 {
 		if done, err := s.sendLocal(ctx, p, pm); done || err != nil {
 			if err != nil {
 				return fmt.Errorf("azurestorage: sending a message to instance %q: %w", id, err)
@@ -164,14 +164,14 @@ func (s *sender) requeue(ctx context.Context, q *azqueue.QueueClient, body strin
 
 // localResult persists an activity result that was handed to this host's
 // dispatcher in memory (see TaskHub.deliverLocally) as a control-queue
-// message, visible after delay. It never goes the local way again: it is
-// sent because the local way did not work out.
+// message, visible after delay (a result, so never the local way: that
+// carries starts only).
 func (s *sender) localResult(ctx context.Context, m *sp.TaskMessage, delay time.Duration) error {
 	pm, err := s.prepare(ctx, m, sp.OrchestrationInstance{})
 	if err != nil {
 		return err
 	}
-	return s.toControl(ctx, pm, delay, false)
+	return s.toControl(ctx, pm, delay)
 }
 
 // ordered sends messages to their instances: in parallel across
