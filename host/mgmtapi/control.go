@@ -1,7 +1,6 @@
 package mgmtapi
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/funchost/funchost/bindings"
+	"github.com/funchost/funchost/internal/payload"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -38,7 +38,7 @@ func (rq *request) start() {
 		opts = append(opts, bindings.WithVersion(v))
 	}
 	var in any
-	if input != nil {
+	if input != "" {
 		in = input
 	}
 	newID, err := rq.c.StartNew(rq.r.Context(), name, in, opts...)
@@ -85,7 +85,7 @@ func (rq *request) raiseEvent() {
 	if err != nil || !strings.EqualFold(mt, "application/json") {
 		bad = "'Content-Type' must contain 'application/json'."
 	}
-	var data json.RawMessage
+	var data payload.Text
 	if bad == "" {
 		var ok bool
 		if data, bad, ok = rq.body(); !ok {
@@ -99,11 +99,11 @@ func (rq *request) raiseEvent() {
 		}
 		return
 	}
-	var payload any
-	if data != nil {
-		payload = data
+	var in any
+	if data != "" {
+		in = data
 	}
-	rq.operationResult(rq.c.RaiseEvent(rq.r.Context(), id, rq.param("eventName"), payload))
+	rq.operationResult(rq.c.RaiseEvent(rq.r.Context(), id, rq.param("eventName"), in))
 }
 
 // terminate serves POST /instances/{instanceId}/terminate.

@@ -1,7 +1,6 @@
 package mgmtapi
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host/dfwire"
 	"github.com/funchost/funchost/host/durableclient"
+	"github.com/funchost/funchost/internal/payload"
 	sp "github.com/funchost/funchost/storageprovider"
 )
 
@@ -77,26 +77,56 @@ func (rq *request) links() durableclient.LinkOptions {
 	}
 }
 
-// body reads the request body as JSON: nil for an empty body, an error
+// body reads the request body as JSON: "" for an empty body, an error
 // message for invalid JSON, and false after answering 413.
-func (rq *request) body() (json.RawMessage, string, bool) {
-	b, err := io.ReadAll(http.MaxBytesReader(rq.w, rq.r.Body, rq.h.maxBody))
+//
+// The body is read once into the string the engine keeps (sized by
+// Content-Length, within the body limit) and validated in place, so a
+// large input costs one copy, not the three of a growing buffer, a
+// []byte→string conversion and a second validation.
+func (rq *request) body() (payload.Text, string, bool) {
+	text, err := readBody(http.MaxBytesReader(rq.w, rq.r.Body, rq.h.maxBody), min(rq.r.ContentLength, rq.h.maxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			rq.writeError(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", rq.h.maxBody))
-			return nil, "", false
+			return "", "", false
 		}
 		rq.writeError(http.StatusBadRequest, "Reading the request body failed: "+err.Error())
-		return nil, "", false
+		return "", "", false
 	}
-	if len(b) == 0 {
-		return nil, "", true
+	if text == "" {
+		return "", "", true
 	}
-	if !json.Valid(b) {
-		return nil, "Invalid JSON content", true
+	if !payload.Valid(text) {
+		return "", "Invalid JSON content", true
 	}
-	return json.RawMessage(b), "", true
+	return payload.Text(text), "", true
+}
+
+// readBody reads r into one string, allocated once at sizeHint bytes (the
+// request's Content-Length within the body limit; <= 0 when unknown). The
+// full size is reserved only after the first MiB has arrived, so that a
+// client cannot make the host reserve the limit by announcing a length it
+// never sends.
+func readBody(r io.Reader, sizeHint int64) (string, error) {
+	const first = 1 << 20
+	var sb strings.Builder
+	sb.Grow(int(min(max(sizeHint, 0), first)))
+	n, err := io.CopyN(&sb, r, first)
+	if errors.Is(err, io.EOF) {
+		return sb.String(), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if sizeHint > n {
+		sb.Grow(int(sizeHint - n))
+	}
+	if _, err := io.Copy(&sb, r); err != nil {
+		return "", err
+	}
+	return sb.String(), nil
 }
 
 // wait parses timeout and pollingInterval; both must be given to wait.

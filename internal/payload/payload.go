@@ -10,17 +10,31 @@ package payload
 import (
 	"encoding/json"
 	"errors"
+	"unsafe"
 )
+
+// Text is payload text its producer has already checked to be JSON (a
+// request body the management API validated). Marshal passes it through
+// as is: a large payload is neither validated again nor copied.
+type Text string
+
+// Valid reports whether s is valid JSON. It reads s in place: checking a
+// 50 MB payload must not need a second 50 MB.
+func Valid(s string) bool {
+	return json.Valid(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
 
 // errInvalidRaw is the error of a json.RawMessage that is not JSON.
 var errInvalidRaw = errors.New("payload is not valid JSON")
 
 // Marshal renders v as stored JSON text; nil and an empty json.RawMessage
-// become "" (no value).
+// or Text become "" (no value).
 func Marshal(v any) (string, error) {
 	switch x := v.(type) {
 	case nil:
 		return "", nil
+	case Text:
+		return string(x), nil
 	case json.RawMessage:
 		if len(x) == 0 {
 			return "", nil

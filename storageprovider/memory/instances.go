@@ -133,12 +133,32 @@ func (h *TaskHub) maybeCompact(inst *instance) {
 	if !jsonExact(inst.history) {
 		return // JSON would alter invalid UTF-8: keep it decoded
 	}
+	if payloadBytes(inst.history) > len(inst.history)*compactPayloadPerEvent {
+		return // mostly payload text: JSON would only add a copy of it
+	}
 	b, err := json.Marshal(inst.history)
 	if err != nil {
 		return // keep it decoded
 	}
 	inst.compact = b
 	inst.history = nil
+}
+
+// compactPayloadPerEvent bounds the payload text per event of a history
+// worth compacting. Compaction saves the decoded events' overhead (a few
+// hundred bytes each); payload text costs as much as JSON as it does
+// decoded, and the status row usually shares the input and output
+// strings, so encoding a history that is mostly payload (one 50 MB input
+// and output) would add copies instead of saving memory.
+const compactPayloadPerEvent = 1 << 10
+
+// payloadBytes sums the lengths of the events' payload strings.
+func payloadBytes(evs []*sp.HistoryEvent) int {
+	n := 0
+	for _, e := range evs {
+		n += len(e.Input) + len(e.Result) + len(e.Details) + len(e.Data)
+	}
+	return n
 }
 
 // existingLocked returns the instance with a status row, or

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -523,5 +524,45 @@ func TestNoGoroutinesLeft(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > before {
 		t.Errorf("%d goroutines after Stop, %d before", n, before)
+	}
+}
+
+// A terminal history that is mostly payload text stays decoded (JSON would
+// add a copy of the payload, not save memory); one with small payloads is
+// compacted. Either way the history reads back unchanged.
+func TestCompactionSkipsPayloadHeavyHistories(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		input     string
+		compacted bool
+	}{
+		{"small payload", `"` + strings.Repeat("a", 100) + `"`, true},
+		{"large payload", `"` + strings.Repeat("a", 1<<20) + `"`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHub(t, memory.Options{})
+			ctx := ctxT(t)
+			if err := h.CreateInstance(ctx, start("i")); err != nil {
+				t.Fatal(err)
+			}
+			wi := lock(t, h)
+			evs := []*sp.HistoryEvent{
+				sp.NewOrchestratorStartedEvent(sp.Now()),
+				wi.NewMessages[0].Event,
+				sp.NewExecutionCompletedEvent(sp.Now(), 1, sp.StatusCompleted, tc.input, nil),
+			}
+			st := wi.State.Clone()
+			st.RuntimeStatus, st.Output = sp.StatusCompleted, tc.input
+			if err := h.CompleteOrchestrationWorkItem(ctx, wi, &sp.OrchestrationCheckpoint{NewEvents: evs, State: st}); err != nil {
+				t.Fatal(err)
+			}
+			if got := memory.IsCompacted(h, "i"); got != tc.compacted {
+				t.Errorf("compacted = %v, want %v", got, tc.compacted)
+			}
+			got, err := h.GetOrchestrationHistory(ctx, "i")
+			if err != nil || !reflect.DeepEqual(got, evs) {
+				t.Errorf("history differs: %v", err)
+			}
+		})
 	}
 }
