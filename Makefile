@@ -55,7 +55,7 @@ test: azurite chromium vet fmt-check durablevet
 # (docs/reliability.md): host processes on a disk-backed Azurite that is
 # stopped and restarted mid-run, 1,000 racing singleton starts on two
 # hosts, misbehaving functions beside good ones in one host, two of three
-# hosts SIGKILLed under a mixed workload. Without -race: they drive real processes, and -race would only
+# hosts SIGKILLed under a mixed workload, the host of a traced orchestration SIGKILLed (one trace across both processes). Without -race: they drive real processes, and -race would only
 # slow the test binary. make test runs them after the suite.
 test-faults: azurite
 	flock $(TEST_LOCK) $(GO) test -p 2 -tags faults -timeout 15m -run 'Fault|Outage' ./host/failover

@@ -11,7 +11,9 @@
 // History table; TestStorageOutageAcrossTwoHosts races 1,000 singleton
 // starts and stops Azurite mid-run; TestFaultyCodeBesideGoodOnes runs
 // misbehaving orchestrators, activities and entities beside good ones in
-// one process.
+// one process; TestFaultTraceAcrossKilledHost SIGKILLs the host running a
+// traced orchestration and checks that the spans both processes print
+// form the one trace the caller started (docs/observability.md).
 //
 // The package has no API; everything is in its tests. Run them with
 //

@@ -165,6 +165,13 @@ type hostProc struct {
 // startHost starts the sample app on root and waits until it serves HTTP.
 func startHost(t *testing.T, name, bin, root, logDir string) *hostProc {
 	t.Helper()
+	return startHostEnv(t, name, bin, root, logDir)
+}
+
+// startHostEnv is startHost with extra environment variables
+// ("KEY=value") for the process.
+func startHostEnv(t *testing.T, name, bin, root, logDir string, env ...string) *hostProc {
+	t.Helper()
 	port := freePort(t)
 	f, err := os.Create(filepath.Join(logDir, "host-"+name+".log"))
 	if err != nil {
@@ -172,7 +179,7 @@ func startHost(t *testing.T, name, bin, root, logDir string) *hostProc {
 	}
 	cmd := exec.Command(bin, "--script-root", root, "--port", strconv.Itoa(port), "--log-format", "text")
 	cmd.Dir = root
-	cmd.Env = childEnv()
+	cmd.Env = append(childEnv(), env...)
 	// The host dies with the test binary rather than lingering.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()

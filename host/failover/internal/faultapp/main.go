@@ -2,7 +2,9 @@
 // purpose, for the host-level fault tests of host/failover
 // (docs/reliability.md): orchestrators that start goroutines, block for
 // ever, make too many actions, panic or return a huge output, an activity
-// that panics and an entity whose operation panics. The tests write the
+// that panics and an entity whose operation panics — and one well-behaved
+// orchestrator that sleeps between its activities, so that the trace test
+// can kill its host while it waits (docs/observability.md). The tests write the
 // function.json files of the extra functions (Functions) into the app
 // folder beside the sample's functions/.
 package main
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/funchost/funchost/bindings"
 	"github.com/funchost/funchost/host"
@@ -34,15 +37,16 @@ func main() {
 // names' first word: Orch…, Act… and Ent….
 func Handlers() map[string]any {
 	return map[string]any{
-		"OrchGoroutines":  bindings.Orchestrator(orchGoroutines),
-		"OrchBlock":       bindings.Orchestrator(orchBlock),
-		"OrchTooMany":     bindings.Orchestrator(orchTooMany),
-		"OrchPanic":       bindings.Orchestrator(orchPanic),
-		"OrchHugeOutput":  bindings.Orchestrator(orchHugeOutput),
-		"OrchCallsPanic":  bindings.Orchestrator(orchCallsPanic),
-		"OrchEntityPanic": bindings.Orchestrator(orchEntityPanic),
-		"ActPanic":        bindings.Activity(actPanic),
-		"EntFaulty":       bindings.EntityOf[faulty](),
+		"OrchGoroutines":   bindings.Orchestrator(orchGoroutines),
+		"OrchBlock":        bindings.Orchestrator(orchBlock),
+		"OrchTooMany":      bindings.Orchestrator(orchTooMany),
+		"OrchPanic":        bindings.Orchestrator(orchPanic),
+		"OrchHugeOutput":   bindings.Orchestrator(orchHugeOutput),
+		"OrchCallsPanic":   bindings.Orchestrator(orchCallsPanic),
+		"OrchEntityPanic":  bindings.Orchestrator(orchEntityPanic),
+		"ActPanic":         bindings.Activity(actPanic),
+		"EntFaulty":        bindings.EntityOf[faulty](),
+		"OrchSlowSequence": bindings.Orchestrator(orchSlowSequence),
 	}
 }
 
@@ -120,3 +124,29 @@ type faulty struct{ Value int }
 
 func (f *faulty) Boom() int { f.Value += 1000; panic("entity bug") }
 func (f *faulty) Next() int { f.Value++; return f.Value }
+
+// orchSlowSequence greets Tokyo, waits on a durable timer of the seconds
+// its input gives, then greets Seattle and London: HelloSequence with a
+// pause in which the instance has no message in flight, only the timer's.
+func orchSlowSequence(ctx bindings.OrchestrationContext) (any, error) {
+	seconds, err := bindings.GetInput[float64](ctx)
+	if err != nil {
+		return nil, err
+	}
+	first, err := bindings.CallActivity[string](ctx, "SayHello", "Tokyo")
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.CreateTimer(ctx.CurrentUTCDateTime().Add(time.Duration(seconds * float64(time.Second)))).Await(nil); err != nil {
+		return nil, err
+	}
+	out := []string{first}
+	for _, city := range []string{"Seattle", "London"} {
+		g, err := bindings.CallActivity[string](ctx, "SayHello", city)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
