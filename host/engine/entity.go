@@ -213,7 +213,7 @@ func (b *entityBatch) take() (batch []*entitywire.Request, lock *entitywire.Requ
 // the result or the error.
 func (b *entityBatch) runOperation(r *entitywire.Request, pos int) {
 	before := b.state.State
-	c := &entityContext{Context: b.w.entityCtx(), b: b, req: r, pos: pos}
+	c := &entityContext{Context: b.w.entityCtx(), b: b, req: r, pos: pos, trace: operationTrace(r)}
 	start := time.Now()
 	fd := b.invoke(c)
 	if fd != nil {
@@ -221,8 +221,9 @@ func (b *entityBatch) runOperation(r *entitywire.Request, pos int) {
 		b.w.log.Warn("entity operation failed", "instanceId", b.instanceID, "operation", r.Operation(), "error", fd.ErrorMessage)
 	} else {
 		b.out = append(b.out, c.sends...)
+		b.emitSent(c.sent)
 	}
-	b.emitOperation(r, before, start, fd, c.result)
+	b.emitOperation(r, before, start, fd, c.result, c.trace)
 	if r.Signal || r.Parent == "" {
 		return
 	}

@@ -24,6 +24,11 @@ type entityContext struct {
 	result   string
 	resultOK error // a Return value that could not be serialised
 	sends    []*sp.TaskMessage
+	// trace is the operation span's own context (nil when the request is
+	// not traced); sent are the Observer events of what it sends, reported
+	// only if the operation succeeds.
+	trace *sp.TraceContext
+	sent  []LifecycleEvent
 }
 
 var _ bindings.EntityContext = (*entityContext)(nil)
@@ -93,7 +98,11 @@ func (c *entityContext) SignalEntity(id bindings.EntityID, operation string, inp
 	if !so.ScheduledTime.IsZero() {
 		r.Due = &entitywire.Time{Time: sp.Timestamp(so.ScheduledTime)}
 	}
+	if c.trace != nil {
+		r.ParentTraceContext = childOf(c.trace)
+	}
 	c.sends = append(c.sends, requestMessage(c.b.now, id.String(), r))
+	c.reportSignal(id, r)
 	return nil
 }
 
@@ -118,7 +127,11 @@ func (c *entityContext) StartNewOrchestration(name string, input any, opts ...bi
 	}
 	inst := sp.OrchestrationInstance{InstanceID: id, ExecutionID: newExecutionID()}
 	ev := sp.NewExecutionStartedEvent(c.b.now, inst, name, so.Version, in)
+	if c.trace != nil {
+		ev.ParentTraceContext = childOf(c.trace)
+	}
 	c.sends = append(c.sends, &sp.TaskMessage{Target: inst, Event: ev})
+	c.reportStart(ev)
 	return id, nil
 }
 

@@ -45,7 +45,11 @@ type LifecycleKind int
 // The lifecycle kinds.
 const (
 	// Scheduled: an activity (or sub-orchestration) was called by an
-	// orchestrator; Reason is the caller's name.
+	// orchestrator; Reason is the caller's name. An entity operation that
+	// starts an orchestration reports it too: Type Orchestrator, Reason
+	// the entity's name, RequesterInstanceID the entity, TaskTrace the new
+	// ExecutionStarted's trace context (the create span's pre-allocated
+	// id), Trace the operation span's identity (in ID).
 	Scheduled LifecycleKind = iota
 	// Started: an orchestrator episode begins (IsReplay when history
 	// already had events) or an activity starts running.
@@ -86,6 +90,9 @@ const (
 	// Type Entity, Name the entity's, Operation, Signal and TaskTrace
 	// (the request's trace context, whose span id is pre-allocated for
 	// the request's span); lock requests and releases are not reported.
+	// An entity operation's signal is an EventSent too, with InstanceID
+	// the sending entity, Reason its name and Trace the operation span's
+	// identity (in ID), reported once the operation succeeded.
 	EventSent
 	// LockAcquired, LockReleased: an entity granted its lock to the
 	// orchestration RequesterInstanceID (OperationID the lock request's
@@ -187,7 +194,9 @@ type LifecycleEvent struct {
 	Trace *sp.TraceContext
 	// TaskTrace is, for ResultReceived of an activity, the call's trace
 	// context: its TraceParent holds the span id pre-allocated for the
-	// call's Client span.
+	// call's Client span. For an entity operation's Completed and Failed
+	// it is the operation span's own context, pre-allocated before the
+	// operation ran so that what it sends can name it as parent.
 	TaskTrace *sp.TraceContext
 	// Context is, for an activity's Completed and Failed, the context
 	// ActivityObserver.StartActivity returned for the run.

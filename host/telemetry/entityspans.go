@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -44,7 +45,15 @@ func (t *tracing) entityOperationSpan(ev engine.LifecycleEvent) {
 	if ev.Signal {
 		kind = trace.SpanKindConsumer
 	}
-	_, span := t.tr.Start(trace.ContextWithRemoteSpanContext(context.Background(), parent), "entity:"+ev.Name+":"+ev.Operation,
+	ctx := trace.ContextWithRemoteSpanContext(context.Background(), parent)
+	if ev.TaskTrace != nil {
+		// The id pre-allocated before the operation ran: what the
+		// operation sent names it as parent.
+		if own, ok := remoteContext(ev.TaskTrace.TraceParent, ""); ok {
+			ctx = withSpanID(ctx, own.SpanID().String())
+		}
+	}
+	_, span := t.tr.Start(ctx, "entity:"+ev.Name+":"+ev.Operation,
 		trace.WithSpanKind(kind), trace.WithTimestamp(ev.Time), trace.WithAttributes(attribute.String(attrType, "entity"),
 			attribute.String(attrOperation, entityOperation(ev.Signal)), attribute.String(attrInstanceID, ev.InstanceID)))
 	if ev.Kind == engine.Failed {
@@ -57,8 +66,10 @@ func (t *tracing) entityOperationSpan(ev engine.LifecycleEvent) {
 	span.End(trace.WithTimestamp(ev.Time.Add(ev.Duration)))
 }
 
-// entityRequestSpan reports an orchestration's request to an entity,
-// with the span id the request carries, under the orchestration span.
+// entityRequestSpan reports an orchestration's or an entity operation's
+// request to an entity, with the span id the request carries, under the
+// orchestration's or the operation's span. A request an entity sends also
+// names the sending entity (durabletask.task.instance_id), as DTFx does.
 func (t *tracing) entityRequestSpan(ev engine.LifecycleEvent) {
 	if ev.TaskTrace == nil {
 		return
@@ -74,6 +85,9 @@ func (t *tracing) entityRequestSpan(ev engine.LifecycleEvent) {
 	}
 	attrs := []attribute.KeyValue{attribute.String(attrType, "entity"), attribute.String(attrOperation, entityOperation(ev.Signal)),
 		attribute.String(attrTarget, ev.TargetInstanceID)}
+	if isEntityID(ev.InstanceID) {
+		attrs = append(attrs, attribute.String(attrInstanceID, ev.InstanceID))
+	}
 	if !ev.FireAt.IsZero() {
 		attrs = append(attrs, attribute.String(attrScheduledFor, ev.FireAt.UTC().Format("2006-01-02T15:04:05.0000000Z")))
 	}
@@ -101,4 +115,31 @@ func (t *tracing) startSignal(ctx context.Context, entity, instanceID, operation
 		}
 		span.End()
 	}
+}
+
+// isEntityID reports an entity's instance ID ("@name@key"; orchestration
+// instance IDs cannot start with '@').
+func isEntityID(id string) bool { return strings.HasPrefix(id, "@") }
+
+// entityStartsOrchestration reports whether ev is the Scheduled event of
+// an orchestration an entity operation started.
+func entityStartsOrchestration(ev engine.LifecycleEvent) bool {
+	return ev.Kind == engine.Scheduled && ev.Type == engine.Orchestrator && isEntityID(ev.RequesterInstanceID) && ev.TaskTrace != nil
+}
+
+// entityCreateSpan reports the {entity}:create_orchestration Producer
+// span of an orchestration an entity operation started (DTFx's name, in
+// its order), with the span id the new ExecutionStarted carries, under the
+// operation's span: the new orchestration's span is its child.
+func (t *tracing) entityCreateSpan(ev engine.LifecycleEvent) {
+	parent, ok := remoteContext(ev.Trace.ID, ev.Trace.TraceState)
+	own, ok2 := remoteContext(ev.TaskTrace.TraceParent, "")
+	if !ok || !ok2 {
+		return
+	}
+	ctx := withSpanID(trace.ContextWithRemoteSpanContext(context.Background(), parent), own.SpanID().String())
+	_, span := t.tr.Start(ctx, ev.Reason+":create_orchestration", trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(ev.Time),
+		trace.WithAttributes(attribute.String(attrType, "entity"), attribute.String(attrTarget, ev.TargetInstanceID),
+			attribute.String(attrInstanceID, ev.RequesterInstanceID)))
+	span.End(trace.WithTimestamp(ev.Time))
 }

@@ -82,6 +82,8 @@ func (t *tracing) Lifecycle(ev engine.LifecycleEvent) {
 		t.clientSpan(ev)
 	case ev.Kind == engine.EventSent && ev.Type == engine.Entity:
 		t.entityRequestSpan(ev)
+	case entityStartsOrchestration(ev):
+		t.entityCreateSpan(ev)
 	case ev.Kind == engine.EventSent:
 		t.sentEventSpan(ev)
 	case ev.Kind == engine.TimerExpired:
