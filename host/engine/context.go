@@ -215,7 +215,7 @@ func (c *orchestrationContext) WaitForExternalEvent(name string, opts ...binding
 	e.waiters[key] = append(e.waiters[key], w)
 	if e.obs != nil {
 		ev := e.orchEvent(Listening)
-		ev.Reason = "WaitForExternalEvent:" + name
+		ev.Reason = e.listenReason(name)
 		e.emit(ev)
 	}
 	if timer != nil {

@@ -94,6 +94,7 @@ func (w *Worker) newEntityBatch(wi *sp.OrchestrationWorkItem) (*entityBatch, err
 
 // run applies the messages, runs the batch and renders the checkpoint.
 func (b *entityBatch) run(msgs []*sp.TaskMessage) *sp.OrchestrationCheckpoint {
+	defer b.emitBatch(len(msgs))
 	b.triage(msgs)
 	batch, lock, more := b.take()
 	b.size = len(batch)

@@ -91,6 +91,7 @@ func (c *orchestrationContext) CallEntity(id bindings.EntityID, operation string
 	guid := e.newGUID()
 	c.sendRequest(target, &entitywire.Request{Op: &operation, Input: in, ID: guid, Parent: e.instanceID,
 		ParentExecution: e.executionID, Timestamp: entitywire.Time{Time: e.now}})
+	e.markEntityWait(guid, "WaitForEntityResponse:")
 	wait := c.WaitForExternalEvent(guid).(*task)
 	if cs != nil {
 		cs.pending[target] = true
@@ -199,6 +200,7 @@ func (c *orchestrationContext) LockEntities(ids ...bindings.EntityID) bindings.T
 	c.locks = cs
 	c.sendRequest(set[0].InstanceID(), &entitywire.Request{ID: guid, Parent: e.instanceID, ParentExecution: e.executionID,
 		Timestamp: entitywire.Time{Time: e.now}, LockSet: set})
+	e.markEntityWait(guid, "WaitForLockAcquisitionCompleted:")
 	wait := c.WaitForExternalEvent(guid).(*task)
 	out := e.newTask()
 	wait.then(func() {

@@ -72,6 +72,9 @@ type execution struct {
 	waiters  map[string][]*task // per lower-cased event name, a stack
 	buffered map[string][]bufferedEvent
 	eventSeq int
+	// entityWaits (observer.go): listen reasons of waits for entity
+	// responses, by event name.
+	entityWaits map[string]string
 
 	suspended bool
 	held      []*sp.HistoryEvent

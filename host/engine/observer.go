@@ -57,7 +57,10 @@ const (
 	// Awaited: an orchestrator episode ended with work pending.
 	Awaited
 	// Listening: the orchestrator waits for an external event; Reason is
-	// "WaitForExternalEvent:<name>".
+	// "WaitForExternalEvent:<name>", or for an entity's response
+	// "WaitForEntityResponse:<request id>" (a call) or
+	// "WaitForLockAcquisitionCompleted:<request id>" (a lock), as Durable
+	// Functions words them.
 	Listening
 	// Completed: an orchestration or activity succeeded (ContinuedAsNew
 	// when the orchestration continued as new).
@@ -71,7 +74,9 @@ const (
 	Resumed
 	Rewound
 	// EventRaised: an external event reached a waiting orchestrator;
-	// EventSaved: it was buffered because nobody waited yet.
+	// EventSaved: it was buffered because nobody waited yet. An entity's
+	// response to the orchestration (a call's result or a lock grant) is
+	// an EventRaised with OperationID the request's ID and no EventName.
 	EventRaised
 	EventSaved
 	// TimerExpired: a durable timer fired (FireAt; ScheduledTime is when
@@ -103,11 +108,13 @@ const (
 	// (Operation, OperationID) created or deleted the entity's state.
 	EntityStateCreated
 	EntityStateDeleted
+	// EntityBatch: an entity work item ended; Batch has its numbers.
+	EntityBatch
 )
 
 var kindNames = [...]string{"Scheduled", "Started", "Awaited", "Listening", "Completed", "Failed",
 	"Terminated", "Suspended", "Resumed", "Rewound", "ExternalEventRaised", "ExternalEventDropped", "TimerExpired", "ResultReceived", "EventSent",
-	"LockAcquired", "LockReleased", "EntityStateCreated", "EntityStateDeleted"}
+	"LockAcquired", "LockReleased", "EntityStateCreated", "EntityStateDeleted", "EntityBatch"}
 
 // String returns the Durable Functions FunctionState name of the kind
 // ("ExternalEventDropped" for EventSaved, as Durable Functions names it).
@@ -201,6 +208,24 @@ type LifecycleEvent struct {
 	// Context is, for an activity's Completed and Failed, the context
 	// ActivityObserver.StartActivity returned for the run.
 	Context context.Context
+	// Batch is an EntityBatch's summary.
+	Batch *EntityBatchStats
+}
+
+// EntityBatchStats are the numbers of one entity work item, those of
+// Durable Functions' per-batch line.
+type EntityBatchStats struct {
+	// EventsReceived: the work item's messages; OperationsInBatch the
+	// operations it took from the queue, OperationsExecuted those it ran
+	// (funchost runs every operation it takes).
+	EventsReceived, OperationsInBatch, OperationsExecuted int
+	// QueuedMessages: requests left waiting in the entity's queue;
+	// UserStateSize the length of the state's JSON (0 without state).
+	QueuedMessages, UserStateSize int
+	// LockedBy is the orchestration holding the lock after the batch;
+	// Suspended whether the scheduler left itself suspended.
+	LockedBy  string
+	Suspended bool
 }
 
 // ActivityObserver is an Observer that also wraps each activity run: the
@@ -408,8 +433,38 @@ func (e *execution) emitEvent(k LifecycleKind, name string) {
 		return
 	}
 	ev := e.orchEvent(k)
-	ev.EventName = name
+	if _, ok := e.entityWaits[name]; ok {
+		// An entity's response (a call's result, a lock grant) is DF's
+		// "received an entity response", whether or not it waited.
+		ev.Kind, ev.OperationID = EventRaised, name
+	} else {
+		ev.EventName = name
+	}
 	e.emit(ev)
+}
+
+// markEntityWait records that the event name (a request ID) is the
+// response of an entity request, and reason the prefix of its listening
+// line ("WaitForEntityResponse:" for a call,
+// "WaitForLockAcquisitionCompleted:" for a lock), as Durable Functions
+// words them. Only kept while someone observes.
+func (e *execution) markEntityWait(name, reason string) {
+	if e.obs == nil {
+		return
+	}
+	if e.entityWaits == nil {
+		e.entityWaits = map[string]string{}
+	}
+	e.entityWaits[name] = reason
+}
+
+// listenReason is the Reason of the Listening event of a wait for the
+// event name.
+func (e *execution) listenReason(name string) string {
+	if reason, ok := e.entityWaits[name]; ok {
+		return reason + name
+	}
+	return "WaitForExternalEvent:" + name
 }
 
 // isEntityInstance reports an entity's instance ID ("@name@key"): what an

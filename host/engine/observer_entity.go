@@ -163,3 +163,18 @@ func (b *entityBatch) emitLock(k LifecycleKind, id, instanceID, executionID stri
 	ev.OperationID, ev.RequesterInstanceID, ev.RequesterExecutionID = id, instanceID, executionID
 	observe(b.w.obs, ev)
 }
+
+// emitBatch reports the end of the work item, which received n messages.
+func (b *entityBatch) emitBatch(n int) {
+	if b.w.obs == nil {
+		return
+	}
+	ev := b.entityEvent(EntityBatch)
+	st := &EntityBatchStats{EventsReceived: n, OperationsInBatch: b.size, OperationsExecuted: b.size,
+		QueuedMessages: len(b.state.Queue), LockedBy: b.state.LockedBy, Suspended: b.state.Suspended}
+	if b.state.State != nil {
+		st.UserStateSize = len(*b.state.State)
+	}
+	ev.Batch = st
+	observe(b.w.obs, ev)
+}

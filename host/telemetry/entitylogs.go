@@ -52,9 +52,28 @@ func (l *lifecycleLogs) renderEntity(ev engine.LifecycleEvent) (level slog.Level
 				ev.OperationID, ev.RequesterInstanceID, ev.RequesterExecutionID, st),
 			[]slog.Attr{slog.String("requestId", ev.OperationID), slog.String("requestingInstanceId", ev.RequesterInstanceID),
 				slog.String("requestingExecutionId", ev.RequesterExecutionID)}, true
+	case engine.EntityBatch:
+		return l.entityBatchLine(ev, st)
 	case engine.LockReleased:
 		return slog.LevelInfo, fmt.Sprintf(" released lock held by request %s by instance %s. State: %s.", ev.OperationID, ev.RequesterInstanceID, st),
 			[]slog.Attr{slog.String("requestId", ev.OperationID), slog.String("requestingInstance", ev.RequesterInstanceID)}, true
 	}
 	return 0, "", nil, false
+}
+
+// entityBatchLine is Durable Functions' per-batch line. funchost keeps no
+// message sorter (requests run in arrival order), so OutOfOrderMessages,
+// Sources and Destinations are 0, and it has no trace flags ("").
+func (l *lifecycleLogs) entityBatchLine(ev engine.LifecycleEvent, st string) (slog.Level, string, []slog.Attr, bool) {
+	b := ev.Batch
+	if b == nil {
+		b = &engine.EntityBatchStats{}
+	}
+	msg := fmt.Sprintf(" received %d events and processed %d/%d entity operations. OutOfOrderMessages: 0. QueuedMessages: %d. "+
+		"UserStateSize: %d. Sources: 0. Destinations: 0. LockedBy: %s. Suspended: %s. TraceFlags: . State: %s.",
+		b.EventsReceived, b.OperationsExecuted, b.OperationsInBatch, b.QueuedMessages, b.UserStateSize, b.LockedBy, dotnetBool(b.Suspended), st)
+	return slog.LevelInfo, msg, []slog.Attr{slog.Int("eventsReceived", b.EventsReceived), slog.Int("operationsExecuted", b.OperationsExecuted),
+		slog.Int("operationsInBatch", b.OperationsInBatch), slog.Int("outOfOrderMessages", 0), slog.Int("queuedMessages", b.QueuedMessages),
+		slog.Int("userStateSize", b.UserStateSize), slog.Int("sources", 0), slog.Int("destinations", 0), slog.String("lockedBy", b.LockedBy),
+		slog.Bool("suspended", b.Suspended), slog.String("traceFlags", "")}, true
 }

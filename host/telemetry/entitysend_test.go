@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +170,48 @@ func TestEntitySendLines(t *testing.T) {
 		if got := count(msgs, re); got != n {
 			t.Errorf("%d lines match %q, want %d; lines:\n%s", got, re, n, strings.Join(msgs, "\n"))
 		}
+	}
+}
+
+// TestOrchestrationEntityWording: an orchestration waiting for an entity
+// logs DF's entity reasons and "received an entity response" lines, not
+// the generic event ones, and each entity work item ends with DF's batch
+// line.
+func TestOrchestrationEntityWording(t *testing.T) {
+	t.Parallel()
+	log, buf := newTestLogger()
+	id := runEntityScenario(t, New(Options{Logger: log}), context.Background())
+	msgs := buf.messages(t, CategoryDurableTask)
+	p := `^` + id + `: Function 'UseAcc \(Orchestrator\)' `
+	batch := `^@acc@k: Function 'acc \(Entity\)' received \d+ events and processed (\d+)/(\d+) entity operations\. OutOfOrderMessages: 0\. ` +
+		`QueuedMessages: 0\. UserStateSize: \d+\. Sources: 0\. Destinations: 0\. LockedBy: (\S*)\. Suspended: False\. TraceFlags: \. State: EntityBatch\. HubName: `
+	for re, n := range map[string]int{
+		p + `is waiting for input\. Reason: WaitForLockAcquisitionCompleted:[0-9a-f-]{36}\. IsReplay: False\. State: Listening\.`: 1,
+		p + `is waiting for input\. Reason: WaitForEntityResponse:[0-9a-f-]{36}\. IsReplay: False\. State: Listening\.`:           2,
+		p + `received an entity response\. OperationId: [0-9a-f-]{36}\. State: ExternalEventRaised\.`:                             3,
+		`WaitForExternalEvent:|received a '`: 0,
+	} {
+		if got := count(msgs, re); got != n {
+			t.Errorf("%d lines match %q, want %d; lines:\n%s", got, re, n, strings.Join(msgs, "\n"))
+		}
+	}
+	var lines []string
+	for _, m := range msgs {
+		if regexp.MustCompile(batch).MatchString(m) {
+			lines = append(lines, m)
+		}
+	}
+	if len(lines) == 0 {
+		t.Fatalf("no entity batch line; lines:\n%s", strings.Join(msgs, "\n"))
+	}
+	held, last := false, regexp.MustCompile(batch).FindStringSubmatch(lines[len(lines)-1])
+	for _, l := range lines {
+		held = held || strings.Contains(l, "LockedBy: "+id+".")
+	}
+	if !held {
+		t.Errorf("no batch line shows the lock held by %s:\n%s", id, strings.Join(lines, "\n"))
+	}
+	if last[1] != "1" || last[2] != "1" || last[3] != "" || !strings.Contains(last[0], "UserStateSize: 0.") {
+		t.Errorf("the delete signal's batch line is %q, want 1/1 operations, no lock holder, no state", last[0])
 	}
 }

@@ -178,6 +178,10 @@ func (l *lifecycleLogs) render(ev engine.LifecycleEvent) (slog.Level, string, []
 		reason := l.payload(ev.Reason)
 		return slog.LevelWarn, fmt.Sprintf(" was rewound. Reason: %s. State: %s.", reason, st), []slog.Attr{slog.String("reason", reason)}
 	case engine.EventRaised:
+		if ev.OperationID != "" && ev.EventName == "" {
+			return slog.LevelInfo, fmt.Sprintf(" received an entity response. OperationId: %s. State: %s.", ev.OperationID, st),
+				[]slog.Attr{slog.String("operationId", ev.OperationID)}
+		}
 		return slog.LevelInfo, fmt.Sprintf(" received a '%s' event. State: %s.", ev.EventName, st), []slog.Attr{slog.String("eventName", ev.EventName)}
 	case engine.EventSaved:
 		return slog.LevelInfo, fmt.Sprintf(" saved a '%s' event to an in-memory queue. State: %s.", ev.EventName, st), []slog.Attr{slog.String("eventName", ev.EventName)}
