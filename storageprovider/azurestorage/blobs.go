@@ -1,13 +1,15 @@
 package azurestorage
 
 import (
-	"bytes"
+	"bufio"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"strings"
+	"unsafe"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -25,11 +27,41 @@ type largeStore struct {
 
 // upload stores data gzipped as blob name.
 func (b *largeStore) upload(ctx context.Context, name string, data []byte) error {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	zw.Write(data)
-	zw.Close()
-	_, err := b.c.NewBlockBlobClient(name).UploadBuffer(ctx, buf.Bytes(), &blockblob.UploadBufferOptions{
+	return b.uploadGzip(ctx, name, func(zw io.Writer) error {
+		_, err := zw.Write(data)
+		return err
+	})
+}
+
+// uploadString stores s gzipped as blob name, without converting it to a
+// []byte first (a table column holding a 50 MB payload is a string).
+func (b *largeStore) uploadString(ctx context.Context, name, s string) error {
+	return b.uploadGzip(ctx, name, func(zw io.Writer) error {
+		buf := make([]byte, 64<<10)
+		for len(s) > 0 {
+			n := copy(buf, s)
+			if _, err := zw.Write(buf[:n]); err != nil {
+				return err
+			}
+			s = s[n:]
+		}
+		return nil
+	})
+}
+
+// uploadGzip gzips what write writes into fixed-size slabs (no growing
+// buffer that copies itself at each doubling) and sends them as one Put
+// Blob request, the same single-request upload as before.
+func (b *largeStore) uploadGzip(ctx context.Context, name string, write func(io.Writer) error) error {
+	var body slabs
+	zw, _ := gzip.NewWriterLevel(&body, gzip.BestSpeed)
+	if err := write(zw); err != nil {
+		return fmt.Errorf("azurestorage: compressing blob %s: %w", name, err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("azurestorage: compressing blob %s: %w", name, err)
+	}
+	_, err := b.c.NewBlockBlobClient(name).Upload(ctx, body.reader(), &blockblob.UploadOptions{
 		HTTPHeaders: &blob.HTTPHeaders{BlobContentEncoding: to.Ptr("gzip"), BlobContentType: to.Ptr("application/json")},
 	})
 	if err != nil {
@@ -38,30 +70,131 @@ func (b *largeStore) upload(ctx context.Context, name string, data []byte) error
 	return nil
 }
 
-// download reads and un-gzips a blob.
+// download reads and un-gzips a blob (a blob that is not gzip is returned
+// as it is). It streams: the compressed bytes are never held whole, and
+// the result is allocated once at its final size.
 func (b *largeStore) download(ctx context.Context, name string) ([]byte, error) {
 	resp, err := b.c.NewBlobClient(name).DownloadStream(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("azurestorage: downloading blob %s: %w", name, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
+	data, err := readMaybeGzip(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("azurestorage: downloading blob %s: %w", name, err)
 	}
-	if len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
-		return raw, nil // not compressed
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("azurestorage: blob %s: %w", name, err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, fmt.Errorf("azurestorage: blob %s: %w", name, err)
-	}
 	return data, nil
 }
+
+// downloadString is download as a string, without a second copy.
+func (b *largeStore) downloadString(ctx context.Context, name string) (string, error) {
+	data, err := b.download(ctx, name)
+	return ownedString(data), err
+}
+
+// readMaybeGzip reads r whole, un-gzipping it when it starts with the gzip
+// magic bytes.
+func readMaybeGzip(r io.Reader) ([]byte, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var src io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, err
+		}
+		src = zr
+	}
+	var out slabs
+	if _, err := io.Copy(&out, src); err != nil {
+		return nil, err
+	}
+	return out.bytes(), nil
+}
+
+// ownedString views b as a string without copying. b must be the caller's
+// own fresh buffer, never changed afterwards (download's result is).
+func ownedString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// slabSize is the unit slabs grow by.
+const slabSize = 1 << 20
+
+// slabs is an append-only byte sequence kept in fixed-size pieces: it
+// grows without copying what it holds, so building a large blob body
+// never needs the old and the new buffer of a doubling at once.
+type slabs struct {
+	parts [][]byte
+	n     int64
+}
+
+func (s *slabs) Write(p []byte) (int, error) {
+	written := len(p)
+	for len(p) > 0 {
+		if len(s.parts) == 0 || len(s.parts[len(s.parts)-1]) == slabSize {
+			s.parts = append(s.parts, make([]byte, 0, slabSize))
+		}
+		last := &s.parts[len(s.parts)-1]
+		k := min(len(p), slabSize-len(*last))
+		*last = append(*last, p[:k]...)
+		p = p[k:]
+	}
+	s.n += int64(written)
+	return written, nil
+}
+
+// bytes returns the contents in one slice of exactly their size (the one
+// slab itself when there is only one).
+func (s *slabs) bytes() []byte {
+	if len(s.parts) == 1 {
+		return s.parts[0]
+	}
+	out := make([]byte, 0, s.n)
+	for _, p := range s.parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// reader returns the contents as the seekable body an upload needs.
+func (s *slabs) reader() io.ReadSeekCloser { return &slabReader{s: s} }
+
+type slabReader struct {
+	s   *slabs
+	off int64
+}
+
+func (r *slabReader) Read(p []byte) (int, error) {
+	if r.off >= r.s.n {
+		return 0, io.EOF
+	}
+	part, in := int(r.off/slabSize), int(r.off%slabSize)
+	n := copy(p, r.s.parts[part][in:])
+	r.off += int64(n)
+	return n, nil
+}
+
+func (r *slabReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += r.s.n
+	default:
+		return 0, errors.New("slabReader: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("slabReader: negative position")
+	}
+	r.off = offset
+	return offset, nil
+}
+
+func (r *slabReader) Close() error { return nil }
 
 // url is the URL stored in an Instances row for an offloaded value.
 func (b *largeStore) url(name string) string { return b.c.NewBlobClient(name).URL() }
@@ -114,7 +247,7 @@ func (b *largeStore) offloadHistoryColumns(ctx context.Context, e entity, instan
 			continue
 		}
 		name := fmt.Sprintf("%s/history-%s-%s-%s-%s.json.gz", instanceKey, e.str("RowKey"), e.str("EventType"), newActivityID()[:8], col)
-		if err := b.upload(ctx, name, []byte(s)); err != nil {
+		if err := b.uploadString(ctx, name, s); err != nil {
 			return err
 		}
 		e[col] = ""
@@ -131,11 +264,11 @@ func (b *largeStore) restoreHistoryColumns(ctx context.Context, e entity) error 
 		if !ok || !isStr || name == "" || strings.Contains(k, "@") {
 			continue
 		}
-		data, err := b.download(ctx, name)
+		data, err := b.downloadString(ctx, name)
 		if err != nil {
 			return err
 		}
-		e[col] = string(data)
+		e[col] = data
 	}
 	return nil
 }
@@ -149,7 +282,7 @@ func (b *largeStore) offloadInstanceColumns(ctx context.Context, e entity, insta
 			continue
 		}
 		name := fmt.Sprintf("%s/instance-%s-%s.json.gz", sanitizeKey(instanceID), strings.ToLower(col), newActivityID()[:8])
-		if err := b.upload(ctx, name, []byte(s)); err != nil {
+		if err := b.uploadString(ctx, name, s); err != nil {
 			return err
 		}
 		e[col] = b.url(name)
@@ -175,13 +308,13 @@ func (b *largeStore) restoreInstanceColumns(ctx context.Context, e entity) error
 			return err
 		}
 		if strings.HasSuffix(name, "ExecutionStarted.json.gz") {
-			d, err := decodeBody(string(data))
+			d, err := decodeBodyBytes(data)
 			if err == nil && d.msg != nil {
 				e[col] = d.msg.Event.Input
 				continue
 			}
 		}
-		e[col] = string(data)
+		e[col] = ownedString(data)
 	}
 	return nil
 }

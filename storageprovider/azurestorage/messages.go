@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unsafe"
 
 	"github.com/google/uuid"
 
@@ -65,31 +66,34 @@ func eventTypeName(t sp.EventType) string {
 	return "DurableTask.Core.History." + t.String() + "Event"
 }
 
-// encodeEvent renders a history event as JSON with "$type" first.
-func encodeEvent(ev *sp.HistoryEvent) (json.RawMessage, error) {
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	buf.Grow(len(b) + 64)
-	buf.WriteString(`{"$type":`)
-	tn, _ := json.Marshal(eventTypeName(ev.EventType))
-	buf.Write(tn)
+// appendTypedEvent appends the event JSON b with its "$type" put first.
+func appendTypedEvent(dst []byte, t sp.EventType, b []byte) []byte {
+	dst = append(dst, `{"$type":`...)
+	tn, _ := json.Marshal(eventTypeName(t))
+	dst = append(dst, tn...)
 	if len(b) > 2 {
-		buf.WriteByte(',')
+		dst = append(dst, ',')
 	}
-	buf.Write(b[1:])
-	return buf.Bytes(), nil
+	return append(dst, b[1:]...)
 }
+
+// eventSlot is where encodeMessage puts the event into the encoded
+// message: the message is marshalled with the placeholder 0 for it. The
+// text cannot occur earlier (before it come only the constant types and
+// the activity ID, and a quote inside a JSON string is escaped).
+const eventSlot = `"TaskMessage":{"$type":"` + typeTaskMessage + `","Event":0`
 
 // encodeMessage renders m as a MessageData body. activityID names the
 // message (and its blob, if offloaded).
+//
+// The event is encoded once and copied once into the body, sized up
+// front: marshalling the message around a json.RawMessage event would
+// validate and copy a large payload twice more.
 func encodeMessage(m *sp.TaskMessage, activityID string, sender sp.OrchestrationInstance) ([]byte, error) {
 	if m.Event == nil {
 		return nil, fmt.Errorf("task message for %q has no event", m.Target.InstanceID)
 	}
-	ev, err := encodeEvent(m.Event)
+	ev, err := json.Marshal(m.Event)
 	if err != nil {
 		return nil, err
 	}
@@ -99,14 +103,26 @@ func encodeMessage(m *sp.TaskMessage, activityID string, sender sp.Orchestration
 		ActivityID: activityID,
 		TaskMessage: &taskMessageJSON{
 			Type:                  typeTaskMessage,
-			Event:                 ev,
+			Event:                 json.RawMessage(`0`),
 			SequenceNumber:        m.SequenceNumber,
 			OrchestrationInstance: &target,
 		},
 		SequenceNumber: m.SequenceNumber,
 		Sender:         senderJSON(sender),
 	}
-	return json.Marshal(md)
+	shell, err := json.Marshal(md)
+	if err != nil {
+		return nil, err
+	}
+	i := bytes.Index(shell, []byte(eventSlot))
+	if i < 0 {
+		return nil, fmt.Errorf("task message for %q: encoded message has no event slot", m.Target.InstanceID)
+	}
+	cut := i + len(eventSlot) - 1 // the placeholder
+	out := make([]byte, 0, len(shell)+len(ev)+96)
+	out = append(out, shell[:cut]...)
+	out = appendTypedEvent(out, m.Event.EventType, ev)
+	return append(out, shell[cut+1:]...), nil
 }
 
 // wrapperMessage is the small body that points at an offloaded message.
@@ -127,29 +143,50 @@ type decodedBody struct {
 // decodeBody parses a queue message body: raw JSON, or Base64 of it (as
 // older writers produce).
 func decodeBody(text string) (decodedBody, error) {
-	raw := []byte(text)
+	if len(text) == 0 {
+		return decodeBodyBytes(nil)
+	}
+	// Read in place: decodeBodyBytes never writes to its argument.
+	return decodeBodyBytes(unsafe.Slice(unsafe.StringData(text), len(text)))
+}
+
+// messageDataIn is messageData as decodeBodyBytes reads it: the event is
+// decoded in the same pass (a json.RawMessage would copy a large event
+// once more before it is decoded); its "$type" is not a field of the
+// event and is skipped.
+type messageDataIn struct {
+	CompressedBlobName *string `json:"CompressedBlobName"`
+	SequenceNumber     int64   `json:"SequenceNumber"`
+	TaskMessage        *struct {
+		Event                 *sp.HistoryEvent          `json:"Event"`
+		OrchestrationInstance *sp.OrchestrationInstance `json:"OrchestrationInstance"`
+	} `json:"TaskMessage"`
+	LocalDeliveries int `json:"FunchostLocalDeliveries"`
+	Rejections      int `json:"FunchostRejections"`
+}
+
+// decodeBodyBytes is decodeBody on bytes (a downloaded blob); raw is only
+// read.
+func decodeBodyBytes(raw []byte) (decodedBody, error) {
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
-		dec, err := base64.StdEncoding.DecodeString(text)
+		dec := make([]byte, base64.StdEncoding.DecodedLen(len(raw)))
+		n, err := base64.StdEncoding.Decode(dec, raw)
 		if err != nil {
 			return decodedBody{}, fmt.Errorf("queue message is neither JSON nor Base64: %w", err)
 		}
-		raw = dec
+		raw = dec[:n]
 	}
-	var md messageData
+	var md messageDataIn
 	if err := json.Unmarshal(raw, &md); err != nil {
 		return decodedBody{}, fmt.Errorf("queue message: %w", err)
 	}
 	if md.CompressedBlobName != nil && *md.CompressedBlobName != "" {
 		return decodedBody{blobName: *md.CompressedBlobName, rejections: md.Rejections, localDeliveries: md.LocalDeliveries}, nil
 	}
-	if md.TaskMessage == nil || len(md.TaskMessage.Event) == 0 {
+	if md.TaskMessage == nil || md.TaskMessage.Event == nil {
 		return decodedBody{}, fmt.Errorf("queue message has no TaskMessage")
 	}
-	var ev sp.HistoryEvent
-	if err := json.Unmarshal(md.TaskMessage.Event, &ev); err != nil {
-		return decodedBody{}, fmt.Errorf("queue message event: %w", err)
-	}
-	m := &sp.TaskMessage{Event: &ev, SequenceNumber: md.SequenceNumber}
+	m := &sp.TaskMessage{Event: md.TaskMessage.Event, SequenceNumber: md.SequenceNumber}
 	if md.TaskMessage.OrchestrationInstance != nil {
 		m.Target = *md.TaskMessage.OrchestrationInstance
 	}

@@ -154,7 +154,7 @@ func (r *receiver) decodeText(ctx context.Context, text string) (*sp.TaskMessage
 		if err != nil {
 			return nil, 0, 0, err
 		}
-		if d, err = decodeBody(string(data)); err != nil {
+		if d, err = decodeBodyBytes(data); err != nil {
 			return nil, 0, 0, err
 		}
 		if d.msg == nil {
