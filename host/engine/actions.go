@@ -52,6 +52,15 @@ type action struct {
 	instanceID string // sub-orchestration ID or SendEvent target
 	fireAt     time.Time
 	tags       map[string]string // retry chain markers
+	// derivedID says the engine chose instanceID (stableGUID), not the
+	// author; a recorded event may hold another ID for it, chosen by an
+	// older build, and replay adopts that one (adoptRecordedID).
+	derivedID bool
+	// requestID is the engine-chosen ID of an entity request this SendEvent
+	// carries; onAdopt, if set, moves what waits on it to the ID a recorded
+	// event holds instead.
+	requestID string
+	onAdopt   func(recordedID string)
 	task       *task             // nil for SendEvent
 	// scheduled is the history event that recorded the decision (once
 	// recorded or matched).

@@ -129,8 +129,9 @@ func (c *orchestrationContext) CallActivity(name string, input any, opts ...bind
 }
 
 // CallSubOrchestrator starts a sub-orchestration, with retries when asked.
-// Without an explicit instance ID each attempt's child ID is NewGUID
-// without dashes.
+// Without an explicit instance ID each attempt's child ID is the engine's
+// stable ID for the attempt's action (it still takes its NewGUID, so the
+// author's later NewGUID values are those Durable Functions would give).
 func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts ...bindings.Option) bindings.Task {
 	if err := c.e.enter("CallSubOrchestrator"); err != nil {
 		return c.e.failedTask(err)
@@ -161,7 +162,9 @@ func (c *orchestrationContext) CallSubOrchestrator(name string, input any, opts 
 	attempt := func(tags map[string]string) *task {
 		b := a
 		if b.instanceID == "" {
-			b.instanceID = strings.ReplaceAll(c.e.newGUID(), "-", "")
+			c.e.newGUID()
+			b.instanceID = strings.ReplaceAll(stableGUID(c.e.instanceID, c.e.executionID, c.e.nextID), "-", "")
+			b.derivedID = true
 		}
 		return c.e.scheduleCopy(b, tags)
 	}

@@ -42,8 +42,9 @@ func (cs *criticalSection) holds(instanceID string) bool {
 	return slices.ContainsFunc(cs.ids, func(id entitywire.ID) bool { return id.InstanceID() == instanceID })
 }
 
-// sendRequest sends a request to an entity as a SendEvent action.
-func (c *orchestrationContext) sendRequest(target string, r *entitywire.Request) {
+// sendRequest sends a request to an entity as a SendEvent action and
+// returns the action.
+func (c *orchestrationContext) sendRequest(target string, r *entitywire.Request) *action {
 	var due = r.Due
 	name := entitywire.EventOp
 	if due != nil {
@@ -52,7 +53,7 @@ func (c *orchestrationContext) sendRequest(target string, r *entitywire.Request)
 	if !r.IsLock() {
 		r.ParentTraceContext = c.e.requestTrace()
 	}
-	c.e.schedule(&action{kind: kindSendEvent, name: name, instanceID: target, input: entitywire.Marshal(r)})
+	return c.e.schedule(&action{kind: kindSendEvent, name: name, instanceID: target, input: entitywire.Marshal(r), requestID: r.ID})
 }
 
 // CallEntity runs an operation on an entity and completes with its result;
@@ -88,11 +89,12 @@ func (c *orchestrationContext) CallEntity(id bindings.EntityID, operation string
 	if err := e.countAction(); err != nil {
 		return e.failedTask(fmt.Errorf("CallEntity %s %q: %w", target, operation, err))
 	}
-	guid := e.newGUID()
-	c.sendRequest(target, &entitywire.Request{Op: &operation, Input: in, ID: guid, Parent: e.instanceID,
+	guid := e.requestID()
+	sent := c.sendRequest(target, &entitywire.Request{Op: &operation, Input: in, ID: guid, Parent: e.instanceID,
 		ParentExecution: e.executionID, Timestamp: entitywire.Time{Time: e.now}})
 	e.markEntityWait(guid, "WaitForEntityResponse:")
 	wait := c.WaitForExternalEvent(guid).(*task)
+	sent.onAdopt = func(recorded string) { e.rekeyWaiter(guid, recorded, wait) }
 	if cs != nil {
 		cs.pending[target] = true
 	}
@@ -158,7 +160,7 @@ func (c *orchestrationContext) SignalEntity(id bindings.EntityID, operation stri
 	if e.countAction() != nil {
 		return
 	}
-	r := &entitywire.Request{Op: &operation, Signal: true, Input: in, ID: e.newGUID(), Parent: e.instanceID,
+	r := &entitywire.Request{Op: &operation, Signal: true, Input: in, ID: e.requestID(), Parent: e.instanceID,
 		ParentExecution: e.executionID, Timestamp: entitywire.Time{Time: e.now}}
 	if !so.ScheduledTime.IsZero() {
 		r.Due = &entitywire.Time{Time: so.ScheduledTime.UTC()}
@@ -195,13 +197,17 @@ func (c *orchestrationContext) LockEntities(ids ...bindings.EntityID) bindings.T
 	if err := e.countAction(); err != nil {
 		return e.failedTask(fmt.Errorf("LockEntities: %w", err))
 	}
-	guid := e.newGUID()
+	guid := e.requestID()
 	cs := &criticalSection{id: guid, ids: set, pending: map[string]bool{}}
 	c.locks = cs
-	c.sendRequest(set[0].InstanceID(), &entitywire.Request{ID: guid, Parent: e.instanceID, ParentExecution: e.executionID,
+	sent := c.sendRequest(set[0].InstanceID(), &entitywire.Request{ID: guid, Parent: e.instanceID, ParentExecution: e.executionID,
 		Timestamp: entitywire.Time{Time: e.now}, LockSet: set})
 	e.markEntityWait(guid, "WaitForLockAcquisitionCompleted:")
 	wait := c.WaitForExternalEvent(guid).(*task)
+	sent.onAdopt = func(recorded string) {
+		e.rekeyWaiter(guid, recorded, wait)
+		cs.id = recorded
+	}
 	out := e.newTask()
 	wait.then(func() {
 		cs.granted = wait.err == nil

@@ -217,7 +217,7 @@ func (e *execution) nextStart(now time.Time) *sp.HistoryEvent {
 	if e.can != nil && e.can.version != "" {
 		version = e.can.version
 	}
-	start := sp.NewExecutionStartedEvent(now, sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: newExecutionID()},
+	start := sp.NewExecutionStartedEvent(now, sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: nextExecutionID(e.instanceID, e.executionID)},
 		e.name, version, e.output)
 	start.Generation = e.started.Generation
 	start.ParentInstance = e.started.ParentInstance
@@ -439,11 +439,12 @@ func (e *execution) match(ev *sp.HistoryEvent) {
 	switch {
 	case a.kind != kindOf(ev.EventType):
 	case a.kind != kindTimer && !strings.EqualFold(a.name, ev.Name):
-	case a.kind == kindSubOrchestration && a.instanceID != ev.InstanceID && !(e.anyTarget && ev.InstanceID == ""):
+	case a.kind == kindSubOrchestration && a.instanceID != ev.InstanceID && !(e.anyTarget && ev.InstanceID == "") && !a.derivedID:
 	case a.kind == kindSendEvent && a.instanceID != ev.InstanceID:
 	default:
 		delete(e.unmatched, ev.EventID)
 		a.scheduled = ev
+		e.adoptRecordedID(a, ev)
 		if e.replaying && e.obs != nil {
 			e.emitScheduled(a, true)
 		}

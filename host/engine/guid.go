@@ -29,3 +29,24 @@ func newExecutionID() string {
 	u := uuid.New()
 	return hex.EncodeToString(u[:])
 }
+
+// stableGUID is the ID the engine itself gives a call it starts (a
+// sub-orchestration without WithInstanceID, an entity request): a
+// version-5 UUID over the instance, its execution and the call's action id.
+// Unlike NewGUID it does not depend on the episode's time, so an episode
+// run again after a crash between sending its messages and committing its
+// history (docs/replay.md, "IDs the engine chooses") chooses the same IDs,
+// and what the first attempt sent is recognised as a duplicate instead of
+// starting a second child or applying an entity operation twice.
+func stableGUID(instanceID, executionID string, actionID int) string {
+	name := instanceID + "_" + executionID + "_" + strconv.Itoa(actionID)
+	return uuid.NewSHA1(GUIDNamespace, []byte(name)).String()
+}
+
+// nextExecutionID is the execution ID of the generation a ContinueAsNew
+// of execution executionID begins: derived, not random, for the same
+// reason as stableGUID.
+func nextExecutionID(instanceID, executionID string) string {
+	u := uuid.NewSHA1(GUIDNamespace, []byte(instanceID+"_"+executionID+"_continueAsNew"))
+	return hex.EncodeToString(u[:])
+}

@@ -684,7 +684,7 @@ func TestSubOrchestrationMessages(t *testing.T) {
 		t.Errorf("event message = %+v %+v", ev.Target, ev.Event)
 	}
 	child := cp.OutboundMessages[1]
-	wantID := strings.ReplaceAll(DeterministicGUID(testID, t0, 0), "-", "")
+	wantID := strings.ReplaceAll(stableGUID(testID, testExec, 1), "-", "")
 	if child.Target.InstanceID != wantID || len(child.Target.ExecutionID) != 32 || child.Event.EventType != sp.EventExecutionStarted {
 		t.Errorf("child start = %+v", child.Target)
 	}
