@@ -61,7 +61,7 @@ type action struct {
 	// event holds instead.
 	requestID string
 	onAdopt   func(recordedID string)
-	task       *task             // nil for SendEvent
+	task      *task // nil for SendEvent
 	// scheduled is the history event that recorded the decision (once
 	// recorded or matched).
 	scheduled *sp.HistoryEvent
