@@ -118,9 +118,10 @@ func resultText(raw []byte) string {
 // place merges the rebuilt scheduling events into the shown ones: each
 // goes before the first shown event stamped after it (a decision is
 // recorded before what happens later), and at the latest before its own
-// completion. Events of one place keep their ScheduledTime order, ties in
-// the order of their completions (Checker.Check tries the other orders of
-// ties the code asks for).
+// completion. Events of one place keep their ScheduledTime order, ties by
+// name (not by the order of their completions, which races between runs
+// of the same code: a report must not depend on it; Checker.Check tries
+// the other orders of ties the code asks for).
 func (r *rebuild) place() []*sp.HistoryEvent {
 	at := make(map[int][]mergedEvent)
 	for _, m := range r.merged {
@@ -138,7 +139,13 @@ func (r *rebuild) place() []*sp.HistoryEvent {
 	out := make([]*sp.HistoryEvent, 0, len(r.shown)+len(r.merged))
 	for i, ev := range r.shown {
 		ms := at[i]
-		sort.SliceStable(ms, func(a, b int) bool { return ms[a].ev.Timestamp.Before(ms[b].ev.Timestamp) })
+		sort.SliceStable(ms, func(a, b int) bool {
+			ta, tb := ms[a].ev.Timestamp, ms[b].ev.Timestamp
+			if !ta.Equal(tb) {
+				return ta.Before(tb)
+			}
+			return ms[a].ev.Name < ms[b].ev.Name
+		})
 		for _, m := range ms {
 			out = append(out, m.ev)
 			r.links[r.shown[m.completion]] = m.ev
