@@ -44,7 +44,8 @@
 //     status row); actions.go: the decisions and how they are named.
 //   - context.go: bindings.OrchestrationContext; task.go: bindings.Task;
 //     whenall.go: WhenAll and WhenAny; retry.go: retry policies;
-//     logging.go: the replay-safe logger; guid.go: NewGUID.
+//     logging.go: the replay-safe logger; guid.go: NewGUID; stableids.go:
+//     the IDs the engine chooses for children and entity requests.
 //   - activity.go: bindings.ActivityContext and activity work items;
 //     local.go: the in-process activity runner.
 //   - clock.go: the engine clock; observer.go: Observer, the lifecycle
