@@ -207,12 +207,8 @@ func (c *orchestrationContext) WaitForExternalEvent(name string, opts ...binding
 	}
 	key := strings.ToLower(name)
 	w := e.newTask()
-	if buf := e.buffered[key]; len(buf) > 0 {
-		e.buffered[key] = buf[1:]
-		if len(e.buffered[key]) == 0 {
-			delete(e.buffered, key)
-		}
-		w.complete(buf[0].ev.Input, nil)
+	if ev, ok := e.takeBuffered(key); ok {
+		w.complete(ev.Input, nil)
 		return w
 	}
 	e.waiters[key] = append(e.waiters[key], w)

@@ -500,6 +500,21 @@ func (e *execution) raise(ev *sp.HistoryEvent) {
 	e.buffered[key] = append(e.buffered[key], bufferedEvent{seq: e.eventSeq, ev: ev})
 }
 
+// takeBuffered removes and returns the oldest buffered event named key
+// (lower-cased), if one is waiting for a taker.
+func (e *execution) takeBuffered(key string) (*sp.HistoryEvent, bool) {
+	buf := e.buffered[key]
+	if len(buf) == 0 {
+		return nil, false
+	}
+	if len(buf) == 1 {
+		delete(e.buffered, key)
+	} else {
+		e.buffered[key] = buf[1:]
+	}
+	return buf[0].ev, true
+}
+
 func (e *execution) removeWaiter(key string, t *task) {
 	ws := e.waiters[key]
 	for i, w := range ws {

@@ -49,12 +49,8 @@ func (e *execution) rekeyWaiter(from, to string, t *task) {
 	}
 	e.removeWaiter(strings.ToLower(from), t)
 	key := strings.ToLower(to)
-	if buf := e.buffered[key]; len(buf) > 0 {
-		e.buffered[key] = buf[1:]
-		if len(e.buffered[key]) == 0 {
-			delete(e.buffered, key)
-		}
-		t.complete(buf[0].ev.Input, nil)
+	if ev, ok := e.takeBuffered(key); ok {
+		t.complete(ev.Input, nil)
 		return
 	}
 	e.waiters[key] = append(e.waiters[key], t)
