@@ -7,10 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/funchost/funchost/host/durableclient"
-	"github.com/funchost/funchost/host/engine"
 	sp "github.com/funchost/funchost/storageprovider"
-	"github.com/funchost/funchost/storageprovider/memory"
 )
 
 // TestClientScheduledLines: the client logs "scheduled" when it starts an
@@ -28,16 +25,7 @@ func TestClientScheduledLines(t *testing.T) {
 				o.Tracing = &TraceOptions{Exporter: tracetest.NewInMemoryExporter(), Sync: true}
 			}
 			tel := New(o)
-			hub := memory.New(memory.Options{})
-			if err := hub.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			w := engine.NewWorker(hub, callRegistry(), engine.Options{Observer: tel})
-			if err := w.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = w.Stop(context.Background()) })
-			c := durableclient.New(durableclient.Options{Hub: hub, OnCreate: tel.CreateHook(), OnRaise: tel.RaiseHook()})
+			hub, c := startObservedWorker(t, tel, callRegistry())
 			ctx := context.Background()
 			id, err := c.StartNew(ctx, "Waiter", nil)
 			if err != nil {

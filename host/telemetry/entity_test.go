@@ -12,10 +12,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/funchost/funchost/bindings"
-	"github.com/funchost/funchost/host/durableclient"
 	"github.com/funchost/funchost/host/engine"
 	sp "github.com/funchost/funchost/storageprovider"
-	"github.com/funchost/funchost/storageprovider/memory"
 )
 
 var acc = bindings.NewEntityID("acc", "k")
@@ -63,16 +61,7 @@ func entityRegistry() engine.Registry {
 // returns the orchestration's ID.
 func runEntityScenario(t *testing.T, tel *Telemetry, callerCtx context.Context) string {
 	t.Helper()
-	hub := memory.New(memory.Options{})
-	if err := hub.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	w := engine.NewWorker(hub, entityRegistry(), engine.Options{Observer: tel})
-	if err := w.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = w.Stop(context.Background()) })
-	c := durableclient.New(durableclient.Options{Hub: hub, OnCreate: tel.CreateHook(), OnSignal: tel.SignalHook()})
+	hub, c := startObservedWorker(t, tel, entityRegistry())
 	id, err := c.StartNew(callerCtx, "UseAcc", nil)
 	if err != nil {
 		t.Fatal(err)

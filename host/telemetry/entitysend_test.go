@@ -12,10 +12,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/funchost/funchost/bindings"
-	"github.com/funchost/funchost/host/durableclient"
 	"github.com/funchost/funchost/host/engine"
 	sp "github.com/funchost/funchost/storageprovider"
-	"github.com/funchost/funchost/storageprovider/memory"
 )
 
 var (
@@ -64,16 +62,7 @@ func sendingRegistry() engine.Registry {
 // callerCtx and waits until Child completed and sink counted once.
 func runSendingScenario(t *testing.T, tel *Telemetry, callerCtx context.Context) {
 	t.Helper()
-	hub := memory.New(memory.Options{})
-	if err := hub.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	w := engine.NewWorker(hub, sendingRegistry(), engine.Options{Observer: tel})
-	if err := w.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = w.Stop(context.Background()) })
-	c := durableclient.New(durableclient.Options{Hub: hub, OnCreate: tel.CreateHook(), OnSignal: tel.SignalHook()})
+	hub, c := startObservedWorker(t, tel, sendingRegistry())
 	for _, op := range []string{"relayThenFail", "relay"} {
 		if err := c.SignalEntity(callerCtx, fwd, op, nil); err != nil {
 			t.Fatal(err)

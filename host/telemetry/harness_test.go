@@ -125,3 +125,20 @@ func newTestLogger() (*slog.Logger, *logBuf) {
 	buf := &logBuf{}
 	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
+
+// startObservedWorker starts a memory task hub and a worker of reg
+// reporting to tel, and returns the hub and a client carrying tel's
+// client hooks (create, raise, signal), as the host wires them.
+func startObservedWorker(t *testing.T, tel *Telemetry, reg engine.Registry) (*memory.TaskHub, *durableclient.Client) {
+	t.Helper()
+	hub := memory.New(memory.Options{})
+	if err := hub.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w := engine.NewWorker(hub, reg, engine.Options{Observer: tel})
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Stop(context.Background()) })
+	return hub, durableclient.New(durableclient.Options{Hub: hub, OnCreate: tel.CreateHook(), OnRaise: tel.RaiseHook(), OnSignal: tel.SignalHook()})
+}
