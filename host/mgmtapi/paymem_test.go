@@ -277,6 +277,10 @@ func roundTrip(t *testing.T, srv *server, hub sp.TaskHub, pc payCase) {
 	}
 	completed := time.Since(start)
 
+	// The status read alone: what it allocates, and how far the live
+	// heap rises above where it stood when the read began.
+	readHeapBase, readAllocBase := readMetric("/memory/classes/heap/objects:bytes"), readMetric("/gc/heap/allocs:bytes")
+	readHeap := sampleHeap()
 	resp, err = http.Get(started.StatusQueryGetURI)
 	if err != nil {
 		t.Fatal(err)
@@ -291,6 +295,7 @@ func roundTrip(t *testing.T, srv *server, hub sp.TaskHub, pc payCase) {
 		t.Fatalf("status of %s: %v", started.ID, err)
 	}
 	elapsed := time.Since(start)
+	readPeak, readAlloc := readHeap.done(), readMetric("/gc/heap/allocs:bytes")-readAllocBase
 	peakHeap := heap.done()
 	alloc := readMetric("/gc/heap/allocs:bytes") - baseAlloc
 	peakRSS := procKB("VmHWM")
@@ -311,6 +316,8 @@ func roundTrip(t *testing.T, srv *server, hub sp.TaskHub, pc payCase) {
 		pc.name(), completed.Round(time.Millisecond), (elapsed - completed).Round(time.Millisecond),
 		float64(baseHeap)/1e6, float64(peakHeap-baseHeap)/1e6, float64(alloc)/1e6, (float64(storedHeap)-float64(baseHeap))/1e6,
 		baseRSS>>10, peakRSS>>10, storedRSS>>10, procKB("VmRSS")>>10)
+	t.Logf("%s: status read: allocated %.0f MB, peak live heap +%.0f MB over its start",
+		pc.name(), float64(readAlloc)/1e6, (float64(readPeak)-float64(readHeapBase))/1e6)
 }
 
 func payHub(t *testing.T, provider string) sp.TaskHub {
