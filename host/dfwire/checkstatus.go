@@ -85,10 +85,12 @@ func WriteJSON(w http.ResponseWriter, code int, body []byte) error {
 	return err
 }
 
-// WriteStatus writes a status object with code.
+// WriteStatus writes a status object with code, in pieces as
+// WriteStatusText does (the body is not built whole), with its
+// Content-Length.
 func WriteStatus(w http.ResponseWriter, code int, s *Status) error {
-	b, _ := s.MarshalJSON()
-	return WriteJSON(w, code, b)
+	p := s.parts()
+	return writeBody(w, code, p.write)
 }
 
 // Error is the API's JSON error body: {"Message": "..."}.

@@ -11,7 +11,11 @@
 // it with the same types. Every type decodes with encoding/json. Status
 // encodes with its own MarshalJSON so that large payloads are copied byte
 // for byte rather than re-encoded; call it (or MarshalStatusList) directly
-// instead of json.Marshal, which would re-compact them.
+// instead of json.Marshal, which would re-compact them. StatusText is the
+// same status object with its payloads held as the strings the task hub
+// returned (PayloadText); WriteStatusText writes it in pieces, each payload
+// from its string, so that a status read never copies a large payload
+// (docs/reliability.md, "Large payloads").
 //
 // docs/http-api.md describes the JSON field by field with examples.
 package dfwire

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -44,8 +43,9 @@ type Status struct {
 // byte.
 func (s *Status) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
+	p := s.parts()
 	b.Grow(256 + len(s.Input) + len(s.Output) + len(s.CustomStatus))
-	s.write(&b)
+	p.write(&b)
 	return b.Bytes(), nil
 }
 
@@ -58,44 +58,11 @@ func MarshalStatusList(list []*Status) []byte {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		s.write(&b)
+		p := s.parts()
+		p.write(&b)
 	}
 	b.WriteByte(']')
 	return b.Bytes()
-}
-
-func (s *Status) write(b *bytes.Buffer) {
-	b.WriteString(`{"name":`)
-	writeString(b, s.Name)
-	b.WriteString(`,"instanceId":`)
-	writeString(b, s.InstanceID)
-	b.WriteString(`,"runtimeStatus":`)
-	writeString(b, s.RuntimeStatus)
-	b.WriteString(`,"input":`)
-	writeRaw(b, s.Input)
-	b.WriteString(`,"customStatus":`)
-	writeRaw(b, s.CustomStatus)
-	b.WriteString(`,"output":`)
-	writeRaw(b, s.Output)
-	b.WriteString(`,"createdTime":`)
-	writeString(b, FormatStatusTime(s.CreatedTime))
-	b.WriteString(`,"lastUpdatedTime":`)
-	writeString(b, FormatStatusTime(s.LastUpdatedTime))
-	if s.Version != "" {
-		b.WriteString(`,"version":`)
-		writeString(b, s.Version)
-	}
-	if len(s.HistoryEvents) > 0 {
-		b.WriteString(`,"historyEvents":[`)
-		for i, h := range s.HistoryEvents {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeRaw(b, h)
-		}
-		b.WriteByte(']')
-	}
-	b.WriteByte('}')
 }
 
 // UnmarshalJSON reads a status object; a JSON null payload becomes nil.
@@ -143,30 +110,22 @@ func nullToNil(v json.RawMessage) json.RawMessage {
 // the task hub keeps it) into the JSON value the API shows, as Durable
 // Functions does: valid JSON is used as is, anything else becomes a JSON
 // string of the raw text (whitespace-only text gives ""), and no text gives
-// nil (null).
+// nil (null). The text is validated in place; PayloadText gives the same
+// value without the json.RawMessage copy.
 func Payload(text string) json.RawMessage {
-	if text == "" {
+	switch payloadKind(text) {
+	case payloadNone:
 		return nil
-	}
-	if strings.TrimSpace(text) == "" {
+	case payloadBlank:
 		return json.RawMessage(`""`)
-	}
-	if json.Valid([]byte(text)) {
+	case payloadJSON:
 		return json.RawMessage(text)
 	}
 	b, _ := Marshal(text)
 	return b
 }
 
-func writeString(b *bytes.Buffer, s string) {
+func writeString(w sink, s string) {
 	j, _ := Marshal(s)
-	b.Write(j)
-}
-
-func writeRaw(b *bytes.Buffer, v json.RawMessage) {
-	if len(v) == 0 {
-		b.WriteString("null")
-		return
-	}
-	b.Write(v)
+	_, _ = w.Write(j)
 }
