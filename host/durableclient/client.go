@@ -13,6 +13,7 @@ package durableclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -238,21 +239,60 @@ func (c *Client) create(ctx context.Context, id, name, version, input string, st
 // bindings.ErrInstanceNotFound. History, when requested, is in the
 // Durable Functions HTTP API's shape (see dfwire.History).
 func (c *Client) GetStatus(ctx context.Context, instanceID string, opts bindings.StatusOptions) (*bindings.OrchestrationStatus, error) {
-	st, err := c.hub.GetOrchestrationState(ctx, instanceID, true)
+	st, history, err := c.readStatus(ctx, instanceID, opts)
 	if err != nil {
-		return nil, fmt.Errorf("durableclient: status of instance %q: %w", instanceID, fromHub(err))
+		return nil, err
 	}
 	s := statusFromState(st, !opts.HideInput)
+	s.History = history
+	return s, nil
+}
+
+// GetStatusText is GetStatus for the host's HTTP status endpoints (the
+// management API, WaitAndRespond): the status object with its payloads
+// as the strings the task hub returned (dfwire.PayloadText), which
+// dfwire.WriteStatusText writes without copying them, and the runtime
+// status the response code depends on. GetStatus's status holds each
+// payload as a json.RawMessage, a copy; it stays the author API.
+func (c *Client) GetStatusText(ctx context.Context, instanceID string, opts bindings.StatusOptions) (*dfwire.StatusText, bindings.RuntimeStatus, error) {
+	st, history, err := c.readStatus(ctx, instanceID, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	s := &dfwire.StatusText{
+		Name:            st.Name,
+		InstanceID:      st.InstanceID,
+		RuntimeStatus:   bindings.RuntimeStatus(st.RuntimeStatus).String(),
+		CustomStatus:    dfwire.PayloadText(st.CustomStatus),
+		Output:          dfwire.PayloadText(st.Output),
+		CreatedTime:     st.CreatedTime,
+		LastUpdatedTime: st.LastUpdatedTime,
+		Version:         st.Version,
+		HistoryEvents:   history,
+	}
+	if !opts.HideInput {
+		s.Input = dfwire.PayloadText(st.Input)
+	}
+	return s, bindings.RuntimeStatus(st.RuntimeStatus), nil
+}
+
+// readStatus reads an instance's status row with its payloads and, when
+// opts ask for it, its history as historyEvents.
+func (c *Client) readStatus(ctx context.Context, instanceID string, opts bindings.StatusOptions) (*sp.OrchestrationState, []json.RawMessage, error) {
+	st, err := c.hub.GetOrchestrationState(ctx, instanceID, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("durableclient: status of instance %q: %w", instanceID, fromHub(err))
+	}
 	// Pending instances have not run yet: Durable Functions never loads
 	// their history.
-	if opts.ShowHistory && st.RuntimeStatus != sp.StatusPending {
-		events, err := c.hub.GetOrchestrationHistory(ctx, instanceID)
-		if err != nil && !errors.Is(err, sp.ErrInstanceNotFound) {
-			return nil, fmt.Errorf("durableclient: history of instance %q: %w", instanceID, err)
-		}
-		s.History = dfwire.MarshalHistory(dfwire.History(events, !opts.HideInput, opts.ShowHistoryOutput))
+	if !opts.ShowHistory || st.RuntimeStatus == sp.StatusPending {
+		return st, nil, nil
 	}
-	return s, nil
+	events, err := c.hub.GetOrchestrationHistory(ctx, instanceID)
+	if err != nil && !errors.Is(err, sp.ErrInstanceNotFound) {
+		return nil, nil, fmt.Errorf("durableclient: history of instance %q: %w", instanceID, err)
+	}
+	return st, dfwire.MarshalHistory(dfwire.History(events, !opts.HideInput, opts.ShowHistoryOutput)), nil
 }
 
 // runtimeStatus returns an instance's status row without its payloads.

@@ -2,7 +2,6 @@ package durableclient
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -112,23 +111,28 @@ func (c *Client) WaitForCompletionOrCreateCheckStatusResponse(w http.ResponseWri
 // WaitAndRespond is WaitForCompletionOrCreateCheckStatusResponse with
 // LinkOptions.
 func (c *Client) WaitAndRespond(w http.ResponseWriter, r *http.Request, instanceID string, timeout, pollingInterval time.Duration, o LinkOptions) error {
-	st, err := c.WaitForCompletion(r.Context(), instanceID, timeout, pollingInterval)
+	if err := c.waitTerminal(r.Context(), instanceID, timeout, pollingInterval); err != nil {
+		return err
+	}
+	// The status as the HTTP API writes it: the output or the status
+	// object goes out from the task hub's strings, uncopied.
+	st, status, err := c.GetStatusText(r.Context(), instanceID, bindings.StatusOptions{})
 	if err != nil {
 		return err
 	}
 	switch {
-	case st.RuntimeStatus == bindings.StatusCompleted:
+	case status == bindings.StatusCompleted:
 		out := st.Output
-		if out == nil {
-			out = json.RawMessage("null")
+		if out == "" {
+			out = "null"
 		}
-		return dfwire.WriteJSON(w, http.StatusOK, out)
-	case st.RuntimeStatus.IsTerminal():
+		return dfwire.WriteJSONText(w, http.StatusOK, out)
+	case status.IsTerminal():
 		code := http.StatusOK
-		if st.RuntimeStatus == bindings.StatusFailed && o.ReturnInternalServerErrorOnFailure {
+		if status == bindings.StatusFailed && o.ReturnInternalServerErrorOnFailure {
 			code = http.StatusInternalServerError
 		}
-		return dfwire.WriteStatus(w, code, WireStatus(st))
+		return dfwire.WriteStatusText(w, code, st)
 	}
 	return c.WriteCheckStatusResponse(w, r, instanceID, o)
 }
@@ -138,6 +142,16 @@ func (c *Client) WaitAndRespond(w http.ResponseWriter, r *http.Request, instance
 // Zero durations select DefaultWaitTimeout and DefaultPollingInterval;
 // shorter intervals than MinPollingInterval are raised to it.
 func (c *Client) WaitForCompletion(ctx context.Context, instanceID string, timeout, pollingInterval time.Duration) (*bindings.OrchestrationStatus, error) {
+	if err := c.waitTerminal(ctx, instanceID, timeout, pollingInterval); err != nil {
+		return nil, err
+	}
+	return c.GetStatus(ctx, instanceID, bindings.StatusOptions{})
+}
+
+// waitTerminal polls the instance's status row, without payloads, until
+// it is terminal or timeout passed (durations as WaitForCompletion takes
+// them); the caller then reads the status once.
+func (c *Client) waitTerminal(ctx context.Context, instanceID string, timeout, pollingInterval time.Duration) error {
 	if timeout <= 0 {
 		timeout = DefaultWaitTimeout
 	}
@@ -147,21 +161,20 @@ func (c *Client) WaitForCompletion(ctx context.Context, instanceID string, timeo
 	pollingInterval = max(pollingInterval, MinPollingInterval)
 	deadline := time.Now().Add(timeout)
 	for {
-		// Poll without payloads; read them once at the end.
 		row, err := c.runtimeStatus(ctx, instanceID)
 		if err != nil {
-			return nil, fmt.Errorf("durableclient: waiting for instance %q: %w", instanceID, err)
+			return fmt.Errorf("durableclient: waiting for instance %q: %w", instanceID, err)
 		}
 		left := time.Until(deadline)
 		if row.RuntimeStatus.IsTerminal() || left <= 0 {
-			return c.GetStatus(ctx, instanceID, bindings.StatusOptions{})
+			return nil
 		}
 		d := min(pollingInterval, left)
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("durableclient: waiting for instance %q: %w", instanceID, ctx.Err())
+			return fmt.Errorf("durableclient: waiting for instance %q: %w", instanceID, ctx.Err())
 		case <-t.C:
 		}
 	}
