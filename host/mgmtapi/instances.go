@@ -26,9 +26,11 @@ func (rq *request) status() {
 		ShowHistoryOutput: rq.q.boolean("showHistoryOutput", false),
 		HideInput:         !rq.q.boolean("showInput", true),
 	}
-	st, err := rq.c.GetStatus(rq.r.Context(), rq.param("instanceId"), opts)
+	// The status with its payloads as the task hub's strings, written
+	// from them in pieces: a large input or output is not copied.
+	st, status, err := rq.c.GetStatusText(rq.r.Context(), rq.param("instanceId"), opts)
 	if err == nil && exact {
-		err = rq.exactHistory(st, opts)
+		err = rq.exactHistory(st, status, opts)
 	}
 	if errors.Is(err, sp.ErrInstanceNotFound) {
 		notFound(rq.w, rq.r)
@@ -39,7 +41,7 @@ func (rq *request) status() {
 		return
 	}
 	code := http.StatusOK
-	switch st.RuntimeStatus {
+	switch status {
 	case bindings.StatusRunning, bindings.StatusPending, bindings.StatusContinuedAsNew, bindings.StatusSuspended:
 		code = http.StatusAccepted
 		rq.w.Header().Set("Location", rq.requestURL())
@@ -52,22 +54,22 @@ func (rq *request) status() {
 	default:
 		code = http.StatusInternalServerError
 	}
-	_ = dfwire.WriteStatus(rq.w, code, durableclient.WireStatus(st))
+	_ = dfwire.WriteStatusText(rq.w, code, st)
 }
 
 // exactHistory sets st's history with funchost's extension
 // (dfwire.StoredEvents), so that the history fetched over HTTP replays
 // exactly like the one in storage (the replay checker's --url source).
 // Pending instances have no history, as without the extension.
-func (rq *request) exactHistory(st *bindings.OrchestrationStatus, opts bindings.StatusOptions) error {
-	if st.RuntimeStatus == bindings.StatusPending {
+func (rq *request) exactHistory(st *dfwire.StatusText, status bindings.RuntimeStatus, opts bindings.StatusOptions) error {
+	if status == bindings.StatusPending {
 		return nil
 	}
 	events, err := rq.c.Hub().GetOrchestrationHistory(rq.r.Context(), st.InstanceID)
 	if err != nil && !errors.Is(err, sp.ErrInstanceNotFound) {
 		return fmt.Errorf("mgmtapi: history of instance %q: %w", st.InstanceID, err)
 	}
-	st.History = dfwire.MarshalHistory(dfwire.HistoryWithStored(events, !opts.HideInput, opts.ShowHistoryOutput))
+	st.HistoryEvents = dfwire.MarshalHistory(dfwire.HistoryWithStored(events, !opts.HideInput, opts.ShowHistoryOutput))
 	return nil
 }
 
