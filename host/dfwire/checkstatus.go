@@ -86,8 +86,7 @@ func WriteJSON(w http.ResponseWriter, code int, body []byte) error {
 }
 
 // WriteStatus writes a status object with code, in pieces as
-// WriteStatusText does (the body is not built whole), with its
-// Content-Length.
+// WriteStatusText does (the body is not built whole).
 func WriteStatus(w http.ResponseWriter, code int, s *Status) error {
 	p := s.parts()
 	return writeBody(w, code, p.write)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +41,7 @@ type StatusText struct {
 func (s *StatusText) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	p := s.parts()
-	b.Grow(int(p.length()))
+	b.Grow(p.length())
 	p.write(&b)
 	return b.Bytes(), nil
 }
@@ -86,16 +85,14 @@ func payloadKind(text string) int {
 
 // WriteStatusText writes a status object with code, in pieces: the JSON
 // around the payloads, and each payload straight from its string, so the
-// body is never built whole. Content-Length is set from the pieces'
-// lengths.
+// body is never built whole. The headers are those of WriteJSON.
 func WriteStatusText(w http.ResponseWriter, code int, s *StatusText) error {
 	p := s.parts()
 	return writeBody(w, code, p.write)
 }
 
 // WriteJSONText is WriteJSON for a body held as a string (an
-// orchestration's output): written from the string, with its
-// Content-Length.
+// orchestration's output), written from the string.
 func WriteJSONText(w http.ResponseWriter, code int, body string) error {
 	return writeBody(w, code, func(s sink) { _, _ = s.WriteString(body) })
 }
@@ -186,12 +183,11 @@ func (p *statusParts) write(w sink) {
 }
 
 // length is the number of bytes write writes, found by writing to a
-// counter (the small fields are encoded twice; the payloads are only
-// measured).
-func (p *statusParts) length() int64 {
+// counter (the small fields are encoded; the payloads are only measured).
+func (p *statusParts) length() int {
 	var n counter
 	p.write(&n)
-	return int64(n)
+	return int(n)
 }
 
 // responseChunk is the buffer the small pieces of a body are gathered in
@@ -202,14 +198,11 @@ func (p *statusParts) length() int64 {
 const responseChunk = 32 << 10
 
 // writeBody writes the JSON body that write produces as a response with
-// code and ContentType. write is called twice: once to count the body's
-// Content-Length, once to send it.
+// code and ContentType, as WriteJSON does: no Content-Length of its own
+// (net/http adds one when the whole body fits its buffer, as it did for
+// WriteJSON's single write; a larger body is chunked either way).
 func writeBody(w http.ResponseWriter, code int, write func(sink)) error {
-	var n counter
-	write(&n)
-	h := w.Header()
-	h.Set("Content-Type", ContentType)
-	h.Set("Content-Length", strconv.FormatInt(int64(n), 10))
+	w.Header().Set("Content-Type", ContentType)
 	w.WriteHeader(code)
 	bw := bufio.NewWriterSize(w, responseChunk)
 	write(bw)
