@@ -91,6 +91,22 @@ func WriteStatusText(w http.ResponseWriter, code int, s *StatusText) error {
 	return writeBody(w, code, p.write)
 }
 
+// WriteStatusList writes statuses as MarshalStatusList renders them, in
+// pieces as WriteStatusText does (the list is not built whole).
+func WriteStatusList(w http.ResponseWriter, code int, list []*Status) error {
+	return writeBody(w, code, func(s sink) {
+		_, _ = s.WriteString("[")
+		for i, st := range list {
+			if i > 0 {
+				_, _ = s.WriteString(",")
+			}
+			p := st.parts()
+			p.write(s)
+		}
+		_, _ = s.WriteString("]")
+	})
+}
+
 // WriteJSONText is WriteJSON for a body held as a string (an
 // orchestration's output), written from the string.
 func WriteJSONText(w http.ResponseWriter, code int, body string) error {

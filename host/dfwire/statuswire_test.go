@@ -80,6 +80,32 @@ func checkStatusWire(t *testing.T, row statusRow, want string) {
 	}
 }
 
+// WriteStatusList writes what MarshalStatusList renders, for no status,
+// one, and all the cases (a large one among them).
+func TestWriteStatusList(t *testing.T) {
+	var all []*dfwire.Status
+	for _, tc := range statusWireCases() {
+		all = append(all, tc.row.oldStatus())
+	}
+	all = append(all, bigRow(1<<20).oldStatus())
+	for _, list := range [][]*dfwire.Status{nil, all[:1], all} {
+		want := dfwire.MarshalStatusList(list)
+		for _, plain := range []bool{false, true} {
+			rec := httptest.NewRecorder()
+			var w http.ResponseWriter = rec
+			if plain {
+				w = plainWriter{rec}
+			}
+			if err := dfwire.WriteStatusList(w, http.StatusOK, list); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(rec.Body.Bytes(), want) || rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != dfwire.ContentType {
+				t.Errorf("%d statuses (without WriteString: %v): %d, %d bytes, want %d", len(list), plain, rec.Code, rec.Body.Len(), len(want))
+			}
+		}
+	}
+}
+
 // bigRow is a status whose input and output are larger than the
 // writer's buffer: a JSON document and a text that is not JSON.
 func bigRow(n int) statusRow {

@@ -116,7 +116,7 @@ func (rq *request) list() {
 	}
 	// Always present; empty on the last page.
 	rq.w.Header().Set(ContinuationTokenHeader, page.ContinuationToken)
-	_ = dfwire.WriteJSON(rq.w, http.StatusOK, dfwire.MarshalStatusList(list))
+	_ = dfwire.WriteStatusList(rq.w, http.StatusOK, list)
 }
 
 // maxContinuationToken bounds the continuation token a list request may
