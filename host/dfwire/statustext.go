@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/funchost/funchost/internal/payload"
@@ -220,10 +221,18 @@ const responseChunk = 32 << 10
 func writeBody(w http.ResponseWriter, code int, write func(sink)) error {
 	w.Header().Set("Content-Type", ContentType)
 	w.WriteHeader(code)
-	bw := bufio.NewWriterSize(w, responseChunk)
+	bw := responseBuffers.Get().(*bufio.Writer)
+	bw.Reset(w)
 	write(bw)
-	return bw.Flush()
+	err := bw.Flush()
+	bw.Reset(nil) // the pool keeps no response
+	responseBuffers.Put(bw)
+	return err
 }
+
+// responseBuffers keeps writeBody's buffers between responses: clients
+// poll the status, and each poll would otherwise allocate one.
+var responseBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, responseChunk) }}
 
 // counter is a sink that counts what it is given.
 type counter int64
