@@ -14,8 +14,8 @@
 // instead of json.Marshal, which would re-compact them. StatusText is the
 // same status object with its payloads held as the strings the task hub
 // returned (PayloadText); WriteStatusText writes it in pieces, each payload
-// from its string, so that a status read never copies a large payload
-// (docs/reliability.md, "Large payloads").
+// from its string, so that building and writing a status object never
+// copies a large payload (docs/reliability.md, "Large payloads").
 //
 // docs/http-api.md describes the JSON field by field with examples.
 package dfwire
