@@ -26,24 +26,23 @@ type localRunner struct {
 }
 
 // localRunFor returns the in-process runner of a work item, or nil when
-// in-process activities are off. In-process activities can keep the work
-// item busy for long: while the runner may be used, the work item's lock is
-// renewed, and the runner stops starting activities once it is lost. The
-// caller calls stop when the work item is done.
-func (w *Worker) localRunFor(ctx context.Context, wi *sp.OrchestrationWorkItem) (run localRun, stop func()) {
+// in-process activities are off. lockCtx ends when the work item's lock is
+// lost (processOrchestration renews it meanwhile): the runner stops
+// starting activities then. lockedUntil is the lock's expiry at fetch: the
+// default time budget is half the lock time the work item came with.
+func (w *Worker) localRunFor(lockCtx context.Context, lockedUntil time.Time) localRun {
 	if !w.opts.LocalActivities {
-		return nil, func() {}
+		return nil
 	}
 	d := w.opts.MaxLocalActivityTime
 	if d <= 0 {
 		d = defaultLocalActivityTime
-		if !wi.LockedUntil.IsZero() {
-			d = time.Until(wi.LockedUntil) / 2 // before the renewals move LockedUntil
+		if !lockedUntil.IsZero() {
+			d = time.Until(lockedUntil) / 2
 		}
 	}
-	r := &localRunner{w: w, left: w.opts.MaxLocalActivities, deadline: time.Now().Add(d)}
-	r.lockCtx, stop = w.renewOrchestration(ctx, wi)
-	return r.run, stop
+	r := &localRunner{w: w, lockCtx: lockCtx, left: w.opts.MaxLocalActivities, deadline: time.Now().Add(d)}
+	return r.run
 }
 
 // acquireSlot takes a slot of the worker-wide activity semaphore; it

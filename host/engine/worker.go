@@ -309,8 +309,16 @@ func (w *Worker) orchestrationLoop(ctx context.Context) {
 	fetchLoop(ctx, w, "an orchestration", w.hub.LockNextOrchestrationWorkItem, w.processOrchestration)
 }
 
-// processOrchestration runs and commits one orchestration work item.
+// processOrchestration runs and commits one orchestration work item. The
+// work item's lock is renewed from fetch until the task hub has the
+// outcome (committed, abandoned or rejected): an episode that schedules
+// many thousands of calls can take longer to run and commit than the lock
+// lasts, and a lock that runs out lets another worker (or this one) take
+// the same messages and redo the episode.
 func (w *Worker) processOrchestration(ctx context.Context, wi *sp.OrchestrationWorkItem) {
+	lockedUntil := wi.LockedUntil // as fetched; the renewals move it
+	lockCtx, stopRenewing := w.renewOrchestration(ctx, wi)
+	defer stopRenewing()
 	if entitywire.IsEntity(wi.InstanceID) {
 		w.processEntity(ctx, wi)
 		return
@@ -323,9 +331,7 @@ func (w *Worker) processOrchestration(ctx context.Context, wi *sp.OrchestrationW
 			cached = nil
 		}
 	}
-	local, stopLocal := w.localRunFor(ctx, wi)
-	res, err := w.safeProcess(wi, cached, local)
-	stopLocal()
+	res, err := w.safeProcess(wi, cached, w.localRunFor(lockCtx, lockedUntil))
 	if err != nil {
 		w.log.Error("orchestration work item failed; abandoning it", "instanceId", wi.InstanceID, "error", err)
 		w.abandonOrchestration(ctx, wi)
@@ -395,8 +401,14 @@ func (w *Worker) safeProcess(wi *sp.OrchestrationWorkItem, cached *execution, lo
 // the lock is lost.
 func (w *Worker) renewOrchestration(ctx context.Context, wi *sp.OrchestrationWorkItem) (context.Context, func()) {
 	lockCtx, lost := context.WithCancel(ctx)
-	stop := renewLoop(ctx, wi.LockedUntil, func(ctx context.Context) error { return w.hub.RenewOrchestrationWorkItem(ctx, wi) },
-		func() time.Time { return wi.LockedUntil }, lost)
+	renew := func(ctx context.Context) error {
+		err := w.hub.RenewOrchestrationWorkItem(ctx, wi)
+		if err != nil && !errors.Is(err, sp.ErrWorkItemLost) && ctx.Err() == nil {
+			w.log.Warn("renewing an orchestration work item's lock failed; retrying", "instanceId", wi.InstanceID, "error", err)
+		}
+		return err
+	}
+	stop := renewLoop(ctx, wi.LockedUntil, renew, func() time.Time { return wi.LockedUntil }, lost)
 	return lockCtx, func() { stop(); lost() }
 }
 

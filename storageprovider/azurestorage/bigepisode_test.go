@@ -133,7 +133,11 @@ func TestBigEpisode(t *testing.T) {
 			return v + 1, err
 		}},
 	}
-	w := engine.NewWorker(h, reg, engine.Options{MaxConcurrentOrchestrations: 4, MaxConcurrentActivities: 32})
+	// As a host runs by default (host.json localActivityExecution true,
+	// extendedSessionsEnabled false); FUNCHOST_BIG_EPISODE_LOCAL=0 sends
+	// every activity through the work-item queue.
+	local := os.Getenv("FUNCHOST_BIG_EPISODE_LOCAL") != "0"
+	w := engine.NewWorker(h, reg, engine.Options{MaxConcurrentOrchestrations: 4, MaxConcurrentActivities: 32, LocalActivities: local})
 	runtime.GC()
 	baseRSS := procStatusKB("VmRSS")
 	watch := watchHeap(os.Getenv("FUNCHOST_BIG_EPISODE_PPROF"))
@@ -161,7 +165,8 @@ func TestBigEpisode(t *testing.T) {
 			if s != nil {
 				status = s.RuntimeStatus.String()
 			}
-			t.Logf("%s: %s, RSS %d MiB", time.Since(start).Round(time.Second), status, procStatusKB("VmRSS")>>10)
+			t.Logf("%s: %s, RSS %d MiB, requests %v", time.Since(start).Round(time.Second), status, procStatusKB("VmRSS")>>10,
+				h.RequestCounter().Snapshot().ByOperation)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("not done after %s", time.Since(start))
@@ -169,8 +174,8 @@ func TestBigEpisode(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	peakHeap, peakRSS := watch.done()
-	t.Logf("%d activities in one episode: %s in %s; RSS before %d MiB, peak RSS %d MiB (VmHWM %d MiB), peak heap in use %d MiB",
-		n, st.RuntimeStatus, elapsed.Round(time.Millisecond), baseRSS>>10, peakRSS>>10, procStatusKB("VmHWM")>>10, peakHeap>>20)
+	t.Logf("%d activities in one episode (local activities %v): %s in %s; RSS before %d MiB, peak RSS %d MiB (VmHWM %d MiB), peak heap in use %d MiB; requests %v",
+		n, local, st.RuntimeStatus, elapsed.Round(time.Millisecond), baseRSS>>10, peakRSS>>10, procStatusKB("VmHWM")>>10, peakHeap>>20, h.RequestCounter().Snapshot().ByOperation)
 	if want := fmt.Sprint(n * (n + 1) / 2); st.RuntimeStatus != sp.StatusCompleted || st.Output != want {
 		t.Fatalf("status %s, output %.200s; want Completed with %s", st.RuntimeStatus, st.Output, want)
 	}

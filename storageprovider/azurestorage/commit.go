@@ -78,6 +78,7 @@ func (h *TaskHub) CompleteOrchestrationWorkItem(ctx context.Context, wi *sp.Orch
 		return fmt.Errorf("azurestorage: completing instance %q: %w", id, err)
 	}
 	// 4. Consumed messages.
+	lk.endRenewals()
 	h.msgs.delete(ctx, h.orch.messagesOf(lk))
 	if next.etag == "" && appends(c) {
 		next = nil // ETag unknown: read history next time
@@ -168,6 +169,7 @@ func (h *TaskHub) historyCheckFailed(ctx context.Context, lk *orchLock, id, why 
 		return fmt.Errorf("azurestorage: completing instance %q: %w", id, err)
 	}
 	h.log.Warn(why, "instance", id)
+	lk.endRenewals()
 	h.msgs.release(ctx, lk.msgs, lostRetryDelay)
 	h.orch.finish(lk, nil, false)
 	return fmt.Errorf("azurestorage: completing instance %q: %w: %w", id, sp.ErrWorkItemLost, err)

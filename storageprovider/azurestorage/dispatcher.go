@@ -171,6 +171,17 @@ func (d *dispatcher) add(ctx context.Context, p int, epoch uint64, msgs []*qmsg)
 	}
 }
 
+// heldFor returns a copy of the messages waiting for the instance of the
+// outstanding work item lk (none when lk is not outstanding).
+func (d *dispatcher) heldFor(lk *orchLock) []*qmsg {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if lk.done || lk.inst.lock != lk {
+		return nil
+	}
+	return append([]*qmsg(nil), lk.inst.pending...)
+}
+
 func (d *dispatcher) isDone(lk *orchLock) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	sp "github.com/funchost/funchost/storageprovider"
@@ -21,6 +22,23 @@ type orchLock struct {
 	cache       *instCache // the cache entry the work item was built from (nil: none)
 	fresh       bool       // history read skipped for a brand-new instance
 	done        bool
+
+	// renewing serialises lock renewals with the steps that end the lock
+	// (deleting or releasing the messages): a renewal changes each
+	// message's pop receipt, so one in flight during the commit's delete
+	// would make the delete miss, and one after a release would hide the
+	// released messages again. ended (under renewing) turns later
+	// renewals into ErrWorkItemLost without a queue request.
+	renewing sync.Mutex
+	ended    bool
+}
+
+// endRenewals waits for a renewal in flight and stops later ones; the
+// caller is about to delete or release the work item's messages.
+func (lk *orchLock) endRenewals() {
+	lk.renewing.Lock()
+	lk.ended = true
+	lk.renewing.Unlock()
 }
 
 // LockNextOrchestrationWorkItem blocks until an instance of an owned
@@ -152,13 +170,23 @@ func orchLockOf(wi *sp.OrchestrationWorkItem) (*orchLock, error) {
 }
 
 // RenewOrchestrationWorkItem extends the visibility of the work item's
-// messages.
+// messages, and of the messages received for the instance meanwhile,
+// which wait in the dispatcher for the next work item: a work item that
+// outlasts the lock time (an episode that schedules many thousands of
+// calls) would otherwise let them reappear in the queue, and a locally
+// delivered activity result whose activity message reappears makes the
+// activity run again. Only the work item's own messages decide the
+// outcome; a waiting message that cannot be renewed (it was received
+// again meanwhile) is left to the dispatcher, which keeps the newest
+// delivery.
 func (h *TaskHub) RenewOrchestrationWorkItem(ctx context.Context, wi *sp.OrchestrationWorkItem) error {
 	lk, err := orchLockOf(wi)
 	if err != nil {
 		return err
 	}
-	if h.orch.isDone(lk) {
+	lk.renewing.Lock()
+	defer lk.renewing.Unlock()
+	if lk.ended || h.orch.isDone(lk) {
 		return fmt.Errorf("azurestorage: renewing instance %q: %w", wi.InstanceID, sp.ErrWorkItemLost)
 	}
 	until, err := h.msgs.renew(ctx, lk.msgs, h.opts.ControlQueueVisibilityTimeout)
@@ -166,6 +194,9 @@ func (h *TaskHub) RenewOrchestrationWorkItem(ctx context.Context, wi *sp.Orchest
 		return fmt.Errorf("azurestorage: renewing instance %q: %w", wi.InstanceID, err)
 	}
 	wi.LockedUntil = until
+	if held := h.orch.heldFor(lk); len(held) > 0 {
+		_, _ = h.msgs.renew(ctx, held, h.opts.ControlQueueVisibilityTimeout)
+	}
 	return nil
 }
 
@@ -182,6 +213,7 @@ func (h *TaskHub) RejectOrchestrationWorkItem(ctx context.Context, wi *sp.Orches
 	if h.orch.isDone(lk) {
 		return nil
 	}
+	lk.endRenewals()
 	h.msgs.reject(ctx, lk.msgs, min(retryAfter, maxAbandonDelay))
 	h.orch.finish(lk, nil, false)
 	return nil
@@ -198,6 +230,7 @@ func (h *TaskHub) AbandonOrchestrationWorkItem(ctx context.Context, wi *sp.Orche
 	if h.orch.isDone(lk) {
 		return nil
 	}
+	lk.endRenewals()
 	h.msgs.release(ctx, lk.msgs, min(retryAfter, maxAbandonDelay))
 	h.orch.finish(lk, nil, false)
 	return nil
