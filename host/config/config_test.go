@@ -61,6 +61,7 @@ func TestHostDefaults(t *testing.T) {
 				{"functionTimeout", h.FunctionTimeout, 30 * time.Minute},
 				{"orchestratorYieldTimeout", h.Durable.OrchestratorYieldTimeout, 5 * time.Second},
 				{"maxOrchestrationActions", h.Durable.MaxOrchestrationActions, 100000},
+				{"maxOpenActivityCalls", h.Durable.MaxOpenActivityCalls, 2000},
 				{"maxRequestBodySize", h.HTTP.MaxRequestBodySize, int64(100 << 20)},
 			}
 			for _, c := range checks {
@@ -97,6 +98,7 @@ func TestHostValues(t *testing.T) {
       "localRpcEndpointEnabled": false,
       "httpSettings": { "useForwardedHost": true },
       "maxOrchestrationActions": 50,
+      "maxOpenActivityCalls": 7,
       "orchestratorYieldTimeout": "00:00:00",
       "instanceRetention": { "period": "7.00:00:00", "sweepInterval": "00:01:00", "batchSize": 50 }
     }
@@ -128,6 +130,7 @@ func TestHostValues(t *testing.T) {
 		{"sessionCacheSize", h.Durable.SessionCacheSize, 50},
 		{"localActivityExecution", h.Durable.LocalActivityExecution, false},
 		{"maxOrchestrationActions", h.Durable.MaxOrchestrationActions, 50},
+		{"maxOpenActivityCalls", h.Durable.MaxOpenActivityCalls, 7},
 		{"orchestratorYieldTimeout", h.Durable.OrchestratorYieldTimeout, time.Duration(0)},
 		{"localRpcEndpointEnabled", h.Durable.LocalRPCEndpointEnabled, false},
 		{"useForwardedHost", h.Durable.UseForwardedHost, true},

@@ -90,6 +90,11 @@ type Durable struct {
 	// MaxOrchestrationActions caps the actions of one execution (default
 	// 100000); the engine fails an execution over it (docs/guards.md).
 	MaxOrchestrationActions int
+	// MaxOpenActivityCalls (funchost key maxOpenActivityCalls, default
+	// 2000) bounds one execution's activity calls that are scheduled and
+	// not yet completed; a larger fan-out is scheduled as calls complete
+	// (docs/replay.md, "Open activity calls").
+	MaxOpenActivityCalls int
 	// MaxEntityOperationBatchSize bounds the operations one entity work
 	// item runs (default 5000, Durable Functions' outside Consumption).
 	MaxEntityOperationBatchSize int
@@ -160,6 +165,7 @@ func DefaultHost() *Host {
 			LocalRPCEndpointAddress:            "127.0.0.1:17071",
 			LocalActivityExecution:             true,
 			MaxOrchestrationActions:            100000,
+			MaxOpenActivityCalls:               2000,
 			Retention:                          Retention{SweepInterval: 5 * time.Minute, BatchSize: 100},
 			MaxEntityOperationBatchSize:        5000,
 			Versioning:                         version.Settings{Match: version.MatchCurrentOrOlder},
@@ -375,6 +381,7 @@ func parseHost(file string, root map[string]any, env Env) (*Host, error) {
 	d.UseForwardedHost = r.boolean(dt+"httpSettings.useForwardedHost", d.UseForwardedHost)
 	d.LocalActivityExecution = r.boolean(dt+"localActivityExecution", d.LocalActivityExecution)
 	d.MaxOrchestrationActions = int(r.integer(dt+"maxOrchestrationActions", int64(d.MaxOrchestrationActions), 1, maxInt))
+	d.MaxOpenActivityCalls = int(r.integer(dt+"maxOpenActivityCalls", int64(d.MaxOpenActivityCalls), 1, maxInt))
 	const ret = dt + "instanceRetention."
 	d.Retention.Period = r.duration(ret+"period", d.Retention.Period, 0, 0, false)
 	d.Retention.SweepInterval = r.duration(ret+"sweepInterval", d.Retention.SweepInterval, time.Second, 24*time.Hour, false)

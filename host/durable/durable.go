@@ -237,6 +237,7 @@ func engineOptions(dc config.Durable, log *slog.Logger) engine.Options {
 		MaxEntityOperationBatchSize: dc.MaxEntityOperationBatchSize,
 		Versioning:                  dc.Versioning,
 		MaxOrchestrationActions:     dc.MaxOrchestrationActions,
+		MaxOpenActivityCalls:        dc.MaxOpenActivityCalls,
 		OrchestratorYieldTimeout:    dc.OrchestratorYieldTimeout,
 		Logger:                      log,
 	}

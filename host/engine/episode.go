@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -58,11 +59,7 @@ func (e *execution) terminate(ev *sp.HistoryEvent) {
 func (e *execution) endEpisode(completedAt time.Time) {
 	e.armed = false
 	e.failIfRefused()
-	target := sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: e.executionID}
-	for _, id := range slices.Sorted(maps.Keys(e.unmatched)) {
-		e.record(e.unmatched[id], target)
-	}
-	clear(e.unmatched)
+	e.recordDecisions()
 	e.emitEpisodeEnd()
 	if e.done {
 		e.appendCompletion()
@@ -71,6 +68,47 @@ func (e *execution) endEpisode(completedAt time.Time) {
 		}
 	}
 	e.history = append(e.history, sp.NewOrchestratorCompletedEvent(completedAt))
+}
+
+// recordDecisions records the unmatched decisions in the order the code
+// made them. While the execution runs on, it stops at the first activity
+// call beyond the open-call bound (limits.maxOpenCalls): that call and
+// every later decision stay unmatched, to be recorded at the end of a
+// later episode, once completions have made room. Recording a prefix
+// keeps history's scheduling events in the order of their IDs; replay
+// matches them by ID whichever episode recorded them. An execution that
+// ends now records everything (its calls are sent, as fire-and-forget
+// calls are).
+func (e *execution) recordDecisions() {
+	target := sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: e.executionID}
+	room := e.activityRoom()
+	for _, id := range slices.Sorted(maps.Keys(e.unmatched)) {
+		a := e.unmatched[id]
+		if a.kind == kindActivity && !e.done {
+			if room == 0 {
+				return
+			}
+			room--
+		}
+		e.record(a, target)
+		delete(e.unmatched, id)
+	}
+}
+
+// activityRoom is how many more activity calls the execution may record
+// now: the open-call bound less the calls recorded (in this episode or
+// earlier) and not yet completed.
+func (e *execution) activityRoom() int {
+	if e.lim.maxOpenCalls <= 0 {
+		return math.MaxInt
+	}
+	open := 0
+	for _, a := range e.open {
+		if a.kind == kindActivity && a.scheduled != nil {
+			open++
+		}
+	}
+	return max(e.lim.maxOpenCalls-open, 0)
 }
 
 // record appends the scheduling event of a new decision to history and

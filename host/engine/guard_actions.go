@@ -24,10 +24,16 @@ const DefaultMaxOrchestrationActions = 100000
 // Options.OrchestratorYieldTimeout is 0.
 const DefaultOrchestratorYieldTimeout = 5 * time.Second
 
+// DefaultMaxOpenActivityCalls is the bound on one execution's scheduled,
+// not yet completed activity calls when Options.MaxOpenActivityCalls is 0
+// (docs/replay.md, "Open activity calls").
+const DefaultMaxOpenActivityCalls = 2000
+
 // limits are the guards' settings, the same for every execution of a
 // worker; the zero value guards nothing (the engine's own tests).
 type limits struct {
 	maxActions     int           // 0: no limit
+	maxOpenCalls   int           // activity calls scheduled and not completed; 0: no bound
 	yieldTimeout   time.Duration // 0: none
 	episodeTimeout time.Duration // 0: none
 	stuck          *atomic.Int64 // the worker's count of abandoned goroutines
@@ -49,6 +55,12 @@ func limitsFrom(o Options) limits {
 		l.yieldTimeout = o.OrchestratorYieldTimeout
 	}
 	l.episodeTimeout = max(o.OrchestratorEpisodeTimeout, 0)
+	switch {
+	case o.MaxOpenActivityCalls == 0:
+		l.maxOpenCalls = DefaultMaxOpenActivityCalls
+	case o.MaxOpenActivityCalls > 0:
+		l.maxOpenCalls = o.MaxOpenActivityCalls
+	}
 	return l
 }
 

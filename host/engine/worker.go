@@ -58,6 +58,15 @@ type Options struct {
 	// docs/guards.md says). 0 selects DefaultMaxOrchestrationActions; a
 	// negative value disables the limit.
 	MaxOrchestrationActions int
+	// MaxOpenActivityCalls bounds the activity calls of one execution that
+	// are scheduled and not yet completed: an episode whose code makes more
+	// calls records (and sends) as many as the bound allows and the rest
+	// as earlier ones complete, so that one fan-out of 100,000 calls does
+	// not put 100,000 messages in the work-item queue at once (queue
+	// operations slow with the backlog on the emulator; docs/replay.md,
+	// "Open activity calls"). 0 selects DefaultMaxOpenActivityCalls; a
+	// negative value disables the bound.
+	MaxOpenActivityCalls int
 	// OrchestratorYieldTimeout fails an orchestration whose code runs
 	// longer than this without yielding (awaiting an incomplete task or
 	// returning), with the stack of where it is (docs/guards.md). 0
