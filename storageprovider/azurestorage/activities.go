@@ -264,10 +264,16 @@ func (h *TaskHub) AbandonActivityWorkItem(ctx context.Context, wi *sp.ActivityWo
 // first, the activity runs again). If the result cannot be processed here
 // after all (abandon, lost work item, partition moved, shutdown), it is
 // persisted to the control queue then (queueOps.persistLocalResult).
+//
+// While the dispatcher holds ControlQueueBufferThreshold messages or more
+// (an instance busy with a long work item collects the results of a large
+// fan-out), results go through the control queue instead: each held
+// result keeps its activity message locked, and the renewals that keep
+// them locked grow with their number.
 func (h *TaskHub) deliverLocally(ctx context.Context, act *qmsg, result *sp.TaskMessage) bool {
 	p := sp.PartitionIndex(result.Target.InstanceID, h.opts.PartitionCount)
 	epoch, owned := h.parts.current(p)
-	if !owned {
+	if !owned || h.orch.heldCount() >= h.opts.ControlQueueBufferThreshold {
 		return false
 	}
 	result = h.send.numbered(result)

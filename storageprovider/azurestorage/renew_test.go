@@ -69,3 +69,71 @@ func TestRenewalDuringCommit(t *testing.T) {
 		t.Error("renewing a committed work item sent a queue request")
 	}
 }
+
+// TestLocalResultsBounded: while the dispatcher holds
+// ControlQueueBufferThreshold messages, activity results for a locked
+// instance go through the control queue instead of being held with their
+// activity messages locked; every result still reaches the instance.
+func TestLocalResultsBounded(t *testing.T) {
+	const threshold, calls = 2, 5
+	h := newTestHub(t, azuritetest.ConnectionString(t), func(o *Options) {
+		o.PartitionCount = 1
+		o.ControlQueueBufferThreshold = threshold
+	})
+	startHub(t, h)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	wi := createAndLock(ctx, t, h, startMsg("held-results", `0`))
+	target := wi.NewMessages[0].Target
+	evs := []*sp.HistoryEvent{wi.NewMessages[0].Event}
+	var acts []*sp.TaskMessage
+	for i := range calls {
+		ev := sp.NewTaskScheduledEvent(sp.Now(), i, "Inc", "", `1`)
+		evs = append(evs, ev)
+		acts = append(acts, &sp.TaskMessage{Event: ev.Clone(), Target: target})
+	}
+	running := &sp.OrchestrationState{InstanceID: target.InstanceID, ExecutionID: target.ExecutionID, Name: "Seq",
+		RuntimeStatus: sp.StatusRunning, CreatedTime: time.Now(), LastUpdatedTime: time.Now()}
+	if err := h.CompleteOrchestrationWorkItem(ctx, wi, &sp.OrchestrationCheckpoint{NewEvents: evs, ActivityMessages: acts, State: running}); err != nil {
+		t.Fatal(err)
+	}
+	// Lock the instance with an event, then complete every activity.
+	if err := h.SendTaskMessages(ctx, &sp.TaskMessage{Event: sp.NewEventRaisedEvent(sp.Now(), "wake", `1`), Target: target}); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := h.LockNextOrchestrationWorkItem(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range calls {
+		aw, err := h.LockNextActivityWorkItem(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := &sp.TaskMessage{Event: sp.NewTaskCompletedEvent(sp.Now(), aw.Message.Event.EventID, `2`), Target: target}
+		if err := h.CompleteActivityWorkItem(ctx, aw, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if held := h.orch.heldCount(); held != threshold {
+		t.Errorf("%d messages held for the locked instance, want %d (the threshold)", held, threshold)
+	}
+	if err := h.AbandonOrchestrationWorkItem(ctx, busy, 0); err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]bool{}
+	for len(got) < calls {
+		wi, err := h.LockNextOrchestrationWorkItem(ctx)
+		if err != nil {
+			t.Fatalf("results received %v, want %d: %v", got, calls, err)
+		}
+		for _, m := range wi.NewMessages {
+			if m.Event.EventType == sp.EventTaskCompleted {
+				got[m.Event.TaskScheduledID] = true
+			}
+		}
+		if err := h.AbandonOrchestrationWorkItem(ctx, wi, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
