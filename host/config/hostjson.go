@@ -91,7 +91,7 @@ type Durable struct {
 	// 100000); the engine fails an execution over it (docs/guards.md).
 	MaxOrchestrationActions int
 	// MaxOpenActivityCalls (funchost key maxOpenActivityCalls, default
-	// 2000) bounds one execution's activity calls that are scheduled and
+	// 500) bounds one execution's activity calls that are scheduled and
 	// not yet completed; a larger fan-out is scheduled as calls complete
 	// (docs/replay.md, "Open activity calls").
 	MaxOpenActivityCalls int
@@ -165,7 +165,7 @@ func DefaultHost() *Host {
 			LocalRPCEndpointAddress:            "127.0.0.1:17071",
 			LocalActivityExecution:             true,
 			MaxOrchestrationActions:            100000,
-			MaxOpenActivityCalls:               2000,
+			MaxOpenActivityCalls:               500,
 			Retention:                          Retention{SweepInterval: 5 * time.Minute, BatchSize: 100},
 			MaxEntityOperationBatchSize:        5000,
 			Versioning:                         version.Settings{Match: version.MatchCurrentOrOlder},

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"slices"
 	"sort"
 	"time"
 
@@ -81,11 +80,20 @@ func (e *execution) endEpisode(completedAt time.Time) {
 // calls are).
 func (e *execution) recordDecisions() {
 	target := sp.OrchestrationInstance{InstanceID: e.instanceID, ExecutionID: e.executionID}
-	room := e.activityRoom()
-	for _, id := range slices.Sorted(maps.Keys(e.unmatched)) {
-		a := e.unmatched[id]
+	room := math.MaxInt
+	if e.lim.maxOpenCalls > 0 {
+		room = max(e.lim.maxOpenCalls-e.openCalls, 0)
+	}
+	// Every id below recordFrom is recorded or matched, and every
+	// decision takes an id below nextID.
+	for id := e.recordFrom; id < e.nextID && len(e.unmatched) > 0; id++ {
+		a, ok := e.unmatched[id]
+		if !ok {
+			continue
+		}
 		if a.kind == kindActivity && !e.done {
 			if room == 0 {
+				e.recordFrom = id
 				return
 			}
 			room--
@@ -93,22 +101,7 @@ func (e *execution) recordDecisions() {
 		e.record(a, target)
 		delete(e.unmatched, id)
 	}
-}
-
-// activityRoom is how many more activity calls the execution may record
-// now: the open-call bound less the calls recorded (in this episode or
-// earlier) and not yet completed.
-func (e *execution) activityRoom() int {
-	if e.lim.maxOpenCalls <= 0 {
-		return math.MaxInt
-	}
-	open := 0
-	for _, a := range e.open {
-		if a.kind == kindActivity && a.scheduled != nil {
-			open++
-		}
-	}
-	return max(e.lim.maxOpenCalls-open, 0)
+	e.recordFrom = e.nextID
 }
 
 // record appends the scheduling event of a new decision to history and
@@ -146,8 +139,16 @@ func (e *execution) record(a *action, target sp.OrchestrationInstance) {
 		}
 		e.outboundMsgs = append(e.outboundMsgs, &sp.TaskMessage{Target: sp.OrchestrationInstance{InstanceID: a.instanceID}, Event: raised})
 	}
-	a.scheduled = ev
+	e.markScheduled(a, ev)
 	e.history = append(e.history, ev)
+}
+
+// markScheduled records that ev, in history, holds decision a.
+func (e *execution) markScheduled(a *action, ev *sp.HistoryEvent) {
+	a.scheduled = ev
+	if a.kind == kindActivity && a.task != nil && !a.task.done {
+		e.openCalls++
+	}
 }
 
 // appendCompletion appends the event that ends the execution and tells

@@ -68,6 +68,12 @@ type execution struct {
 	unmatched map[int]*action
 	// open holds decisions that wait for a completion event.
 	open map[int]*action
+	// openCalls counts the activity calls of open that history records
+	// (scheduled, not completed); recordFrom is the lowest action id that
+	// may still wait to be recorded. Both serve recordDecisions (the
+	// open-call bound) without a pass over every decision per episode.
+	openCalls  int
+	recordFrom int
 
 	waiters  map[string][]*task // per lower-cased event name, a stack
 	buffered map[string][]bufferedEvent
@@ -410,6 +416,9 @@ func (e *execution) takeOpen(id int, sub bool) *action {
 		return nil // a duplicate or unknown completion: ignored
 	}
 	delete(e.open, id)
+	if a.kind == kindActivity && a.scheduled != nil {
+		e.openCalls--
+	}
 	return a
 }
 
@@ -443,7 +452,7 @@ func (e *execution) match(ev *sp.HistoryEvent) {
 	case a.kind == kindSendEvent && a.instanceID != ev.InstanceID:
 	default:
 		delete(e.unmatched, ev.EventID)
-		a.scheduled = ev
+		e.markScheduled(a, ev)
 		e.adoptRecordedID(a, ev)
 		if e.replaying && e.obs != nil {
 			e.emitScheduled(a, true)

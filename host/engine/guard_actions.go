@@ -27,7 +27,7 @@ const DefaultOrchestratorYieldTimeout = 5 * time.Second
 // DefaultMaxOpenActivityCalls is the bound on one execution's scheduled,
 // not yet completed activity calls when Options.MaxOpenActivityCalls is 0
 // (docs/replay.md, "Open activity calls").
-const DefaultMaxOpenActivityCalls = 2000
+const DefaultMaxOpenActivityCalls = 500
 
 // limits are the guards' settings, the same for every execution of a
 // worker; the zero value guards nothing (the engine's own tests).
