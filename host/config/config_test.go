@@ -61,7 +61,7 @@ func TestHostDefaults(t *testing.T) {
 				{"functionTimeout", h.FunctionTimeout, 30 * time.Minute},
 				{"orchestratorYieldTimeout", h.Durable.OrchestratorYieldTimeout, 5 * time.Second},
 				{"maxOrchestrationActions", h.Durable.MaxOrchestrationActions, 100000},
-				{"maxOpenActivityCalls", h.Durable.MaxOpenActivityCalls, 500},
+				{"maxOpenActivityCalls", h.Durable.MaxOpenActivityCalls, 0},
 				{"maxRequestBodySize", h.HTTP.MaxRequestBodySize, int64(100 << 20)},
 			}
 			for _, c := range checks {

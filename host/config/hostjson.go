@@ -90,10 +90,11 @@ type Durable struct {
 	// MaxOrchestrationActions caps the actions of one execution (default
 	// 100000); the engine fails an execution over it (docs/guards.md).
 	MaxOrchestrationActions int
-	// MaxOpenActivityCalls (funchost key maxOpenActivityCalls, default
-	// 500) bounds one execution's activity calls that are scheduled and
-	// not yet completed; a larger fan-out is scheduled as calls complete
-	// (docs/replay.md, "Open activity calls").
+	// MaxOpenActivityCalls (funchost key maxOpenActivityCalls) bounds one
+	// execution's activity calls that are scheduled and not yet
+	// completed; a larger fan-out is scheduled as calls complete
+	// (docs/replay.md, "Open activity calls"). 0 (unset) leaves it to the
+	// provider: 500 on Azure Storage, none in memory.
 	MaxOpenActivityCalls int
 	// MaxEntityOperationBatchSize bounds the operations one entity work
 	// item runs (default 5000, Durable Functions' outside Consumption).
@@ -165,7 +166,6 @@ func DefaultHost() *Host {
 			LocalRPCEndpointAddress:            "127.0.0.1:17071",
 			LocalActivityExecution:             true,
 			MaxOrchestrationActions:            100000,
-			MaxOpenActivityCalls:               500,
 			Retention:                          Retention{SweepInterval: 5 * time.Minute, BatchSize: 100},
 			MaxEntityOperationBatchSize:        5000,
 			Versioning:                         version.Settings{Match: version.MatchCurrentOrOlder},

@@ -247,6 +247,9 @@ func engineOptions(dc config.Durable, log *slog.Logger) engine.Options {
 	if dc.ExtendedSessionsEnabled {
 		o.SessionCacheSize = dc.SessionCacheSize
 	}
+	if o.MaxOpenActivityCalls == 0 && dc.StorageProvider.Type == config.ProviderAzureStorage {
+		o.MaxOpenActivityCalls = azurestorage.DefaultMaxOpenActivityCalls
+	}
 	return o
 }
 

@@ -24,11 +24,6 @@ const DefaultMaxOrchestrationActions = 100000
 // Options.OrchestratorYieldTimeout is 0.
 const DefaultOrchestratorYieldTimeout = 5 * time.Second
 
-// DefaultMaxOpenActivityCalls is the bound on one execution's scheduled,
-// not yet completed activity calls when Options.MaxOpenActivityCalls is 0
-// (docs/replay.md, "Open activity calls").
-const DefaultMaxOpenActivityCalls = 500
-
 // limits are the guards' settings, the same for every execution of a
 // worker; the zero value guards nothing (the engine's own tests).
 type limits struct {
@@ -55,12 +50,7 @@ func limitsFrom(o Options) limits {
 		l.yieldTimeout = o.OrchestratorYieldTimeout
 	}
 	l.episodeTimeout = max(o.OrchestratorEpisodeTimeout, 0)
-	switch {
-	case o.MaxOpenActivityCalls == 0:
-		l.maxOpenCalls = DefaultMaxOpenActivityCalls
-	case o.MaxOpenActivityCalls > 0:
-		l.maxOpenCalls = o.MaxOpenActivityCalls
-	}
+	l.maxOpenCalls = max(o.MaxOpenActivityCalls, 0)
 	return l
 }
 

@@ -64,8 +64,10 @@ type Options struct {
 	// as earlier ones complete, so that one fan-out of 100,000 calls does
 	// not put 100,000 messages in the work-item queue at once (queue
 	// operations slow with the backlog on the emulator; docs/replay.md,
-	// "Open activity calls"). 0 selects DefaultMaxOpenActivityCalls; a
-	// negative value disables the bound.
+	// "Open activity calls"). 0 or negative: no bound, which suits a task
+	// hub without queues (each smaller episode replays the whole fan-out);
+	// the host sets azurestorage.DefaultMaxOpenActivityCalls for Azure
+	// Storage.
 	MaxOpenActivityCalls int
 	// OrchestratorYieldTimeout fails an orchestration whose code runs
 	// longer than this without yielding (awaiting an incomplete task or

@@ -134,10 +134,11 @@ func TestBigEpisode(t *testing.T) {
 		}},
 	}
 	// As a host runs by default (host.json localActivityExecution true,
-	// extendedSessionsEnabled false); FUNCHOST_BIG_EPISODE_LOCAL=0 sends
+	// extendedSessionsEnabled false, Azure Storage's open-call bound); FUNCHOST_BIG_EPISODE_LOCAL=0 sends
 	// every activity through the work-item queue.
 	local := os.Getenv("FUNCHOST_BIG_EPISODE_LOCAL") != "0"
-	w := engine.NewWorker(h, reg, engine.Options{MaxConcurrentOrchestrations: 4, MaxConcurrentActivities: 32, LocalActivities: local})
+	w := engine.NewWorker(h, reg, engine.Options{MaxConcurrentOrchestrations: 4, MaxConcurrentActivities: 32, LocalActivities: local,
+		MaxOpenActivityCalls: DefaultMaxOpenActivityCalls})
 	runtime.GC()
 	baseRSS := procStatusKB("VmRSS")
 	watch := watchHeap(os.Getenv("FUNCHOST_BIG_EPISODE_PPROF"))
