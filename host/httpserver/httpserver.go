@@ -354,6 +354,16 @@ func (s *StatusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
+// WriteString is Write for a string: it passes s to the wrapped writer's
+// WriteString, so a large body written as a string (a status payload)
+// reaches net/http without a []byte copy or a detour through a buffer.
+func (s *StatusRecorder) WriteString(str string) (int, error) {
+	if !s.wrote {
+		s.status, s.wrote = http.StatusOK, true
+	}
+	return writeString(s.ResponseWriter, str)
+}
+
 // Flush supports streaming handlers.
 func (s *StatusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {

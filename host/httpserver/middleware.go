@@ -120,6 +120,15 @@ func (l *limitWriter) Write(b []byte) (int, error) {
 	return l.ResponseWriter.Write(b)
 }
 
+// WriteString is Write for a string (see StatusRecorder.WriteString):
+// dropped after a 413 as Write's bytes are, passed on otherwise.
+func (l *limitWriter) WriteString(s string) (int, error) {
+	if l.begin() {
+		return len(s), nil
+	}
+	return writeString(l.ResponseWriter, s)
+}
+
 // Flush supports streaming handlers.
 func (l *limitWriter) Flush() {
 	if l.begin() {
