@@ -4,13 +4,18 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unsafe"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
@@ -55,7 +60,8 @@ func (b *largeStore) uploadString(ctx context.Context, name, s string) error {
 func (b *largeStore) uploadGzip(ctx context.Context, name string, write func(io.Writer) error) error {
 	var body slabs
 	zw, _ := gzip.NewWriterLevel(&body, gzip.BestSpeed)
-	if err := write(zw); err != nil {
+	counted := &countingWriter{w: zw}
+	if err := write(counted); err != nil {
 		return fmt.Errorf("azurestorage: compressing blob %s: %w", name, err)
 	}
 	if err := zw.Close(); err != nil {
@@ -63,6 +69,7 @@ func (b *largeStore) uploadGzip(ctx context.Context, name string, write func(io.
 	}
 	_, err := b.c.NewBlockBlobClient(name).Upload(ctx, body.reader(), &blockblob.UploadOptions{
 		HTTPHeaders: &blob.HTTPHeaders{BlobContentEncoding: to.Ptr("gzip"), BlobContentType: to.Ptr("application/json")},
+		Metadata:    map[string]*string{lengthMetadata: to.Ptr(strconv.FormatInt(counted.n, 10))},
 	})
 	if err != nil {
 		return fmt.Errorf("azurestorage: uploading blob %s: %w", name, err)
@@ -70,20 +77,100 @@ func (b *largeStore) uploadGzip(ctx context.Context, name string, write func(io.
 	return nil
 }
 
+// lengthMetadata is the blob metadata item uploadGzip records the
+// uncompressed length in, so that a download can allocate its result at
+// once at its final size. Readers that do not know it ignore it.
+const lengthMetadata = "FunchostLength"
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // download reads and un-gzips a blob (a blob that is not gzip is returned
 // as it is). It streams: the compressed bytes are never held whole, and
-// the result is allocated once at its final size.
+// the result is allocated once at its final size when that is known
+// (sizeHint).
 func (b *largeStore) download(ctx context.Context, name string) ([]byte, error) {
+	ctx = rawGzip(ctx)
 	resp, err := b.c.NewBlobClient(name).DownloadStream(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("azurestorage: downloading blob %s: %w", name, err)
 	}
 	defer resp.Body.Close()
-	data, err := readMaybeGzip(resp.Body)
+	data, err := readMaybeGzipSized(resp.Body, b.sizeHint(ctx, name, resp))
 	if err != nil {
 		return nil, fmt.Errorf("azurestorage: downloading blob %s: %w", name, err)
 	}
 	return data, nil
+}
+
+// rawGzip asks for a blob's stored bytes as they are. Go's transport,
+// when it adds Accept-Encoding: gzip itself, un-gzips a gzip-encoded body
+// and drops its Content-Length; with the header set here it leaves both
+// (readMaybeGzip un-gzips), so the compressed size is known, and a ranged
+// read of a gzip blob's last bytes is not taken for a gzip stream.
+func rawGzip(ctx context.Context) context.Context {
+	return policy.WithHTTPHeader(ctx, http.Header{"Accept-Encoding": {"gzip"}})
+}
+
+// Blobs written before the length was recorded (or by other writers) are
+// asked for their gzip trailer when their compressed size is at least
+// trailerReadMin: one more request, worth it only where the copy it saves
+// is large.
+const trailerReadMin = 1 << 20
+
+// maxDeflateRatio bounds a hint by the compressed size: deflate expands
+// at most about 1032 times, so a larger claim is not believed.
+const maxDeflateRatio = 1032
+
+// sizeHint is the blob's uncompressed length: the recorded metadata item,
+// or for an older gzip blob of trailerReadMin or more the gzip trailer's
+// ISIZE (the length mod 2^32), read with a ranged GET of its last four
+// bytes. 0 when unknown. It is only a hint: a wrong one costs a copy,
+// never a wrong result.
+func (b *largeStore) sizeHint(ctx context.Context, name string, resp blob.DownloadStreamResponse) int {
+	var compressed int64 = -1
+	if resp.ContentLength != nil {
+		compressed = *resp.ContentLength
+	}
+	believable := func(n int64) int {
+		if n <= 0 || compressed < 0 || n > compressed*maxDeflateRatio+64 || n > math.MaxInt32 {
+			return 0
+		}
+		return int(n)
+	}
+	for k, v := range resp.Metadata {
+		if strings.EqualFold(k, lengthMetadata) && v != nil {
+			n, err := strconv.ParseInt(*v, 10, 64)
+			if err != nil {
+				return 0
+			}
+			return believable(n)
+		}
+	}
+	if compressed < trailerReadMin || resp.ContentEncoding == nil || *resp.ContentEncoding != "gzip" {
+		return 0
+	}
+	tr, err := b.c.NewBlobClient(name).DownloadStream(ctx, &blob.DownloadStreamOptions{
+		Range: blob.HTTPRange{Offset: compressed - 4, Count: 4},
+	})
+	if err != nil {
+		return 0
+	}
+	defer tr.Body.Close()
+	var isize [4]byte
+	if _, err := io.ReadFull(tr.Body, isize[:]); err != nil {
+		return 0
+	}
+	return believable(int64(binary.LittleEndian.Uint32(isize[:])))
 }
 
 // downloadString is download as a string, without a second copy.
@@ -94,7 +181,12 @@ func (b *largeStore) downloadString(ctx context.Context, name string) (string, e
 
 // readMaybeGzip reads r whole, un-gzipping it when it starts with the gzip
 // magic bytes.
-func readMaybeGzip(r io.Reader) ([]byte, error) {
+func readMaybeGzip(r io.Reader) ([]byte, error) { return readMaybeGzipSized(r, 0) }
+
+// readMaybeGzipSized is readMaybeGzip for a result of about hint bytes
+// (0 = unknown): with a hint the result is read straight into one buffer
+// of that size; without one it is gathered in slabs and joined.
+func readMaybeGzipSized(r io.Reader, hint int) ([]byte, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var src io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -104,7 +196,41 @@ func readMaybeGzip(r io.Reader) ([]byte, error) {
 		}
 		src = zr
 	}
+	if hint > 0 {
+		return readInto(src, make([]byte, 0, hint))
+	}
 	var out slabs
+	if _, err := io.Copy(&out, src); err != nil {
+		return nil, err
+	}
+	return out.bytes(), nil
+}
+
+// readInto appends src to buf until EOF. A buffer of the right capacity
+// is filled without any copy; when it turns out too small, what it holds
+// and the rest go to slabs and are joined (the cost of an unknown size).
+func readInto(src io.Reader, buf []byte) ([]byte, error) {
+	for len(buf) < cap(buf) {
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	var probe [1]byte
+	n, err := io.ReadFull(src, probe[:])
+	if n == 0 {
+		if err == io.EOF {
+			return buf, nil
+		}
+		return nil, err
+	}
+	var out slabs
+	_, _ = out.Write(buf)
+	_, _ = out.Write(probe[:])
 	if _, err := io.Copy(&out, src); err != nil {
 		return nil, err
 	}
@@ -308,11 +434,8 @@ func (b *largeStore) restoreInstanceColumns(ctx context.Context, e entity) error
 			return err
 		}
 		if strings.HasSuffix(name, "ExecutionStarted.json.gz") {
-			d, err := decodeBodyBytes(data)
-			if err == nil && d.msg != nil {
-				e[col] = d.msg.Event.Input
-				continue
-			}
+			e[col] = startMessageInput(data)
+			continue
 		}
 		e[col] = ownedString(data)
 	}
