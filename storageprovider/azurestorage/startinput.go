@@ -41,9 +41,10 @@ func startInputInPlace(data []byte) (string, bool) {
 		return "", false
 	}
 	off := len(data) - len(t)
-	if v, found := memberValue(data, off, "CompressedBlobName"); found && !bytes.Equal(data[v:skipValue(data, v)], []byte("null")) &&
-		!bytes.Equal(data[v:skipValue(data, v)], []byte(`""`)) {
-		return "", false // a reference to another blob
+	if v, found := memberValue(data, off, "CompressedBlobName"); found {
+		if ref := string(data[v:skipValue(data, v)]); ref != "null" && ref != `""` {
+			return "", false // a reference to another blob
+		}
 	}
 	at := off
 	for _, key := range []string{"TaskMessage", "Event"} {
@@ -127,11 +128,20 @@ func skipValue(data []byte, i int) int {
 		}
 	default: // number, true, false, null
 		j := i
-		for j < len(data) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(data[j])) {
+		for j < len(data) && !endsLiteral(data[j]) {
 			j++
 		}
 		return j
 	}
+}
+
+// endsLiteral reports whether c ends a number or a literal.
+func endsLiteral(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\r', '\n':
+		return true
+	}
+	return false
 }
 
 // unquoteInPlace decodes the body of a valid JSON string (without its

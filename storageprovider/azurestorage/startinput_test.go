@@ -62,7 +62,7 @@ func TestStartMessageInput(t *testing.T) {
 		{"key folded", []byte(`{"taskmessage":{"event":{"input":"\"lower\""}}}`), true},
 		{"key escaped", []byte(`{"TaskMessage":{"Event":{"\u0049nput":"\"esc\""}}}`), true},
 		{"duplicate keys, last wins", []byte(`{"TaskMessage":{"Event":{"Input":"1","Input":"2"}}}`), true},
-		{"nested decoys", []byte(`{"X":{"TaskMessage":{"Event":{"Input":"no"}}}, "TaskMessage" : { "Event" : { "Tags":{"Input":"no"}, "Input" : "\"yes\"" } } }`), true},
+		{"nested decoys", []byte(`{"X":{"TaskMessage":{"Event":{"Input":"no"}}},"A":[true,false,null,-1.5e3,"]}"],"B":{}, "TaskMessage" : { "Event" : { "Tags":{"Input":"no"}, "Input" : "\"yes\"" } } }`), true},
 		{"reference to a blob", []byte(`{"CompressedBlobName":"x/y.json.gz","TaskMessage":{"Event":{"Input":"1"}}}`), false},
 		{"empty reference", []byte(`{"CompressedBlobName":"","TaskMessage":{"Event":{"Input":"1"}}}`), true},
 		{"no task message", []byte(`{"TaskMessage":null}`), false},
