@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -237,10 +236,6 @@ func (h *renewCountingHub) RenewOrchestrationWorkItem(ctx context.Context, wi *s
 // a second time.
 func TestLocalActivityRenewsOrchestrationLock(t *testing.T) {
 	mem := memory.New(memory.Options{LockTimeout: time.Second})
-	ctx := context.Background()
-	if err := mem.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	hub := &renewCountingHub{TaskHub: mem}
 	var calls atomic.Int32
 	reg := Registry{
@@ -262,19 +257,7 @@ func TestLocalActivityRenewsOrchestrationLock(t *testing.T) {
 			},
 		},
 	}
-	w := NewWorker(hub, reg, Options{LocalActivities: true, MaxConcurrentOrchestrations: 2, MaxConcurrentActivities: 2})
-	if err := w.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := w.Stop(sctx); err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("Stop: %v", err)
-		}
-		_ = mem.Stop(sctx)
-	})
-	h := &harness{t: t, hub: mem, w: w}
+	h := startLockTestWorker(t, mem, hub, reg, true)
 	expectOutput(t, h.waitDone(h.start("Long", "", nil)), `"done"`)
 	if n := hub.renewals.Load(); n < 2 {
 		t.Errorf("renewals = %d, want at least 2", n)

@@ -39,10 +39,6 @@ func TestSlowCommitKeepsTheLock(t *testing.T) {
 	for _, local := range []bool{false, true} {
 		t.Run(map[bool]string{false: "queued activities", true: "local activities"}[local], func(t *testing.T) {
 			mem := memory.New(memory.Options{LockTimeout: time.Second})
-			ctx := context.Background()
-			if err := mem.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
 			hub := &slowCommitHub{renewCountingHub: renewCountingHub{TaskHub: mem}}
 			var firstEpisodes atomic.Int32
 			reg := Registry{Orchestrators: map[string]bindings.Orchestrator{
@@ -53,19 +49,7 @@ func TestSlowCommitKeepsTheLock(t *testing.T) {
 					return "done", nil
 				},
 			}}
-			w := NewWorker(hub, reg, Options{LocalActivities: local, MaxConcurrentOrchestrations: 2, MaxConcurrentActivities: 2})
-			if err := w.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				defer cancel()
-				if err := w.Stop(sctx); err != nil && !errors.Is(err, context.Canceled) {
-					t.Errorf("Stop: %v", err)
-				}
-				_ = mem.Stop(sctx)
-			})
-			h := &harness{t: t, hub: mem, w: w}
+			h := startLockTestWorker(t, mem, hub, reg, local)
 			expectOutput(t, h.waitDone(h.start("Slow", "", nil)), `"done"`)
 			if n := hub.renewals.Load(); n < 2 {
 				t.Errorf("renewals = %d, want at least 2", n)
@@ -78,4 +62,28 @@ func TestSlowCommitKeepsTheLock(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startLockTestWorker starts mem (a hub with a short lock) and a worker
+// with two orchestration and two activity slots on hub (mem, wrapped), and
+// stops both when the test ends.
+func startLockTestWorker(t *testing.T, mem *memory.TaskHub, hub sp.TaskHub, reg Registry, local bool) *harness {
+	t.Helper()
+	ctx := context.Background()
+	if err := mem.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w := NewWorker(hub, reg, Options{LocalActivities: local, MaxConcurrentOrchestrations: 2, MaxConcurrentActivities: 2})
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := w.Stop(sctx); err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Stop: %v", err)
+		}
+		_ = mem.Stop(sctx)
+	})
+	return &harness{t: t, hub: mem, w: w}
 }
