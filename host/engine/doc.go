@@ -41,7 +41,8 @@
 //   - execution.go: an execution's replay state and how it applies events;
 //     coroutine.go: the hand-off with the orchestrator goroutine;
 //     episode.go: ending an episode (new events, messages, completion,
-//     status row); actions.go: the decisions and how they are named.
+//     status row, the open-call bound); actions.go: the decisions and how
+//     they are named.
 //   - context.go: bindings.OrchestrationContext; task.go: bindings.Task;
 //     whenall.go: WhenAll and WhenAny; retry.go: retry policies;
 //     logging.go: the replay-safe logger; guid.go: NewGUID; stableids.go:
