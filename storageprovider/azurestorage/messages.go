@@ -66,17 +66,6 @@ func eventTypeName(t sp.EventType) string {
 	return "DurableTask.Core.History." + t.String() + "Event"
 }
 
-// appendTypedEvent appends the event JSON b with its "$type" put first.
-func appendTypedEvent(dst []byte, t sp.EventType, b []byte) []byte {
-	dst = append(dst, `{"$type":`...)
-	tn, _ := json.Marshal(eventTypeName(t))
-	dst = append(dst, tn...)
-	if len(b) > 2 {
-		dst = append(dst, ',')
-	}
-	return append(dst, b[1:]...)
-}
-
 // eventSlot is where encodeMessage puts the event into the encoded
 // message: the message is marshalled with the placeholder 0 for it. The
 // text cannot occur earlier (before it come only the constant types and
@@ -86,16 +75,18 @@ const eventSlot = `"TaskMessage":{"$type":"` + typeTaskMessage + `","Event":0`
 // encodeMessage renders m as a MessageData body. activityID names the
 // message (and its blob, if offloaded).
 //
-// The event is encoded once and copied once into the body, sized up
-// front: marshalling the message around a json.RawMessage event would
-// validate and copy a large payload twice more.
+// The body is allocated once at its final size. The message and the
+// event are marshalled with placeholders (encodedEvent), and the event's
+// large strings are escaped by appendQuoted straight into the body:
+// json.Marshal would escape a 50 MB input into its own growing buffer
+// and return a copy of it, which was then copied into the body.
 func encodeMessage(m *sp.TaskMessage, activityID string, sender sp.OrchestrationInstance) ([]byte, error) {
 	if m.Event == nil {
 		return nil, fmt.Errorf("task message for %q has no event", m.Target.InstanceID)
 	}
-	ev, err := json.Marshal(m.Event)
+	ev, err := encodeEvent(m.Event)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("task message for %q: %w", m.Target.InstanceID, err)
 	}
 	target := m.Target
 	md := messageData{
@@ -119,10 +110,24 @@ func encodeMessage(m *sp.TaskMessage, activityID string, sender sp.Orchestration
 		return nil, fmt.Errorf("task message for %q: encoded message has no event slot", m.Target.InstanceID)
 	}
 	cut := i + len(eventSlot) - 1 // the placeholder
-	out := make([]byte, 0, len(shell)+len(ev)+96)
+	prefix := typedEventPrefix(m.Event.EventType, len(ev.json) > 2)
+	out := make([]byte, 0, len(shell)-1+len(prefix)+ev.len()-1)
 	out = append(out, shell[:cut]...)
-	out = appendTypedEvent(out, m.Event.EventType, ev)
+	out = append(out, prefix...)
+	out = ev.appendFrom(out, 1)
 	return append(out, shell[cut+1:]...), nil
+}
+
+// typedEventPrefix is what goes before an event object's fields (without
+// its opening brace) to put "$type" first; more says whether fields
+// follow.
+func typedEventPrefix(t sp.EventType, more bool) []byte {
+	tn, _ := json.Marshal(eventTypeName(t))
+	p := append([]byte(`{"$type":`), tn...)
+	if more {
+		p = append(p, ',')
+	}
+	return p
 }
 
 // wrapperMessage is the small body that points at an offloaded message.
