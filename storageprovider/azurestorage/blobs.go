@@ -30,46 +30,25 @@ type largeStore struct {
 	name string // the container's name, as it appears in blob URLs
 }
 
-// upload stores data gzipped as blob name.
+// upload stores data gzipped as blob name. data is only read.
 func (b *largeStore) upload(ctx context.Context, name string, data []byte) error {
-	return b.uploadGzip(ctx, name, func(zw io.Writer) error {
-		_, err := zw.Write(data)
-		return err
-	})
+	if len(data) == 0 {
+		return b.uploadString(ctx, name, "")
+	}
+	return b.uploadString(ctx, name, unsafe.String(&data[0], len(data)))
 }
 
-// uploadString stores s gzipped as blob name, without converting it to a
-// []byte first (a table column holding a 50 MB payload is a string).
+// uploadString stores s gzipped as blob name in one Put Blob request,
+// with the gzip made as the request reads it (gzipStream): neither a
+// []byte copy of s nor the compressed blob is held whole.
 func (b *largeStore) uploadString(ctx context.Context, name, s string) error {
-	return b.uploadGzip(ctx, name, func(zw io.Writer) error {
-		buf := make([]byte, 64<<10)
-		for len(s) > 0 {
-			n := copy(buf, s)
-			if _, err := zw.Write(buf[:n]); err != nil {
-				return err
-			}
-			s = s[n:]
-		}
-		return nil
-	})
-}
-
-// uploadGzip gzips what write writes into fixed-size slabs (no growing
-// buffer that copies itself at each doubling) and sends them as one Put
-// Blob request, the same single-request upload as before.
-func (b *largeStore) uploadGzip(ctx context.Context, name string, write func(io.Writer) error) error {
-	var body slabs
-	zw, _ := gzip.NewWriterLevel(&body, gzip.BestSpeed)
-	counted := &countingWriter{w: zw}
-	if err := write(counted); err != nil {
+	body, err := newGzipStream(s)
+	if err != nil {
 		return fmt.Errorf("azurestorage: compressing blob %s: %w", name, err)
 	}
-	if err := zw.Close(); err != nil {
-		return fmt.Errorf("azurestorage: compressing blob %s: %w", name, err)
-	}
-	_, err := b.c.NewBlockBlobClient(name).Upload(ctx, body.reader(), &blockblob.UploadOptions{
+	_, err = b.c.NewBlockBlobClient(name).Upload(ctx, body, &blockblob.UploadOptions{
 		HTTPHeaders: &blob.HTTPHeaders{BlobContentEncoding: to.Ptr("gzip"), BlobContentType: to.Ptr("application/json")},
-		Metadata:    map[string]*string{lengthMetadata: to.Ptr(strconv.FormatInt(counted.n, 10))},
+		Metadata:    map[string]*string{lengthMetadata: to.Ptr(strconv.Itoa(len(s)))},
 	})
 	if err != nil {
 		return fmt.Errorf("azurestorage: uploading blob %s: %w", name, err)
@@ -77,7 +56,7 @@ func (b *largeStore) uploadGzip(ctx context.Context, name string, write func(io.
 	return nil
 }
 
-// lengthMetadata is the blob metadata item uploadGzip records the
+// lengthMetadata is the blob metadata item uploadString records the
 // uncompressed length in, so that a download can allocate its result at
 // once at its final size. Readers that do not know it ignore it.
 const lengthMetadata = "FunchostLength"
