@@ -42,13 +42,26 @@ func (b *largeStore) upload(ctx context.Context, name string, data []byte) error
 // with the gzip made as the request reads it (gzipStream): neither a
 // []byte copy of s nor the compressed blob is held whole.
 func (b *largeStore) uploadString(ctx context.Context, name, s string) error {
-	body, err := newGzipStream(s)
+	return b.uploadPieces(ctx, name, len(s), bodyPiece{text: s})
+}
+
+// uploadMessage stores an offloaded message's body gzipped as blob name,
+// escaping its large strings as the gzip reads them: the body is never
+// held whole. The blob is the one upload(encodeMessage) stores.
+func (b *largeStore) uploadMessage(ctx context.Context, name string, body messageBody) error {
+	return b.uploadPieces(ctx, name, body.n, body.pieces...)
+}
+
+// uploadPieces stores the pieces' concatenation, n bytes long, gzipped
+// as blob name in one Put Blob request.
+func (b *largeStore) uploadPieces(ctx context.Context, name string, n int, pieces ...bodyPiece) error {
+	body, err := newGzipStream(pieces...)
 	if err != nil {
 		return fmt.Errorf("azurestorage: compressing blob %s: %w", name, err)
 	}
 	_, err = b.c.NewBlockBlobClient(name).Upload(ctx, body, &blockblob.UploadOptions{
 		HTTPHeaders: &blob.HTTPHeaders{BlobContentEncoding: to.Ptr("gzip"), BlobContentType: to.Ptr("application/json")},
-		Metadata:    map[string]*string{lengthMetadata: to.Ptr(strconv.Itoa(len(s)))},
+		Metadata:    map[string]*string{lengthMetadata: to.Ptr(strconv.Itoa(n))},
 	})
 	if err != nil {
 		return fmt.Errorf("azurestorage: uploading blob %s: %w", name, err)

@@ -90,23 +90,30 @@ func locateSlots(b []byte, values []string) (encodedEvent, bool) {
 	return ev, true
 }
 
-// len is the length of the event's full encoding.
-func (ev encodedEvent) len() int {
-	n := len(ev.json)
+// piecesFrom is the event's full encoding from byte off of json (off
+// must lie before the first slot) as body pieces: the marshalled parts
+// as they are, each large string quoted and to be escaped.
+func (ev encodedEvent) piecesFrom(off int) []bodyPiece {
+	var pieces []bodyPiece
 	for _, s := range ev.slots {
-		n += quotedLen(s.value) - (s.end - s.at)
+		pieces = append(pieces, bodyPiece{text: string(ev.json[off:s.at]) + `"`}, bodyPiece{text: s.value, escape: true})
+		off = s.end - 1 // the closing quote starts the next piece
 	}
-	return n
+	return append(pieces, bodyPiece{text: string(ev.json[off:])})
 }
 
-// appendFrom appends the event's full encoding from byte off of json
-// (off must lie before the first slot), the large strings escaped in
-// place of their placeholders.
-func (ev encodedEvent) appendFrom(dst []byte, off int) []byte {
-	for _, s := range ev.slots {
-		dst = append(dst, ev.json[off:s.at]...)
-		dst = appendQuoted(dst, s.value)
-		off = s.end
+// len is the piece's length as written.
+func (p bodyPiece) len() int {
+	if p.escape {
+		return escapedLen(p.text)
 	}
-	return append(dst, ev.json[off:]...)
+	return len(p.text)
+}
+
+// appendTo appends the piece as written.
+func (p bodyPiece) appendTo(dst []byte) []byte {
+	if p.escape {
+		return appendEscaped(dst, p.text)
+	}
+	return append(dst, p.text...)
 }

@@ -12,17 +12,17 @@ import (
 // gzipChunk is how much of the source gzipStream compresses at a time.
 const gzipChunk = 64 << 10
 
-// gzipStream is the gzip of src as the body of one Put Blob, compressed
-// as it is read: the compressed blob is never held whole (it was, in
-// slabs, until the request had sent it). Put Blob needs the length up
-// front, so newGzipStream compresses src once into nothing but a count;
-// gzip output depends only on the input and the level, so the second pass
-// gives the same bytes, and Read checks that it gives exactly that many.
-// A retry seeks back to the start and compresses again.
+// gzipStream is the gzip of a body (pieces) as the body of one Put Blob,
+// compressed as it is read: the compressed blob is never held whole (it
+// was, in slabs, until the request had sent it), and neither is the
+// uncompressed body when it is given in pieces. Put Blob needs the length
+// up front, so newGzipStream compresses the body once into nothing but a
+// count; gzip output depends only on the input and the level, so the
+// second pass gives the same bytes, and Read checks that it gives exactly
+// that many. A retry seeks back to the start and compresses again.
 type gzipStream struct {
-	src    string
+	src    pieceReader
 	size   int64 // the compressed length
-	pos    int   // how much of src has been compressed
 	off    int64 // how much of the output has been read
 	zw     *gzip.Writer
 	out    bytes.Buffer // compressed, not yet read
@@ -30,18 +30,61 @@ type gzipStream struct {
 	atEnd  bool         // sought to the end: Read gives EOF until rewound
 }
 
-// newGzipStream measures src's gzip and returns the stream positioned at
-// its start.
-func newGzipStream(src string) (*gzipStream, error) {
+// bodyPiece is a part of a body: text as it is, or a string to escape
+// as inside a JSON string (appendEscaped).
+type bodyPiece struct {
+	text   string
+	escape bool
+}
+
+// pieceReader walks pieces a chunk at a time.
+type pieceReader struct {
+	pieces  []bodyPiece
+	i, pos  int    // the current piece and the offset in it
+	scratch []byte // an escaped chunk
+}
+
+// writeChunk writes the next chunk of at most gzipChunk source bytes to
+// w and says whether there was one. Text is written in place (the
+// writer only reads what it is given); an escaped chunk ends at the
+// start of a rune.
+func (r *pieceReader) writeChunk(w io.Writer) (bool, error) {
+	for r.i < len(r.pieces) && r.pos == len(r.pieces[r.i].text) {
+		r.i, r.pos = r.i+1, 0
+	}
+	if r.i == len(r.pieces) {
+		return false, nil
+	}
+	p := r.pieces[r.i]
+	rest := p.text[r.pos:]
+	if !p.escape {
+		k := min(gzipChunk, len(rest))
+		r.pos += k
+		_, err := w.Write(unsafe.Slice(unsafe.StringData(rest), k))
+		return true, err
+	}
+	k := runeCut(rest, gzipChunk)
+	r.pos += k
+	r.scratch = appendEscaped(r.scratch[:0], rest[:k])
+	_, err := w.Write(r.scratch)
+	return true, err
+}
+
+// newGzipStream measures the gzip of the pieces' concatenation and
+// returns the stream positioned at its start.
+func newGzipStream(pieces ...bodyPiece) (*gzipStream, error) {
 	var count countingWriter
 	count.w = io.Discard
 	zw, _ := gzip.NewWriterLevel(&count, gzip.BestSpeed)
-	for pos := 0; pos < len(src); {
-		k, err := writeChunk(zw, src, pos)
+	src := pieceReader{pieces: pieces}
+	for {
+		more, err := src.writeChunk(zw)
 		if err != nil {
 			return nil, err
 		}
-		pos += k
+		if !more {
+			break
+		}
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err
@@ -51,16 +94,9 @@ func newGzipStream(src string) (*gzipStream, error) {
 	return s, nil
 }
 
-// writeChunk compresses the gzipChunk of src from pos, read in place (the
-// writer only reads what it is given), and says how much it took.
-func writeChunk(zw *gzip.Writer, src string, pos int) (int, error) {
-	k := min(gzipChunk, len(src)-pos)
-	_, err := zw.Write(unsafe.Slice(unsafe.StringData(src[pos:]), k))
-	return k, err
-}
-
 func (s *gzipStream) rewind() {
-	s.pos, s.off, s.closed, s.atEnd = 0, 0, false, false
+	s.src.i, s.src.pos = 0, 0
+	s.off, s.closed, s.atEnd = 0, false, false
 	s.out.Reset()
 	s.zw.Reset(&s.out)
 }
@@ -92,9 +128,7 @@ func (s *gzipStream) Read(p []byte) (int, error) {
 
 // step compresses the next chunk, or closes the writer after the last.
 func (s *gzipStream) step() error {
-	if s.pos < len(s.src) {
-		k, err := writeChunk(s.zw, s.src, s.pos)
-		s.pos += k
+	if more, err := s.src.writeChunk(s.zw); more || err != nil {
 		return err
 	}
 	s.closed = true

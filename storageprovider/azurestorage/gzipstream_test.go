@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	sp "github.com/funchost/funchost/storageprovider"
 	"github.com/funchost/funchost/storageprovider/azurestorage/azuritetest"
 )
 
@@ -47,7 +48,7 @@ func TestGzipStreamBytes(t *testing.T) {
 			if chunked := gzipBefore(data, true); !bytes.Equal(chunked, want) {
 				t.Fatal("the two old upload paths differ")
 			}
-			s, err := newGzipStream(data)
+			s, err := newGzipStream(bodyPiece{text: data})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,5 +141,87 @@ func TestUploadOneRequestNoCopy(t *testing.T) {
 		if err != nil || got != data {
 			t.Fatalf("%s: read back %d bytes, %v", name, len(got), err)
 		}
+	}
+}
+
+// largeMessage is a start message whose input (and, with result, an
+// event result) is n bytes of text with characters to escape in it.
+func largeMessage(n int, result bool) *sp.TaskMessage {
+	text := randomText(n)
+	in := `"` + text[:n/3] + "<é\u2028\xff\"\n" + text[n/3:] + `"`
+	ev := sp.NewExecutionStartedEvent(sp.Now(), sp.OrchestrationInstance{InstanceID: "i", ExecutionID: "e"}, "Echo", "", in)
+	if result {
+		ev.Result = in[:n/2]
+	}
+	return &sp.TaskMessage{Event: ev, Target: sp.OrchestrationInstance{InstanceID: "i", ExecutionID: "e"}, SequenceNumber: 4}
+}
+
+// A message body in pieces has encodeMessage's length, and its gzip
+// stream gives the bytes upload(encodeMessage) stored.
+func TestMessageBodyPieces(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    *sp.TaskMessage
+	}{
+		{"small", &sp.TaskMessage{Event: sp.NewEventRaisedEvent(sp.Now(), "ev", `"x"`), SequenceNumber: 1}},
+		{"large input", largeMessage(300_000, false)},
+		{"large input and result", largeMessage(300_000, true)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			whole, err := encodeMessage(tc.m, "aid", sp.OrchestrationInstance{InstanceID: "from"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := encodeMessageBody(tc.m, "aid", sp.OrchestrationInstance{InstanceID: "from"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body.n != len(whole) {
+				t.Fatalf("length %d; encodeMessage gives %d", body.n, len(whole))
+			}
+			s, err := newGzipStream(body.pieces...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := io.ReadAll(s); err != nil || !bytes.Equal(got, gzipBefore(string(whole), false)) {
+				t.Fatalf("gzip of the pieces differs from the whole body's (%d bytes, %v)", len(got), err)
+			}
+		})
+	}
+}
+
+// uploadMessage sends one Put Blob, stores the message upload stores and
+// never holds the body: it allocates a small part of it.
+func TestUploadMessageNoCopy(t *testing.T) {
+	h := newTestHub(t, azuritetest.ConnectionString(t), nil)
+	ctx := context.Background()
+	if err := h.CreateIfNotExists(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := largeMessage(8<<20, false)
+	whole, err := encodeMessage(m, "aid", sp.OrchestrationInstance{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := h.RequestCounter().Snapshot()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	body, err := encodeMessageBody(m, "aid", sp.OrchestrationInstance{})
+	if err == nil {
+		err = h.blobs.uploadMessage(ctx, "stream/message.json.gz", body)
+	}
+	runtime.ReadMemStats(&m1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := h.RequestCounter().Snapshot().Sub(before); d.Total != 1 {
+		t.Fatalf("%d requests (%s); want one Put Blob", d.Total, d)
+	}
+	if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > uint64(len(whole))/4 {
+		t.Fatalf("encoding and uploading a %d-byte body allocated %d", len(whole), alloc)
+	}
+	got, err := h.blobs.download(ctx, "stream/message.json.gz")
+	if err != nil || !bytes.Equal(got, whole) {
+		t.Fatalf("read back %d bytes of %d, %v", len(got), len(whole), err)
 	}
 }

@@ -37,8 +37,11 @@ func asciiEscapeLen(b byte) int {
 }
 
 // quotedLen is the length of s as appendQuoted writes it, quotes included.
-func quotedLen(s string) int {
-	n := 2 + len(s)
+func quotedLen(s string) int { return 2 + escapedLen(s) }
+
+// escapedLen is the length of s as appendEscaped writes it.
+func escapedLen(s string) int {
+	n := len(s)
 	for i := 0; i < len(s); {
 		b := s[i]
 		if b < utf8.RuneSelf {
@@ -61,9 +64,18 @@ func quotedLen(s string) int {
 }
 
 // appendQuoted appends s as encoding/json encodes a string, quotes
-// included. Runs of bytes that need no escape are copied whole.
+// included.
 func appendQuoted(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	dst = appendEscaped(dst, s)
+	return append(dst, '"')
+}
+
+// appendEscaped appends s escaped as inside a JSON string. Runs of bytes
+// that need no escape are copied whole. Each rune is escaped on its own,
+// so a string cut at the start of a rune (runeCut) escapes in pieces to
+// the same bytes.
+func appendEscaped(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		b := s[i]
@@ -91,8 +103,24 @@ func appendQuoted(dst []byte, s string) []byte {
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
+}
+
+// runeCut returns the largest cut of s at most n (and more than n-4) that
+// does not fall inside a UTF-8 sequence: s[:cut] and s[cut:] escape to
+// what s does. An invalid sequence escapes byte by byte, so a cut
+// before any byte that is not a continuation byte is safe.
+func runeCut(s string, n int) int {
+	if n >= len(s) {
+		return len(s)
+	}
+	for cut := n; cut > n-utf8.UTFMax && cut > 0; cut-- {
+		if !utf8.RuneStart(s[cut]) {
+			continue
+		}
+		return cut
+	}
+	return n
 }
 
 // appendASCIIEscape appends the escape of an unsafe ASCII byte b.

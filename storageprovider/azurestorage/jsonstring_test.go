@@ -45,6 +45,17 @@ func checkQuoted(t *testing.T, s string) {
 	if n := quotedLen(s); n != len(want) {
 		t.Fatalf("quotedLen(%q) = %d; json.Marshal gives %d bytes", s, n, len(want))
 	}
+	// Escaped in pieces cut by runeCut, as a gzip stream writes it.
+	for _, k := range []int{4, 5, 7, 64} {
+		got := []byte{'"'}
+		for rest := s; len(rest) > 0; {
+			cut := runeCut(rest, k)
+			got, rest = appendEscaped(got, rest[:cut]), rest[cut:]
+		}
+		if got = append(got, '"'); !bytes.Equal(got, want) {
+			t.Fatalf("%q escaped in pieces of %d: %s; json.Marshal gives %s", s, k, got, want)
+		}
+	}
 }
 
 func TestQuotedJSONString(t *testing.T) {
@@ -97,12 +108,15 @@ func TestEncodeEventSlots(t *testing.T) {
 			if len(ev.slots) != tc.slots {
 				t.Fatalf("%d slots; want %d", len(ev.slots), tc.slots)
 			}
-			got := append([]byte("{"), ev.appendFrom(nil, 1)...)
+			got, n := []byte("{"), 1
+			for _, p := range ev.piecesFrom(1) {
+				got, n = p.appendTo(got), n+p.len()
+			}
 			if !bytes.Equal(got, want) {
 				t.Fatalf("encoding differs:\n got %.300s\nwant %.300s", got, want)
 			}
-			if ev.len() != len(want) {
-				t.Fatalf("len() = %d; want %d", ev.len(), len(want))
+			if n != len(want) {
+				t.Fatalf("length %d; want %d", n, len(want))
 			}
 		})
 	}

@@ -75,18 +75,35 @@ const eventSlot = `"TaskMessage":{"$type":"` + typeTaskMessage + `","Event":0`
 // encodeMessage renders m as a MessageData body. activityID names the
 // message (and its blob, if offloaded).
 //
-// The body is allocated once at its final size. The message and the
-// event are marshalled with placeholders (encodedEvent), and the event's
-// large strings are escaped by appendQuoted straight into the body:
-// json.Marshal would escape a 50 MB input into its own growing buffer
-// and return a copy of it, which was then copied into the body.
+// The body is allocated once at its final size (encodeMessageBody).
 func encodeMessage(m *sp.TaskMessage, activityID string, sender sp.OrchestrationInstance) ([]byte, error) {
+	body, err := encodeMessageBody(m, activityID, sender)
+	if err != nil {
+		return nil, err
+	}
+	return body.bytes(), nil
+}
+
+// messageBody is a MessageData body in pieces: the marshalled message
+// and event around the event's large strings, which are escaped only
+// when the body is written. Its length is known without writing it, and
+// largeStore.uploadMessage gzips it without ever holding it whole.
+type messageBody struct {
+	pieces []bodyPiece
+	n      int // the body's length
+}
+
+// encodeMessageBody renders m as encodeMessage does, in pieces. The
+// message and the event are marshalled with placeholders (encodedEvent);
+// json.Marshal of the event itself would escape a 50 MB input into its
+// own growing buffer and return a copy of it.
+func encodeMessageBody(m *sp.TaskMessage, activityID string, sender sp.OrchestrationInstance) (messageBody, error) {
 	if m.Event == nil {
-		return nil, fmt.Errorf("task message for %q has no event", m.Target.InstanceID)
+		return messageBody{}, fmt.Errorf("task message for %q has no event", m.Target.InstanceID)
 	}
 	ev, err := encodeEvent(m.Event)
 	if err != nil {
-		return nil, fmt.Errorf("task message for %q: %w", m.Target.InstanceID, err)
+		return messageBody{}, fmt.Errorf("task message for %q: %w", m.Target.InstanceID, err)
 	}
 	target := m.Target
 	md := messageData{
@@ -103,19 +120,30 @@ func encodeMessage(m *sp.TaskMessage, activityID string, sender sp.Orchestration
 	}
 	shell, err := json.Marshal(md)
 	if err != nil {
-		return nil, err
+		return messageBody{}, err
 	}
 	i := bytes.Index(shell, []byte(eventSlot))
 	if i < 0 {
-		return nil, fmt.Errorf("task message for %q: encoded message has no event slot", m.Target.InstanceID)
+		return messageBody{}, fmt.Errorf("task message for %q: encoded message has no event slot", m.Target.InstanceID)
 	}
 	cut := i + len(eventSlot) - 1 // the placeholder
 	prefix := typedEventPrefix(m.Event.EventType, len(ev.json) > 2)
-	out := make([]byte, 0, len(shell)-1+len(prefix)+ev.len()-1)
-	out = append(out, shell[:cut]...)
-	out = append(out, prefix...)
-	out = ev.appendFrom(out, 1)
-	return append(out, shell[cut+1:]...), nil
+	pieces := append([]bodyPiece{{text: string(shell[:cut])}, {text: string(prefix)}}, ev.piecesFrom(1)...)
+	pieces = append(pieces, bodyPiece{text: string(shell[cut+1:])})
+	n := 0
+	for _, p := range pieces {
+		n += p.len()
+	}
+	return messageBody{pieces: pieces, n: n}, nil
+}
+
+// bytes returns the body in one slice of exactly its length.
+func (b messageBody) bytes() []byte {
+	out := make([]byte, 0, b.n)
+	for _, p := range b.pieces {
+		out = p.appendTo(out)
+	}
+	return out
 }
 
 // typedEventPrefix is what goes before an event object's fields (without
