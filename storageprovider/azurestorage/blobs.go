@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -276,43 +275,6 @@ func (s *slabs) bytes() []byte {
 	}
 	return out
 }
-
-// reader returns the contents as the seekable body an upload needs.
-func (s *slabs) reader() io.ReadSeekCloser { return &slabReader{s: s} }
-
-type slabReader struct {
-	s   *slabs
-	off int64
-}
-
-func (r *slabReader) Read(p []byte) (int, error) {
-	if r.off >= r.s.n {
-		return 0, io.EOF
-	}
-	part, in := int(r.off/slabSize), int(r.off%slabSize)
-	n := copy(p, r.s.parts[part][in:])
-	r.off += int64(n)
-	return n, nil
-}
-
-func (r *slabReader) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += r.off
-	case io.SeekEnd:
-		offset += r.s.n
-	default:
-		return 0, errors.New("slabReader: invalid whence")
-	}
-	if offset < 0 {
-		return 0, errors.New("slabReader: negative position")
-	}
-	r.off = offset
-	return offset, nil
-}
-
-func (r *slabReader) Close() error { return nil }
 
 // url is the URL stored in an Instances row for an offloaded value.
 func (b *largeStore) url(name string) string { return b.c.NewBlobClient(name).URL() }

@@ -138,19 +138,6 @@ func TestSlabs(t *testing.T) {
 		if got := s.bytes(); !bytes.Equal(got, data) {
 			t.Fatalf("%d bytes: bytes() gives %d (cap %d)", n, len(got), cap(got))
 		}
-		r := s.reader()
-		if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, data) {
-			t.Fatalf("%d bytes: reader gives %d, %v", n, len(got), err)
-		}
-		if pos, err := r.Seek(0, io.SeekStart); pos != 0 || err != nil {
-			t.Fatalf("Seek = %d, %v", pos, err)
-		}
-		if end, err := r.Seek(0, io.SeekEnd); end != int64(n) || err != nil {
-			t.Fatalf("Seek(end) = %d, %v", end, err)
-		}
-		if _, err := r.Seek(-1, io.SeekStart); err == nil {
-			t.Fatal("negative seek accepted")
-		}
 	}
 }
 
