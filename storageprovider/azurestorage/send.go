@@ -55,19 +55,21 @@ type prepared struct {
 }
 
 // prepare encodes m for a queue; bodies over the limit go to a gzip blob
-// and the queue gets a reference.
+// and the queue gets a reference. The body is measured before it is
+// written: one over the limit is gzipped into the blob as the upload
+// reads it and never held whole.
 func (s *sender) prepare(ctx context.Context, m *sp.TaskMessage, from sp.OrchestrationInstance) (prepared, error) {
 	m = s.numbered(m)
 	aid := newActivityID()
-	body, err := encodeMessage(m, aid, from)
+	body, err := encodeMessageBody(m, aid, from)
 	if err != nil {
 		return prepared{}, err
 	}
-	if len(body) <= queueMessageLimit {
-		return prepared{msg: m, body: string(body)}, nil
+	if body.n <= queueMessageLimit {
+		return prepared{msg: m, body: string(body.bytes())}, nil
 	}
 	name := fmt.Sprintf("%s/message-%s-%s.json.gz", sanitizeKey(m.Target.InstanceID), aid, m.Event.EventType)
-	if err := s.blobs.upload(ctx, name, body); err != nil {
+	if err := s.blobs.uploadMessage(ctx, name, body); err != nil {
 		return prepared{}, err
 	}
 	return prepared{msg: m, body: string(wrapperMessage(aid, name, m.SequenceNumber)), blobName: name}, nil
