@@ -32,8 +32,9 @@
 //
 // # Files
 //
-//   - worker.go: Options, Worker (dispatch loops, commit, abandon, lock
-//     renewal); registry.go: Registry; cache.go: the session cache.
+//   - worker.go: Options, Worker (dispatch loops, commit, abandon);
+//     renew.go: lock renewal; registry.go: Registry; cache.go: the
+//     session cache.
 //   - workitem.go: the processor and its stages; starts.go: start messages
 //     (normalising, duplicates, refused sub-orchestration starts);
 //     history.go: reading a committed history (outcome, rewind, status

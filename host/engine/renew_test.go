@@ -87,3 +87,49 @@ func startLockTestWorker(t *testing.T, mem *memory.TaskHub, hub sp.TaskHub, reg 
 	})
 	return &harness{t: t, hub: mem, w: w}
 }
+
+// TestRenewLoop: renewals come while the lock is held and stop with
+// stop, which cancels and waits for one in flight; a lost lock ends them
+// and says so.
+func TestRenewLoop(t *testing.T) {
+	tests := []struct {
+		name       string
+		renewErr   error // what every renewal returns
+		block      bool  // a renewal blocks until its context ends
+		wantLost   bool
+		wantAtMost int32 // renewals, at most
+	}{
+		{name: "renews until stopped", wantAtMost: 1 << 30},
+		{name: "lost lock ends the renewals", renewErr: sp.ErrWorkItemLost, wantLost: true, wantAtMost: 1},
+		{name: "stop cancels a renewal in flight", block: true, wantAtMost: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			var lost atomic.Bool
+			until := time.Now().Add(200 * time.Millisecond) // first renewal after the 100 ms floor
+			renew := func(ctx context.Context) error {
+				calls.Add(1)
+				if tt.block {
+					<-ctx.Done()
+					return ctx.Err()
+				}
+				until = time.Now().Add(200 * time.Millisecond)
+				return tt.renewErr
+			}
+			stop := renewLoop(context.Background(), until, renew, func() time.Time { return until }, func() { lost.Store(true) })
+			for i := 0; i < 200 && calls.Load() < 2 && !lost.Load() && !(tt.block && calls.Load() == 1); i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			stop() // returns only once a blocked renewal has seen its context end
+			after := calls.Load()
+			time.Sleep(300 * time.Millisecond)
+			if n := calls.Load(); n == 0 || n > tt.wantAtMost || n != after {
+				t.Errorf("%d renewals (%d at stop), want 1..%d and none after stop", n, after, tt.wantAtMost)
+			}
+			if lost.Load() != tt.wantLost {
+				t.Errorf("lost = %v, want %v", lost.Load(), tt.wantLost)
+			}
+		})
+	}
+}
