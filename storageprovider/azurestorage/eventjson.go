@@ -20,8 +20,19 @@ func largeFieldPlaceholder(i int) string { return "funchost-large-field-" + strc
 
 // payloadFields are the event's string fields that may hold a payload, in
 // the order encoding/json writes them (the struct's field order).
-func payloadFields(e *sp.HistoryEvent) []*string {
-	return []*string{&e.Input, &e.Result, &e.Reason, &e.Details, &e.Data}
+func payloadFields(e *sp.HistoryEvent) [5]*string {
+	return [5]*string{&e.Input, &e.Result, &e.Reason, &e.Details, &e.Data}
+}
+
+// hasLargeField reports whether one of e's payload strings is
+// largeFieldMin bytes or more.
+func hasLargeField(e *sp.HistoryEvent) bool {
+	for _, f := range payloadFields(e) {
+		if len(*f) >= largeFieldMin {
+			return true
+		}
+	}
+	return false
 }
 
 // encodedEvent is an event encoded with its large strings left out:
@@ -44,15 +55,15 @@ type eventSlotAt struct {
 // placeholder that does not occur exactly once in the encoding (another
 // field holding the same text) makes it encode the event whole instead.
 func encodeEvent(e *sp.HistoryEvent) (encodedEvent, error) {
-	c := *e
-	var values []string
-	for _, f := range payloadFields(&c) {
-		if len(*f) >= largeFieldMin {
-			values = append(values, *f)
-			*f = largeFieldPlaceholder(len(values) - 1)
+	if hasLargeField(e) {
+		c := *e
+		var values []string
+		for _, f := range payloadFields(&c) {
+			if len(*f) >= largeFieldMin {
+				values = append(values, *f)
+				*f = largeFieldPlaceholder(len(values) - 1)
+			}
 		}
-	}
-	if len(values) > 0 {
 		b, err := json.Marshal(&c)
 		if err != nil {
 			return encodedEvent{}, err
@@ -90,16 +101,16 @@ func locateSlots(b []byte, values []string) (encodedEvent, bool) {
 	return ev, true
 }
 
-// piecesFrom is the event's full encoding from byte off of json (off
-// must lie before the first slot) as body pieces: the marshalled parts
-// as they are, each large string quoted and to be escaped.
-func (ev encodedEvent) piecesFrom(off int) []bodyPiece {
-	var pieces []bodyPiece
+// appendPieces appends the event's full encoding from byte off of json
+// (off must lie before the first slot) as body pieces: the marshalled
+// parts as they are (views of json, which nothing changes), each large
+// string quoted and to be escaped.
+func (ev encodedEvent) appendPieces(pieces []bodyPiece, off int) []bodyPiece {
 	for _, s := range ev.slots {
-		pieces = append(pieces, bodyPiece{text: string(ev.json[off:s.at]) + `"`}, bodyPiece{text: s.value, escape: true})
+		pieces = append(pieces, bodyPiece{text: ownedString(ev.json[off : s.at+1])}, bodyPiece{text: s.value, escape: true})
 		off = s.end - 1 // the closing quote starts the next piece
 	}
-	return append(pieces, bodyPiece{text: string(ev.json[off:])})
+	return append(pieces, bodyPiece{text: ownedString(ev.json[off:])})
 }
 
 // len is the piece's length as written.

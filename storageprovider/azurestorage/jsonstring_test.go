@@ -109,7 +109,7 @@ func TestEncodeEventSlots(t *testing.T) {
 				t.Fatalf("%d slots; want %d", len(ev.slots), tc.slots)
 			}
 			got, n := []byte("{"), 1
-			for _, p := range ev.piecesFrom(1) {
+			for _, p := range ev.appendPieces(nil, 1) {
 				got, n = p.appendTo(got), n+p.len()
 			}
 			if !bytes.Equal(got, want) {

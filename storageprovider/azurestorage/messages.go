@@ -127,9 +127,12 @@ func encodeMessageBody(m *sp.TaskMessage, activityID string, sender sp.Orchestra
 		return messageBody{}, fmt.Errorf("task message for %q: encoded message has no event slot", m.Target.InstanceID)
 	}
 	cut := i + len(eventSlot) - 1 // the placeholder
-	prefix := typedEventPrefix(m.Event.EventType, len(ev.json) > 2)
-	pieces := append([]bodyPiece{{text: string(shell[:cut])}, {text: string(prefix)}}, ev.piecesFrom(1)...)
-	pieces = append(pieces, bodyPiece{text: string(shell[cut+1:])})
+	// The pieces view shell, prefix and the event's encoding, which
+	// nothing changes afterwards.
+	pieces := make([]bodyPiece, 0, 2*len(ev.slots)+4)
+	pieces = append(pieces, bodyPiece{text: ownedString(shell[:cut])}, bodyPiece{text: typedEventPrefix(m.Event.EventType, len(ev.json) > 2)})
+	pieces = ev.appendPieces(pieces, 1)
+	pieces = append(pieces, bodyPiece{text: ownedString(shell[cut+1:])})
 	n := 0
 	for _, p := range pieces {
 		n += p.len()
@@ -149,13 +152,12 @@ func (b messageBody) bytes() []byte {
 // typedEventPrefix is what goes before an event object's fields (without
 // its opening brace) to put "$type" first; more says whether fields
 // follow.
-func typedEventPrefix(t sp.EventType, more bool) []byte {
+func typedEventPrefix(t sp.EventType, more bool) string {
 	tn, _ := json.Marshal(eventTypeName(t))
-	p := append([]byte(`{"$type":`), tn...)
 	if more {
-		p = append(p, ',')
+		return `{"$type":` + string(tn) + `,`
 	}
-	return p
+	return `{"$type":` + string(tn)
 }
 
 // wrapperMessage is the small body that points at an offloaded message.

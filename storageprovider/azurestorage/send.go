@@ -66,7 +66,7 @@ func (s *sender) prepare(ctx context.Context, m *sp.TaskMessage, from sp.Orchest
 		return prepared{}, err
 	}
 	if body.n <= queueMessageLimit {
-		return prepared{msg: m, body: string(body.bytes())}, nil
+		return prepared{msg: m, body: ownedString(body.bytes())}, nil
 	}
 	name := fmt.Sprintf("%s/message-%s-%s.json.gz", sanitizeKey(m.Target.InstanceID), aid, m.Event.EventType)
 	if err := s.blobs.uploadMessage(ctx, name, body); err != nil {
