@@ -29,14 +29,6 @@ type largeStore struct {
 	name string // the container's name, as it appears in blob URLs
 }
 
-// upload stores data gzipped as blob name. data is only read.
-func (b *largeStore) upload(ctx context.Context, name string, data []byte) error {
-	if len(data) == 0 {
-		return b.uploadString(ctx, name, "")
-	}
-	return b.uploadString(ctx, name, unsafe.String(&data[0], len(data)))
-}
-
 // uploadString stores s gzipped as blob name in one Put Blob request,
 // with the gzip made as the request reads it (gzipStream): neither a
 // []byte copy of s nor the compressed blob is held whole.
@@ -46,7 +38,7 @@ func (b *largeStore) uploadString(ctx context.Context, name, s string) error {
 
 // uploadMessage stores an offloaded message's body gzipped as blob name,
 // escaping its large strings as the gzip reads them: the body is never
-// held whole. The blob is the one upload(encodeMessage) stores.
+// held whole. The blob is the one a whole-body upload stores.
 func (b *largeStore) uploadMessage(ctx context.Context, name string, body messageBody) error {
 	return b.uploadPieces(ctx, name, body.n, body.pieces...)
 }
@@ -106,7 +98,7 @@ func (b *largeStore) download(ctx context.Context, name string) ([]byte, error) 
 // rawGzip asks for a blob's stored bytes as they are. Go's transport,
 // when it adds Accept-Encoding: gzip itself, un-gzips a gzip-encoded body
 // and drops its Content-Length; with the header set here it leaves both
-// (readMaybeGzip un-gzips), so the compressed size is known, and a ranged
+// (readMaybeGzipSized un-gzips), so the compressed size is known, and a ranged
 // read of a gzip blob's last bytes is not taken for a gzip stream.
 func rawGzip(ctx context.Context) context.Context {
 	return policy.WithHTTPHeader(ctx, http.Header{"Accept-Encoding": {"gzip"}})
@@ -170,13 +162,10 @@ func (b *largeStore) downloadString(ctx context.Context, name string) (string, e
 	return ownedString(data), err
 }
 
-// readMaybeGzip reads r whole, un-gzipping it when it starts with the gzip
-// magic bytes.
-func readMaybeGzip(r io.Reader) ([]byte, error) { return readMaybeGzipSized(r, 0) }
-
-// readMaybeGzipSized is readMaybeGzip for a result of about hint bytes
-// (0 = unknown): with a hint the result is read straight into one buffer
-// of that size; without one it is gathered in slabs and joined.
+// readMaybeGzipSized reads r whole, un-gzipping it when it starts with the
+// gzip magic bytes, for a result of about hint bytes (0 = unknown): with a
+// hint the result is read straight into one buffer of that size; without
+// one it is gathered in slabs and joined.
 func readMaybeGzipSized(r io.Reader, hint int) ([]byte, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var src io.Reader = br

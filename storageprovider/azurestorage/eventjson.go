@@ -9,7 +9,7 @@ import (
 )
 
 // largeFieldMin is the length from which an event's payload string is
-// left out of json.Marshal and escaped into the body by appendQuoted.
+// left out of json.Marshal and escaped into the body by appendEscaped.
 // Shorter strings are cheaper to let encoding/json handle.
 const largeFieldMin = 4 << 10
 

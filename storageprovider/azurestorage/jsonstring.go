@@ -3,7 +3,7 @@ package azurestorage
 import "unicode/utf8"
 
 // This file is a JSON string encoder that writes into a buffer the caller
-// sized: encodeMessage renders a large payload field with it straight into
+// sized: encodeMessageBody renders a large payload field with it straight into
 // the message body, where json.Marshal would escape it into its own
 // growing buffer and then hand back a copy. The output is exactly
 // encoding/json's (TestQuotedJSONString and FuzzQuotedJSONString compare
@@ -36,9 +36,6 @@ func asciiEscapeLen(b byte) int {
 	return 6
 }
 
-// quotedLen is the length of s as appendQuoted writes it, quotes included.
-func quotedLen(s string) int { return 2 + escapedLen(s) }
-
 // escapedLen is the length of s as appendEscaped writes it.
 func escapedLen(s string) int {
 	n := len(s)
@@ -61,14 +58,6 @@ func escapedLen(s string) int {
 		i += size
 	}
 	return n
-}
-
-// appendQuoted appends s as encoding/json encodes a string, quotes
-// included.
-func appendQuoted(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	dst = appendEscaped(dst, s)
-	return append(dst, '"')
 }
 
 // appendEscaped appends s escaped as inside a JSON string. Runs of bytes

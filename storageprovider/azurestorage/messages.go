@@ -66,23 +66,11 @@ func eventTypeName(t sp.EventType) string {
 	return "DurableTask.Core.History." + t.String() + "Event"
 }
 
-// eventSlot is where encodeMessage puts the event into the encoded
+// eventSlot is where encodeMessageBody puts the event into the encoded
 // message: the message is marshalled with the placeholder 0 for it. The
 // text cannot occur earlier (before it come only the constant types and
 // the activity ID, and a quote inside a JSON string is escaped).
 const eventSlot = `"TaskMessage":{"$type":"` + typeTaskMessage + `","Event":0`
-
-// encodeMessage renders m as a MessageData body. activityID names the
-// message (and its blob, if offloaded).
-//
-// The body is allocated once at its final size (encodeMessageBody).
-func encodeMessage(m *sp.TaskMessage, activityID string, sender sp.OrchestrationInstance) ([]byte, error) {
-	body, err := encodeMessageBody(m, activityID, sender)
-	if err != nil {
-		return nil, err
-	}
-	return body.bytes(), nil
-}
 
 // messageBody is a MessageData body in pieces: the marshalled message
 // and event around the event's large strings, which are escaped only
